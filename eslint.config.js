@@ -19,7 +19,7 @@ export default tseslint.config(
     files: ['packages/core/src/**/*.ts'],
     ignores: ['packages/core/src/**/*.test.ts'],
     rules: {
-      ...forbid(['*', '!./*', '!../*', '!./**', '!../**'], 'packages/core is pure: no dependencies, relative imports only.'),
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\.{1,2}/)', message: 'packages/core is pure: no dependencies, relative imports only.' }] }],
       'no-restricted-globals': ['error', 'window', 'document', 'setTimeout', 'setInterval', 'performance', 'crypto', 'navigator', 'fetch'],
       'no-restricted-properties': ['error',
         { object: 'Date', property: 'now', message: 'Inject time.' },

@@ -1,0 +1,107 @@
+/**
+ * Blockwise symmetric integer codecs int8 (id 2), int4 (id 3), int2 (id 4).
+ *
+ * Per block of `blockSize` values (the last block may be shorter), one fp32 scale s = max |x| and
+ * codes q = round(x · qmax / s) ∈ [−qmax, qmax], qmax = 2^(b−1) − 1 (127, 7, 1; int2 is {−1, 0, 1}).
+ * Decoding gives x̂ = q · s / qmax. Codes are stored offset-binary (q + qmax) in b bits, packed
+ * little-end first (element i of a byte sits at bit (i mod 8/b) · b); so the all-ones code and any
+ * set padding bit after the last element are illegal ('bad-field'), which keeps encodings canonical.
+ *
+ * Error bound per element: s / (2·qmax) (half a quantisation step) plus s · 2^-22 for rounding the
+ * result to float32; errorBound returns the largest over the blocks. An all-zero block has s = 0 and
+ * decodes to exact zeros.
+ */
+import type { Codec, CodecId } from './codec';
+import { checkBlockSize, DEFAULT_BLOCK, HEADER_BYTES, nonFiniteInput, readHeader, writeHeader, type Header } from './format';
+import { fail, ok } from '../result';
+
+const ROUNDING_SLACK = 2 ** -22;
+
+function makeBlockwise(id: CodecId, name: string, bits: 8 | 4 | 2): Codec {
+  const qmax = (1 << (bits - 1)) - 1;
+  const lanes = 8 / bits;            // codes per byte: 1, 2, 4
+  const laneMask = lanes - 1;
+  const byteShift = Math.log2(lanes); // i >> byteShift is the byte holding element i (decode)
+  const codeMask = (1 << bits) - 1;
+  const codeBytes = (n: number): number => Math.ceil((n * bits) / 8);
+  const payload = ({ blockSize, count }: Header): number => 4 * Math.ceil(count / blockSize) + codeBytes(count);
+
+  return {
+    id,
+    name,
+    bits,
+    encode(values, blockSize = DEFAULT_BLOCK) {
+      checkBlockSize(blockSize);
+      const n = values.length;
+      const blocks = Math.ceil(n / blockSize);
+      const out = new Uint8Array(HEADER_BYTES + payload({ blockSize, count: n }));
+      writeHeader(out, id, blockSize, n);
+      const dv = new DataView(out.buffer);
+      const codes = out.subarray(HEADER_BYTES + 4 * blocks);
+      // Codes are gathered in a register and stored once per byte; lanes run on across blocks.
+      let acc = 0, lane = 0, at = 0;
+      const half = qmax + 0.5;
+      for (let b = 0; b < blocks; b++) {
+        const start = b * blockSize;
+        const end = Math.min(n, start + blockSize);
+        let s = 0;
+        for (let i = start; i < end; i++) {
+          const v = values[i] ?? 0;
+          if (v - v !== 0) nonFiniteInput(i, v);
+          const a = v < 0 ? -v : v;
+          if (a > s) s = a;
+        }
+        dv.setFloat32(HEADER_BYTES + 4 * b, s, true); // s is one of the inputs, so exact in fp32
+        // x · k ∈ [−qmax, qmax] up to one double rounding, so x · k + qmax + 0.5 ∈ (0, 2·qmax + 1) and
+        // truncation is round-half-up to an offset code in [0, 2·qmax].
+        const k = s > 0 ? qmax / s : 0;
+        for (let i = start; i < end; i++) {
+          acc |= (((values[i] ?? 0) * k + half) | 0) << (lane * bits);
+          if (++lane === lanes) { codes[at++] = acc; acc = 0; lane = 0; }
+        }
+      }
+      if (lane !== 0) codes[at] = acc;
+      return out;
+    },
+    decode(bytes, expectedLength) {
+      const h = readHeader(bytes, id, expectedLength, true, payload);
+      if (!h.ok) return h;
+      const { blockSize, count: n } = h.value;
+      const blocks = Math.ceil(n / blockSize);
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const codes = bytes.subarray(HEADER_BYTES + 4 * blocks);
+      const tail = n & laneMask; // elements in a partly used last byte
+      if (tail !== 0 && (codes[codes.length - 1] ?? 0) >>> (tail * bits) !== 0) return fail('bad-field', `${name} padding bits set`);
+      const out = new Float32Array(n);
+      for (let b = 0; b < blocks; b++) {
+        const s = dv.getFloat32(HEADER_BYTES + 4 * b, true);
+        if (s - s !== 0) return fail('non-finite', `${name} scale ${s} in block ${b}`);
+        if (s < 0) return fail('bad-field', `${name} negative scale ${s} in block ${b}`);
+        const step = s / qmax;
+        const start = b * blockSize;
+        const end = Math.min(n, start + blockSize);
+        for (let i = start; i < end; i++) {
+          const c = ((codes[i >> byteShift] ?? 0) >>> ((i & laneMask) * bits)) & codeMask;
+          if (c > 2 * qmax) return fail('bad-field', `${name} code ${c} at ${i}`);
+          out[i] = (c - qmax) * step; // |x̂| ≤ s ≤ float32 max: always finite
+        }
+      }
+      return ok(out);
+    },
+    errorBound(values, blockSize = DEFAULT_BLOCK) {
+      checkBlockSize(blockSize);
+      let worst = 0;
+      for (let start = 0; start < values.length; start += blockSize) {
+        let s = 0;
+        const end = Math.min(values.length, start + blockSize);
+        for (let i = start; i < end; i++) s = Math.max(s, Math.abs(values[i] ?? 0));
+        worst = Math.max(worst, s / (2 * qmax) + s * ROUNDING_SLACK);
+      }
+      return worst;
+    },
+  };
+}
+
+export const int8 = makeBlockwise(2, 'int8', 8);
+export const int4 = makeBlockwise(3, 'int4', 4);
+export const int2 = makeBlockwise(4, 'int2', 2);

@@ -1,0 +1,98 @@
+import { getCodec, type Codec } from '../codecs';
+import { gather, planFragments, type Fragment } from '../fragments';
+import type { ParamLayout } from '../layout';
+import type { Message } from '../protocol';
+import { fail, ok, type Result } from '../result';
+
+type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
+
+/**
+ * A learner's side of the protocol (algorithm.md §2.3), free of TF.js: per-fragment counters since the
+ * fragment was last received, the anchor (last received Θ_p) and its version, and the push/apply rules.
+ * The model itself lives elsewhere; this class hands back the values to write into it.
+ */
+export class LearnerState {
+  fragments: readonly Fragment[] = [];
+  anchors: Float32Array[] = [];
+  baseVersions: number[] = [];
+  cSteps: number[] = [];
+  cTokens: number[] = [];
+  epoch = 0;
+  globalStep = 0;
+  progress = 0;
+  t = 0;
+  private seq = 0;
+  private codec: Codec | undefined;
+  private blockSize = 128;
+
+  /** @param alpha blend on broadcast: θ_p ← α·θ_p + (1−α)·Θ_p. 0 (overwrite) is the paper's default. */
+  constructor(readonly layout: ParamLayout, readonly alpha = 0) {}
+
+  get joined(): boolean {
+    return this.codec !== undefined;
+  }
+
+  /** Adopt the coordinator's full model. Returns the flat parameters to load into the model. */
+  applySnapshot(s: Msg<'snapshot'>): Result<Float32Array> {
+    if (s.params.length !== this.layout.totalSize) return fail('length-mismatch', `snapshot has ${s.params.length} params, model has ${this.layout.totalSize}`);
+    if (s.versions.length !== s.config.P) return fail('bad-field', `snapshot has ${s.versions.length} versions for P=${s.config.P}`);
+    if (s.epoch < this.epoch) return fail('stale-base', `snapshot epoch ${s.epoch} is older than ${this.epoch}`);
+    const codec = getCodec(s.config.uplinkCodec);
+    if (!codec.ok) return codec;
+    this.codec = codec.value;
+    this.blockSize = s.config.blockSize;
+    this.fragments = planFragments(this.layout, s.config.P);
+    this.anchors = this.fragments.map((f) => gather(s.params, f));
+    this.baseVersions = [...s.versions];
+    this.cSteps = this.fragments.map(() => 0);
+    this.cTokens = this.fragments.map(() => 0);
+    this.epoch = s.epoch;
+    this.globalStep = s.globalStep;
+    this.progress = s.progress;
+    return ok(Float32Array.from(s.params));
+  }
+
+  /** One inner step of `tokens` tokens was taken. */
+  recordStep(tokens: number): void {
+    this.t++;
+    for (let p = 0; p < this.cSteps.length; p++) { this.cSteps[p]!++; this.cTokens[p]! += tokens; }
+  }
+
+  meta(stepMs: number): Msg<'meta'> {
+    return { type: 'meta', t: this.t, cSteps: [...this.cSteps], cTokens: [...this.cTokens], versions: [...this.baseVersions], stepMs };
+  }
+
+  /** The answer to a pull: the delta θ_p − anchor_p, compressed. Null when there is nothing to send. */
+  makePush(pull: Msg<'pull'>, current: Float32Array): Msg<'push'> | null {
+    const p = pull.fragment;
+    const anchor = this.anchors[p];
+    if (!this.codec || !anchor || (this.cSteps[p] ?? 0) < 1) return null;
+    if (current.length !== anchor.length) throw new RangeError(`fragment ${p} has ${anchor.length} values, got ${current.length}`);
+    const delta = new Float32Array(anchor.length);
+    for (let i = 0; i < delta.length; i++) delta[i] = current[i]! - anchor[i]!;
+    return {
+      type: 'push', fragment: p, round: pull.round, baseVersion: this.baseVersions[p]!, seq: ++this.seq, t: this.t,
+      cSteps: this.cSteps[p]!, cTokens: this.cTokens[p]!, codec: this.codec.id, payload: this.codec.encode(delta, this.blockSize),
+    };
+  }
+
+  /** Adopt a broadcast fragment. Returns the values to write into fragment p of the model. */
+  applyBroadcast(b: Msg<'broadcast'>, current: Float32Array): Result<Float32Array> {
+    const p = b.fragment;
+    const anchor = this.anchors[p];
+    if (!anchor) return fail('unknown-fragment', `fragment ${p} of ${this.anchors.length}`);
+    if (b.values.length !== anchor.length || current.length !== anchor.length) return fail('length-mismatch', `fragment ${p} has ${anchor.length} values, got ${b.values.length}`);
+    if (b.epoch < this.epoch) return fail('stale-base', `broadcast epoch ${b.epoch} is older than ${this.epoch}`);
+    if (b.epoch === this.epoch && b.version <= this.baseVersions[p]!) return fail('duplicate', `fragment ${p} version ${b.version} ≤ held ${this.baseVersions[p]}`);
+    const next = Float32Array.from(b.values);
+    if (this.alpha > 0) for (let i = 0; i < next.length; i++) next[i] = this.alpha * current[i]! + (1 - this.alpha) * next[i]!;
+    this.anchors[p] = Float32Array.from(b.values);
+    this.baseVersions[p] = b.version;
+    this.epoch = b.epoch;
+    this.globalStep = Math.max(this.globalStep, b.globalStep);
+    this.progress = Math.max(this.progress, b.progress);
+    this.cSteps[p] = 0;
+    this.cTokens[p] = 0;
+    return ok(next);
+  }
+}

@@ -1,0 +1,91 @@
+import { makeRng } from '../rng';
+import { DEFAULT_ADAMW } from './adamw';
+import { AdamW } from './adamw';
+import { makeMlp } from './mlp';
+import { innerLr } from './schedule';
+import { runSwarm, type SwarmOptions, type SwarmResult } from './swarm';
+import { makeTask } from './task';
+
+/**
+ * Training quality at equal tokens (algorithm.md §5): Decoupled DiLoCo (K=1 + grace) against synchronous
+ * DiLoCo (K=M: every merge waits for everyone) and synchronous data-parallel (one model, M·batch per
+ * step, the gold standard). Reported as excess loss over the task's Bayes optimum.
+ */
+export interface QualityOptions {
+  seeds: number[];
+  learners: number;
+  tokens: number;
+  batch: number;
+  stepMs: number;
+  speedSpread: number;
+  nonIid: number;
+  H: number;
+  P: number;
+}
+
+export const DEFAULT_QUALITY: QualityOptions = {
+  seeds: [1, 2, 3], learners: 4, tokens: 400_000, batch: 32, stepMs: 100, speedSpread: 2, nonIid: 0, H: 24, P: 2,
+};
+
+export interface QualityRow {
+  method: string;
+  excess: number[];
+  meanExcess: number;
+  simMinutes: number;
+  contributorsPerMerge: number;
+  bytesPerStep: number;
+}
+
+/** Data-parallel: the same model and AdamW, gradients of M·batch examples per step (exact all-reduce). */
+export function runDataParallel(seed: number, o: QualityOptions): { evalLoss: number; bayesLoss: number; simMs: number } {
+  const task = makeTask(makeRng(seed ^ 0x5eed));
+  const mlp = makeMlp(task.dim, 32, task.classes);
+  const params = mlp.init(makeRng(seed ^ 0x1417));
+  const heldOut = task.sample(makeRng(seed ^ 0xe7a1), 2000);
+  const rng = makeRng(seed);
+  const adam = new AdamW(mlp.size, DEFAULT_ADAMW);
+  const grad = new Float32Array(mlp.size);
+  const global = o.batch * o.learners;
+  const steps = Math.ceil(o.tokens / global);
+  for (let s = 0; s < steps; s++) {
+    mlp.loss(params, task.sample(rng, global), grad);
+    adam.step(params, grad, innerLr(DEFAULT_ADAMW.lr, s / steps));
+  }
+  // Each DP step waits for the slowest learner: wall time is steps × slowest step time.
+  return { evalLoss: mlp.loss(params, heldOut), bayesLoss: task.bayesLoss(heldOut), simMs: steps * o.stepMs * o.speedSpread };
+}
+
+export function qualityComparison(o: QualityOptions = DEFAULT_QUALITY): QualityRow[] {
+  const swarm = (K: number, graceOn: boolean) => (seed: number): SwarmResult => {
+    const opts: SwarmOptions = {
+      seed, learners: o.learners, tokens: o.tokens, batch: o.batch, stepMs: o.stepMs, speedSpread: o.speedSpread,
+      nonIid: o.nonIid, latencyMs: 5,
+      sync: { K, H: o.H, P: o.P, ...(graceOn ? {} : { grace: { gamma: 0, tau: 2, capMs: 0, emaAlpha: 0.3 } }) },
+    };
+    return runSwarm(opts);
+  };
+  const row = (method: string, runs: SwarmResult[]): QualityRow => {
+    const excess = runs.map((r) => r.evalLoss - r.bayesLoss);
+    const merges = runs.reduce((s, r) => s + r.merges, 0);
+    return {
+      method, excess, meanExcess: mean(excess), simMinutes: mean(runs.map((r) => r.simMs)) / 60_000,
+      contributorsPerMerge: runs.reduce((s, r) => s + r.contributorsPerMerge * r.merges, 0) / Math.max(1, merges),
+      bytesPerStep: mean(runs.map((r) => (r.bytesUp + r.bytesDown) / (r.tokensTrained / o.batch))),
+    };
+  };
+  const dp = o.seeds.map((s) => runDataParallel(s, o));
+  const dpParams = makeMlp(16, 32, 4).size;
+  return [
+    {
+      method: 'data-parallel (sync, every step)', excess: dp.map((r) => r.evalLoss - r.bayesLoss),
+      meanExcess: mean(dp.map((r) => r.evalLoss - r.bayesLoss)), simMinutes: mean(dp.map((r) => r.simMs)) / 60_000,
+      contributorsPerMerge: o.learners,
+      bytesPerStep: 2 * 4 * dpParams, // fp32 gradient up + fp32 parameters (or all-reduced gradient) down, per learner-step
+    },
+    row(`sync DiLoCo (K=M=${o.learners})`, o.seeds.map(swarm(o.learners, true))),
+    row('Decoupled DiLoCo (K=1, no grace)', o.seeds.map(swarm(1, false))),
+    row('Decoupled DiLoCo (K=1 + grace)', o.seeds.map(swarm(1, true))),
+  ];
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);

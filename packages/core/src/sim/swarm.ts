@@ -1,0 +1,208 @@
+import { makeLayout } from '../layout';
+import { decodeMessage, encodeMessage, type Message } from '../protocol';
+import { makeRng } from '../rng';
+import { makeSyncConfig, type SyncConfig } from '../syncer/config';
+import type { MergeLogEntry, SyncCommand, SyncEvent } from '../syncer/events';
+import { Syncer } from '../syncer/syncer';
+import { DEFAULT_ADAMW, type AdamWConfig } from './adamw';
+import { EventQueue } from './event-queue';
+import { checkFinal, InvariantChecker } from './invariants';
+import { makeMlp } from './mlp';
+import { innerLr } from './schedule';
+import { SimLearner } from './sim-learner';
+import { makeTask } from './task';
+
+/** A seeded swarm: real Syncer and LearnerState, real wire encoding, simulated time and network. */
+export interface SwarmOptions {
+  seed: number;
+  learners: number;
+  sync?: Partial<SyncConfig>;
+  /** Total training examples ("tokens") across all learners; the run stops training there. */
+  tokens: number;
+  batch: number;
+  /** Inner step time of the fastest learner (ms of simulated time). */
+  stepMs: number;
+  /** Slowest / fastest step time; learners are spread evenly in between (1 = homogeneous). */
+  speedSpread?: number;
+  latencyMs?: number;
+  /** Extra uniform latency in [0, jitterMs): reorders messages. */
+  jitterMs?: number;
+  /** Probability each message is delivered twice. */
+  duplicate?: number;
+  /** Probability each message is lost together with its connection (both sides see it close). */
+  disconnect?: number;
+  /** Silent kills: each learner dies as a Poisson process (mean gap mtbfMs) and returns after downMs. */
+  kill?: { mtbfMs: number; downMs: number };
+  /** Label skew of learner shards in [0,1): 0 is i.i.d. */
+  nonIid?: number;
+  model?: { dim: number; hidden: number; classes: number };
+  adamw?: Partial<AdamWConfig>;
+  alpha?: number;
+  /** Check the syncer's invariants after every event, and the full-flush invariant at the end. */
+  check?: boolean;
+  evalPoints?: number;
+}
+
+export interface SwarmResult {
+  evalLoss: number;
+  bayesLoss: number;
+  curve: Array<{ tokens: number; loss: number }>;
+  merges: number;
+  abandoned: number;
+  contributorsPerMerge: number;
+  rejections: Record<string, number>;
+  bytesUp: number;
+  bytesDown: number;
+  tokensTrained: number;
+  tokensMerged: number;
+  simMs: number;
+  mergeLog: MergeLogEntry[];
+}
+
+type Ev =
+  | { k: 'step'; id: string; session: number }
+  | { k: 'deliver'; to: string | null; from: string; conn: number; bytes: Uint8Array }
+  | { k: 'tick' }
+  | { k: 'rejoin'; id: string }
+  | { k: 'kill'; id: string; session: number }
+  | { k: 'synced'; round: number }
+  | { k: 'closed'; id: string };
+
+const TICK_MS = 500;
+
+export function runSwarm(o: SwarmOptions): SwarmResult {
+  const rng = makeRng(o.seed);
+  const net = rng.fork();
+  const dims = o.model ?? { dim: 16, hidden: 32, classes: 4 };
+  const task = makeTask(makeRng(o.seed ^ 0x5eed), dims.dim, dims.classes);
+  const mlp = makeMlp(dims.dim, dims.hidden, dims.classes);
+  const layout = makeLayout(mlp.specs);
+  const cfg = makeSyncConfig({ plannedTokens: o.tokens, ...o.sync });
+  const syncer = new Syncer(cfg, layout, mlp.init(makeRng(o.seed ^ 0x1417)));
+  const adamCfg = { ...DEFAULT_ADAMW, ...o.adamw };
+  const heldOut = task.sample(makeRng(o.seed ^ 0xe7a1), 2000);
+  const spread = o.speedSpread ?? 1;
+  const learners = new Map<string, SimLearner>();
+  for (let i = 0; i < o.learners; i++) {
+    const id = `L${i}`;
+    const stepMs = o.stepMs * (o.learners > 1 ? 1 + ((spread - 1) * i) / (o.learners - 1) : 1);
+    const shard = o.nonIid ? { index: i, of: o.learners, skew: o.nonIid } : undefined;
+    learners.set(id, new SimLearner({ id, rng: rng.fork(), stepMs, batch: o.batch, ...(shard ? { shard } : {}) }, layout, mlp, task, adamCfg, o.alpha ?? 0));
+  }
+  const q = new EventQueue<Ev>();
+  const checker = o.check ? new InvariantChecker(syncer) : undefined;
+  const res = { bytesUp: 0, bytesDown: 0, tokensTrained: 0, mergeLog: [] as MergeLogEntry[], curve: [] as SwarmResult['curve'] };
+  let now = 0, inFlight = 0, pendingRejoins = 0, nextEval = 0;
+  const evalEvery = o.tokens / (o.evalPoints ?? 20);
+  const training = (): boolean => res.tokensTrained < o.tokens;
+
+  const transmit = (from: string, to: string | null, conn: number, m: Message): void => {
+    const bytes = encodeMessage(m);
+    if (to === null) res.bytesUp += bytes.length; else res.bytesDown += bytes.length;
+    const learnerId = to ?? from;
+    if (o.disconnect && training() && net.next() < o.disconnect) return cut(learnerId);
+    const copies = o.duplicate && net.next() < o.duplicate ? 2 : 1;
+    for (let c = 0; c < copies; c++) {
+      inFlight++;
+      q.push(now + (o.latencyMs ?? 5) + net.next() * (o.jitterMs ?? 0), { k: 'deliver', to, from, conn, bytes });
+    }
+  };
+  const toSyncer = (ev: SyncEvent): void => {
+    for (const c of syncer.handle(ev)) run(c);
+    checker?.afterEvent();
+  };
+  const run = (c: SyncCommand): void => {
+    if (c.kind === 'send') sendTo(c.to, c.msg);
+    else if (c.kind === 'broadcast') {
+      for (const id of c.to) sendTo(id, c.msg);
+      if (c.msg.type === 'broadcast') q.push(now + (o.latencyMs ?? 5), { k: 'synced', round: c.msg.version });
+    } else if (c.kind === 'wake') q.push(Math.max(now, c.at), { k: 'tick' });
+    else if (c.kind === 'merged') { res.mergeLog.push(c.entry); checker?.merged(c.entry); }
+    else if (c.kind === 'drop') cut(c.id);
+  };
+  const sendTo = (id: string, m: Message): void => {
+    const l = learners.get(id);
+    if (l) transmit('syncer', id, l.conn, m);
+  };
+  /** The connection closes; both ends hear of it as a new event (never re-entering the syncer). */
+  const cut = (id: string): void => {
+    learners.get(id)!.conn++;
+    pendingRejoins++;
+    q.push(now, { k: 'closed', id });
+  };
+  const connect = (l: SimLearner): void => {
+    transmit(l.s.id, null, l.conn, l.hello(cfg.runId, layout.hash, cfg.uplinkCodec));
+    q.push(now + l.s.stepMs, { k: 'step', id: l.s.id, session: l.session });
+  };
+  const scheduleKill = (l: SimLearner): void => {
+    if (o.kill) q.push(now + rng.exponential(o.kill.mtbfMs), { k: 'kill', id: l.s.id, session: l.session });
+  };
+
+  for (const l of learners.values()) { connect(l); scheduleKill(l); }
+  q.push(TICK_MS, { k: 'tick' });
+
+  for (;;) {
+    const quiet = !training() && inFlight === 0 && pendingRejoins === 0 && syncer.rounds.size === 0;
+    const e = quiet ? undefined : q.pop();
+    if (!e) break;
+    now = e.at;
+    const ev = e.item;
+    if (ev.k === 'deliver') {
+      inFlight--;
+      const l = learners.get(ev.to ?? ev.from)!;
+      if (!l.alive || l.conn !== ev.conn) continue; // lost with its connection
+      const d = decodeMessage(ev.bytes);
+      if (!d.ok) throw new Error(`simulator produced an invalid message: ${d.reason} ${d.detail}`);
+      if (ev.to !== null) l.receive(d.value);
+      else if (d.value.type === 'hello') toSyncer({ kind: 'join', id: ev.from, now, hello: d.value });
+      else toSyncer({ kind: 'message', id: ev.from, now, msg: d.value });
+    } else if (ev.k === 'step') {
+      const l = learners.get(ev.id)!;
+      if (!l.alive || l.session !== ev.session) continue;
+      const train = training();
+      for (const m of l.step(innerLr(adamCfg.lr, l.state.progress), train)) transmit(l.s.id, null, l.conn, m);
+      if (train) res.tokensTrained += o.batch;
+      if (res.tokensTrained >= nextEval) { res.curve.push({ tokens: res.tokensTrained, loss: mlp.loss(syncer.model.theta, heldOut) }); nextEval += evalEvery; }
+      q.push(now + l.s.stepMs * (0.9 + 0.2 * rng.next()), { k: 'step', id: l.s.id, session: l.session });
+    } else if (ev.k === 'tick') {
+      toSyncer({ kind: 'tick', now });
+      if (training() || syncer.rounds.size > 0) q.push(now + TICK_MS, { k: 'tick' });
+    } else if (ev.k === 'synced') toSyncer({ kind: 'synced', round: ev.round, now });
+    else if (ev.k === 'kill') {
+      const l = learners.get(ev.id)!;
+      if (!training() || !l.alive || l.session !== ev.session) continue;
+      l.alive = false; // silent: the syncer only learns of it from the heartbeat deadline
+      pendingRejoins++;
+      q.push(now + o.kill!.downMs, { k: 'rejoin', id: l.s.id });
+    } else if (ev.k === 'closed') {
+      toSyncer({ kind: 'leave', id: ev.id, now });
+      if (learners.get(ev.id)!.alive) q.push(now + 200, { k: 'rejoin', id: ev.id }); // a live tab dials again
+      else pendingRejoins--; // a dead one comes back through its kill's own rejoin
+    } else if (ev.k === 'rejoin') {
+      pendingRejoins--;
+      const l = learners.get(ev.id)!;
+      if (!l.alive) { l.restart(); scheduleKill(l); }
+      l.conn++;
+      connect(l);
+    }
+  }
+
+  for (const l of learners.values()) if (l.alive) l.step(0, false); // adopt broadcasts still in inboxes
+  if (o.check) checkFinal(syncer, [...learners.values()]);
+  const merged = res.mergeLog.reduce((s, e) => s + e.contributors.length, 0);
+  return {
+    evalLoss: mlp.loss(syncer.model.theta, heldOut),
+    bayesLoss: task.bayesLoss(heldOut),
+    curve: res.curve,
+    merges: syncer.merges,
+    abandoned: syncer.abandoned,
+    contributorsPerMerge: syncer.merges ? merged / syncer.merges : 0,
+    rejections: Object.fromEntries(syncer.rejections),
+    bytesUp: res.bytesUp,
+    bytesDown: res.bytesDown,
+    tokensTrained: res.tokensTrained,
+    tokensMerged: syncer.mergedTokens,
+    simMs: now,
+    mergeLog: res.mergeLog,
+  };
+}

@@ -1,0 +1,74 @@
+import { ConfigError } from '../result';
+import { DEFAULT_GRACE, type GraceConfig } from '../grace';
+import { DEFAULT_OUTER, type OuterConfig } from '../outer';
+import type { MergeMode } from '../merge';
+
+/** Everything the syncer needs to know about a run. Defaults follow algorithm.md §3.2. */
+export interface SyncConfig {
+  runId: string;
+  /** Number of fragments. */
+  P: number;
+  /** Inner steps a learner takes on a fragment between two receipts of it. */
+  H: number;
+  /** Rounds in flight at once, on distinct fragments. */
+  tau: number;
+  /** Minimum quorum. The effective quorum is min(K, connected learners) so a small swarm never blocks. */
+  K: number;
+  grace: GraceConfig;
+  outer: OuterConfig;
+  merge: MergeMode;
+  /** c_steps is capped at stepsCapFactor·H in the token weight (pitfall 3): 2 → a learner that trained
+   * offline for a long time weighs at most as much as one that took 2H steps at the same batch. */
+  stepsCapFactor: number;
+  /** Versions of each fragment kept to rebuild pushed deltas. A push whose base is older is refused as
+   * stale: with τ=2 a learner's base is at most ~2 versions behind, 4 leaves room for one slow round. */
+  historyDepth: number;
+  /** Codec learners use for their uplink deltas, and its block size. */
+  uplinkCodec: number;
+  blockSize: number;
+  /** Precision of broadcast fragments (fp16 halves downlink bytes; TF.js has no bf16). */
+  downlink: 'fp32' | 'fp16';
+  /** Tokens the run plans to merge; the global progress clock is mergedTokens / plannedTokens (pitfall 9). */
+  plannedTokens: number;
+  /** A learner silent for max(heartbeatMinMs, heartbeatSteps · its step time) is dropped: a killed tab
+   * never says goodbye. 5 s and 3 steps are algorithm.md §3.2's values. */
+  heartbeatMinMs: number;
+  heartbeatSteps: number;
+  /** A round stops waiting for pulled learners this long (ms) after it opened: it merges what came, or
+   * is abandoned. Every wait across a boundary needs a deadline; a pull or push can be lost with its
+   * connection. 30 s is ≫ one push at browser speeds (≈1 s for 1 MB) and ≪ a sync period. */
+  roundTimeoutMs: number;
+}
+
+export const DEFAULT_SYNC: SyncConfig = {
+  runId: 'run',
+  P: 4,
+  H: 24,
+  tau: 2,
+  K: 1,
+  grace: DEFAULT_GRACE,
+  outer: DEFAULT_OUTER,
+  merge: 'rda',
+  stepsCapFactor: 2,
+  historyDepth: 4,
+  uplinkCodec: 3, // int4 blockwise
+  blockSize: 128,
+  downlink: 'fp32',
+  plannedTokens: 1e7,
+  heartbeatMinMs: 5000,
+  heartbeatSteps: 3,
+  roundTimeoutMs: 30_000,
+};
+
+export function makeSyncConfig(overrides: Partial<SyncConfig> = {}): SyncConfig {
+  const c = { ...DEFAULT_SYNC, ...overrides };
+  const positiveInt = (name: keyof SyncConfig): void => {
+    const v = c[name];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be a positive integer, got ${String(v)}`);
+  };
+  (['P', 'H', 'tau', 'K', 'historyDepth', 'blockSize'] as const).forEach(positiveInt);
+  if (c.tau > c.P) throw new ConfigError(`tau (${c.tau}) cannot exceed P (${c.P}): rounds in flight are on distinct fragments`);
+  if (!(c.plannedTokens > 0)) throw new ConfigError('plannedTokens must be > 0');
+  if (!(c.stepsCapFactor >= 1)) throw new ConfigError('stepsCapFactor must be ≥ 1');
+  return c;
+}

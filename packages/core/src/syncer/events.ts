@@ -1,0 +1,45 @@
+import type { Message } from '../protocol';
+import type { Reason } from '../result';
+
+export type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
+
+/**
+ * What the driver feeds the syncer. `now` is the driver's clock in ms; the syncer never reads a clock.
+ * - join: a connection said hello (validated here, not by the driver).
+ * - message: any later message from a joined learner (already decoded by protocol/decode).
+ * - leave: the connection closed, or the driver gave up on it.
+ * - tick: time passed; closes grace windows and drops silent learners.
+ * - synced: the driver finished sending the broadcast of `round` (measures ξ_sync).
+ */
+export type SyncEvent =
+  | { kind: 'join'; id: string; now: number; hello: Msg<'hello'> }
+  | { kind: 'message'; id: string; now: number; msg: Message }
+  | { kind: 'leave'; id: string; now: number }
+  | { kind: 'tick'; now: number }
+  | { kind: 'synced'; round: number; now: number };
+
+/** One line of the merge log: enough to replay the outer step and to audit who made each version. */
+export interface MergeLogEntry {
+  round: number;
+  fragment: number;
+  version: number;
+  contributors: Array<{ id: string; session: number; seq: number; baseVersion: number; cSteps: number; cTokens: number; weight: number }>;
+  openedAt: number;
+  closedAt: number;
+  graceMs: number;
+}
+
+/**
+ * What the syncer asks the driver to do. It never touches a socket or a timer itself.
+ * - send / broadcast: deliver a message (broadcast lists its recipients: every connected learner).
+ * - drop: close this learner's connection (silent past its heartbeat deadline).
+ * - wake: call tick at (or after) this time; the earliest pending wake is the only one that matters.
+ * - merged / rejected: facts for dashboards, counters and the merge log.
+ */
+export type SyncCommand =
+  | { kind: 'send'; to: string; msg: Message }
+  | { kind: 'broadcast'; to: string[]; msg: Message }
+  | { kind: 'drop'; id: string; reason: string }
+  | { kind: 'wake'; at: number }
+  | { kind: 'merged'; entry: MergeLogEntry }
+  | { kind: 'rejected'; from: string; reason: Reason; detail: string };

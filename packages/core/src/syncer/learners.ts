@@ -1,0 +1,29 @@
+/** What the syncer knows of one learner. Counters are those of its last META (or push). */
+export interface LearnerRecord {
+  id: string;
+  session: number;
+  backend: string;
+  tokensPerStep: number;
+  connected: boolean;
+  joinedAt: number;
+  lastSeen: number;
+  t: number;
+  cSteps: number[];
+  cTokens: number[];
+  stepMs: number | undefined;
+  merges: number;
+  tokensMerged: number;
+}
+
+export function newLearner(id: string, session: number, backend: string, tokensPerStep: number, P: number, now: number): LearnerRecord {
+  return {
+    id, session, backend, tokensPerStep, connected: true, joinedAt: now, lastSeen: now, t: 0,
+    cSteps: new Array<number>(P).fill(0), cTokens: new Array<number>(P).fill(0), stepMs: undefined,
+    merges: 0, tokensMerged: 0,
+  };
+}
+
+/** Heartbeat deadline (ms): a tab that is killed sends nothing, so silence is the only signal. */
+export function silenceLimitMs(l: LearnerRecord, minMs: number, steps: number): number {
+  return Math.max(minMs, steps * (l.stepMs ?? 0));
+}

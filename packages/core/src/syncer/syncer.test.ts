@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { getCodec } from '../codecs';
+import { makeLayout } from '../layout';
+import type { Message } from '../protocol';
+import { makeSyncConfig, type SyncConfig } from './config';
+import type { Msg, SyncCommand } from './events';
+import { Syncer } from './syncer';
+
+// Two tensors of two values each; P=2 puts one in each fragment.
+const layout = makeLayout([
+  { name: 'a', shape: [2], kind: 'dense' },
+  { name: 'b', shape: [2], kind: 'dense' },
+]);
+const init = Float32Array.from([1, 2, 3, 4]);
+const fp32 = getCodec(0);
+if (!fp32.ok) throw new Error('fp32 codec missing');
+
+function setup(over: Partial<SyncConfig> = {}): Syncer {
+  return new Syncer(makeSyncConfig({ runId: 'r', P: 2, H: 4, tau: 1, K: 1, uplinkCodec: 0, ...over }), layout, init);
+}
+const hello = (id: string, hash = layout.hash): Msg<'hello'> => ({
+  type: 'hello', runId: 'r', learnerId: id, session: 0, layoutHash: hash, tokensPerStep: 10, backend: 'cpu', uplinkCodec: 0,
+});
+const meta = (steps: number, versions = [0, 0]): Msg<'meta'> => ({
+  type: 'meta', t: steps, cSteps: [steps, steps], cTokens: [10 * steps, 10 * steps], versions, stepMs: 100,
+});
+const push = (round: number, fragment: number, delta: number[], extra: Partial<Msg<'push'>> = {}): Msg<'push'> => ({
+  type: 'push', fragment, round, baseVersion: 0, seq: round, t: 4, cSteps: 4, cTokens: 40, codec: 0,
+  payload: fp32.value.encode(Float32Array.from(delta)), ...extra,
+});
+const sent = (cmds: SyncCommand[], type: Message['type']): Message[] =>
+  cmds.flatMap((c) => (c.kind === 'send' || c.kind === 'broadcast') && c.msg.type === type ? [c.msg] : []);
+const rejected = (cmds: SyncCommand[]): string[] => cmds.flatMap((c) => (c.kind === 'rejected' ? [c.reason] : []));
+
+describe('Syncer', () => {
+  it('answers a hello with a full snapshot and refuses a different model', () => {
+    const s = setup();
+    const snap = sent(s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x') }), 'snapshot')[0] as Msg<'snapshot'>;
+    expect([...snap.params]).toEqual([1, 2, 3, 4]);
+    expect(snap.versions).toEqual([0, 0]);
+    const bad = s.handle({ kind: 'join', id: 'y', now: 0, hello: hello('y', 'other') });
+    expect(rejected(bad)).toEqual(['layout-mismatch']);
+    expect(bad.some((c) => c.kind === 'drop' && c.id === 'y')).toBe(true);
+  });
+
+  it('paces rounds by learner steps: fragment p is first due after H·(p+1)/P steps', () => {
+    const s = setup();
+    s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x') });
+    expect(sent(s.handle({ kind: 'message', id: 'x', now: 1, msg: meta(1) }), 'pull')).toEqual([]);
+    // H=4, P=2: fragment 0 comes due at ceil(4·1/2) = 2 steps.
+    expect(sent(s.handle({ kind: 'message', id: 'x', now: 2, msg: meta(2) }), 'pull')).toEqual([{ type: 'pull', fragment: 0, round: 1 }]);
+  });
+
+  it('merges a lone push with the outer Nesterov step (hand-worked) and broadcasts to all', () => {
+    const s = setup();
+    s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x') });
+    s.handle({ kind: 'message', id: 'x', now: 1, msg: meta(4) });
+    // Learner moved fragment 0 from [1,2] to [1.1, 1.8]: delta +0.1, −0.2. Outer gradient D = Θ − θ = [−0.1, 0.2].
+    // One contributor: RDA returns D itself. Nesterov from b=0: b = D; Θ' = Θ − 0.7·(D + 0.9·D) = Θ − 1.33·D.
+    const out = s.handle({ kind: 'message', id: 'x', now: 2, msg: push(1, 0, [0.1, -0.2]) });
+    const b = sent(out, 'broadcast')[0] as Msg<'broadcast'>;
+    expect(b.version).toBe(1);
+    expect(b.values[0]).toBeCloseTo(1 + 1.33 * 0.1, 5);
+    expect(b.values[1]).toBeCloseTo(2 - 1.33 * 0.2, 5);
+    expect(sent(out, 'ack')).toEqual([{ type: 'ack', fragment: 0, round: 1, seq: 1, outcome: 'merged', reason: null }]);
+    expect(s.model.versions).toEqual([1, 0]);
+    expect(s.mergedTokens).toBe(20); // 40 tokens on one of P=2 fragments credit 40/2
+  });
+
+  it('waits inside the grace window after quorum, then refuses the late push as round-closed', () => {
+    const s = setup();
+    for (const id of ['x', 'y']) s.handle({ kind: 'join', id, now: 0, hello: hello(id) });
+    for (const id of ['x', 'y']) s.handle({ kind: 'message', id, now: 1, msg: meta(4) });
+    // The round opened at t=1; quorum K=1 reached by x at t=10, so ξ_quorum = 9 ms; ξ_step = 100 ms, no ξ_sync yet:
+    // grace = 0.5·(2·100 − 9 − 0) = 95.5 ms, under the cap min(1000, 100) → deadline 105.5.
+    const q = s.handle({ kind: 'message', id: 'x', now: 10, msg: push(1, 0, [0, 0]) });
+    expect(q.find((c) => c.kind === 'wake')).toEqual({ kind: 'wake', at: 105.5 });
+    expect(sent(q, 'broadcast')).toEqual([]);
+    const closed = s.handle({ kind: 'tick', now: 105.5 });
+    expect(sent(closed, 'broadcast')).toHaveLength(1);
+    const late = s.handle({ kind: 'message', id: 'y', now: 106, msg: push(1, 0, [0, 0]) });
+    expect(rejected(late)).toEqual(['round-closed']);
+    expect(s.rejections.get('round-closed')).toBe(1);
+  });
+
+  it('closes early once every pulled learner has answered, merging both', () => {
+    const s = setup();
+    for (const id of ['x', 'y']) s.handle({ kind: 'join', id, now: 0, hello: hello(id) });
+    for (const id of ['x', 'y']) s.handle({ kind: 'message', id, now: 1, msg: meta(4) });
+    s.handle({ kind: 'message', id: 'x', now: 10, msg: push(1, 0, [0.1, 0]) });
+    const out = s.handle({ kind: 'message', id: 'y', now: 20, msg: push(1, 0, [0, 0.1]) });
+    const merged = out.find((c) => c.kind === 'merged');
+    expect(merged?.kind === 'merged' && merged.entry.contributors.map((c) => c.id)).toEqual(['x', 'y']);
+  });
+
+  it('refuses duplicates, unknown rounds, stale bases and bad payloads with their reasons', () => {
+    const s = setup({ historyDepth: 1 });
+    for (const id of ['x', 'y']) s.handle({ kind: 'join', id, now: 0, hello: hello(id) });
+    for (const id of ['x', 'y']) s.handle({ kind: 'message', id, now: 1, msg: meta(4) });
+    s.handle({ kind: 'message', id: 'x', now: 2, msg: push(1, 0, [0, 0]) });
+    expect(rejected(s.handle({ kind: 'message', id: 'x', now: 3, msg: push(1, 0, [0, 0]) }))).toEqual(['duplicate']);
+    expect(rejected(s.handle({ kind: 'message', id: 'y', now: 3, msg: push(9, 0, [0, 0]) }))).toEqual(['round-unknown']);
+    expect(rejected(s.handle({ kind: 'message', id: 'y', now: 3, msg: push(1, 0, [0, 0], { baseVersion: 7 }) }))).toEqual(['stale-base']);
+    expect(rejected(s.handle({ kind: 'message', id: 'y', now: 3, msg: push(1, 0, [0, 0, 0]) }))).toEqual(['length-mismatch']);
+    expect(rejected(s.handle({ kind: 'message', id: 'y', now: 3, msg: push(1, 0, [0, 0], { cSteps: 0 }) }))).toEqual(['no-steps']);
+    expect(rejected(s.handle({ kind: 'message', id: 'z', now: 3, msg: push(1, 0, [0, 0]) }))).toEqual(['unknown-learner']);
+    const acks = sent(s.handle({ kind: 'message', id: 'y', now: 3, msg: push(1, 1, [0, 0]) }), 'ack') as Array<Msg<'ack'>>;
+    expect(acks.map((a) => [a.outcome, a.reason])).toEqual([['rejected', 'bad-field']]);
+    expect(s.model.versions).toEqual([0, 0]);
+  });
+
+  it('drops a silent learner at its heartbeat deadline and stops waiting for it', () => {
+    const s = setup({ K: 2 });
+    for (const id of ['x', 'y']) s.handle({ kind: 'join', id, now: 0, hello: hello(id) });
+    for (const id of ['x', 'y']) s.handle({ kind: 'message', id, now: 1, msg: meta(4) });
+    s.handle({ kind: 'message', id: 'x', now: 2, msg: push(1, 0, [0.1, 0.1]) });
+    s.handle({ kind: 'message', id: 'x', now: 4000, msg: meta(5) });
+    // y has been silent since t=1; the deadline is max(5000 ms, 3 × 100 ms) = 5000 ms.
+    expect(s.handle({ kind: 'tick', now: 5001 }).some((c) => c.kind === 'drop')).toBe(false);
+    const out = s.handle({ kind: 'tick', now: 5002 });
+    expect(out.filter((c) => c.kind === 'drop').map((c) => c.kind === 'drop' && c.id)).toEqual(['y']);
+    expect(sent(out, 'broadcast')).toHaveLength(1); // K_eff fell to 1 and nobody is left to wait for
+    expect(s.connectedIds()).toEqual(['x']);
+  });
+
+  it('pulls a learner that becomes ready after the round opened', () => {
+    const s = setup();
+    s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x') });
+    s.handle({ kind: 'message', id: 'x', now: 1, msg: meta(4) });
+    s.handle({ kind: 'join', id: 'y', now: 2, hello: hello('y') });
+    const out = s.handle({ kind: 'message', id: 'y', now: 3, msg: meta(1) });
+    expect(out).toContainEqual({ kind: 'send', to: 'y', msg: { type: 'pull', fragment: 0, round: 1 } });
+    expect(sent(s.handle({ kind: 'message', id: 'y', now: 4, msg: meta(2) }), 'pull')).toEqual([]); // once only
+  });
+
+  it('does not reopen a fragment on a META sent before its broadcast arrived', () => {
+    const s = setup({ P: 2, tau: 2 });
+    s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x') });
+    s.handle({ kind: 'message', id: 'x', now: 1, msg: meta(4) });
+    s.handle({ kind: 'message', id: 'x', now: 2, msg: push(1, 0, [0, 0]) });
+    s.handle({ kind: 'message', id: 'x', now: 2, msg: push(2, 1, [0, 0]) });
+    // Stale META: still claims version 0 of both fragments with many steps.
+    const out = s.handle({ kind: 'message', id: 'x', now: 3, msg: meta(30) });
+    expect(sent(out, 'pull')).toEqual([]);
+  });
+});
