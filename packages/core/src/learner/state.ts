@@ -1,5 +1,5 @@
 import { getCodec, type Codec } from '../codecs';
-import { gather, planFragments, type Fragment } from '../fragments';
+import { gather, planFragments, scatter, type Fragment } from '../fragments';
 import type { ParamLayout } from '../layout';
 import type { Message } from '../protocol';
 import { fail, ok, type Result } from '../result';
@@ -32,24 +32,37 @@ export class LearnerState {
     return this.codec !== undefined;
   }
 
-  /** Adopt the coordinator's full model. Returns the flat parameters to load into the model. */
-  applySnapshot(s: Msg<'snapshot'>): Result<Float32Array> {
+  /**
+   * Adopt the coordinator's full model. Returns the flat parameters to load into the model.
+   * Fragment by fragment, a snapshot never takes a learner back: if a newer broadcast of a fragment
+   * overtook this snapshot on the wire (same epoch), that fragment and its counters are kept as they are,
+   * taken from `current` (the learner's parameters now; needed once joined).
+   */
+  applySnapshot(s: Msg<'snapshot'>, current?: Float32Array): Result<Float32Array> {
     if (s.params.length !== this.layout.totalSize) return fail('length-mismatch', `snapshot has ${s.params.length} params, model has ${this.layout.totalSize}`);
     if (s.versions.length !== s.config.P) return fail('bad-field', `snapshot has ${s.versions.length} versions for P=${s.config.P}`);
     if (s.epoch < this.epoch) return fail('stale-base', `snapshot epoch ${s.epoch} is older than ${this.epoch}`);
     const codec = getCodec(s.config.uplinkCodec);
     if (!codec.ok) return codec;
+    const keep = (p: number): boolean =>
+      this.joined && s.epoch === this.epoch && current !== undefined && this.fragments.length === s.config.P && (this.baseVersions[p] ?? -1) > s.versions[p]!;
+    const params = Float32Array.from(s.params);
+    const fragments = planFragments(this.layout, s.config.P);
+    fragments.forEach((f, p) => {
+      if (keep(p)) { scatter(params, f, gather(current!, f)); return; }
+      this.anchors[p] = gather(s.params, f);
+      this.baseVersions[p] = s.versions[p]!;
+      this.cSteps[p] = 0;
+      this.cTokens[p] = 0;
+    });
+    this.fragments = fragments;
+    this.anchors.length = this.baseVersions.length = this.cSteps.length = this.cTokens.length = fragments.length;
     this.codec = codec.value;
     this.blockSize = s.config.blockSize;
-    this.fragments = planFragments(this.layout, s.config.P);
-    this.anchors = this.fragments.map((f) => gather(s.params, f));
-    this.baseVersions = [...s.versions];
-    this.cSteps = this.fragments.map(() => 0);
-    this.cTokens = this.fragments.map(() => 0);
     this.epoch = s.epoch;
-    this.globalStep = s.globalStep;
-    this.progress = s.progress;
-    return ok(Float32Array.from(s.params));
+    this.globalStep = Math.max(this.globalStep, s.globalStep);
+    this.progress = Math.max(this.progress, s.progress);
+    return ok(params);
   }
 
   /** One inner step of `tokens` tokens was taken. */

@@ -55,8 +55,10 @@ export class SimLearner {
 
   receive(m: Message): void {
     if (m.type === 'snapshot') {
-      const r = this.state.applySnapshot(m);
-      if (r.ok) { this.params = r.value; this.inbox = []; this.pulls = []; }
+      const r = this.state.applySnapshot(m, this.state.joined ? this.params : undefined);
+      // Broadcasts already in the inbox stay: one that overtook this snapshot on the wire is newer than it,
+      // and applyBroadcast's version check drops the rest.
+      if (r.ok) this.params = r.value;
     } else if (m.type === 'broadcast') this.inbox.push(m);
     else if (m.type === 'pull') this.pulls.push(m);
   }

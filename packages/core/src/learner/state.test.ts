@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { getCodec } from '../codecs';
+import { makeLayout } from '../layout';
+import type { Message } from '../protocol';
+import { LearnerState } from './state';
+
+type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
+const layout = makeLayout([{ name: 'a', shape: [2], kind: 'dense' }, { name: 'b', shape: [2], kind: 'dense' }]);
+const snapshot = (versions: number[], params: number[]): Msg<'snapshot'> => ({
+  type: 'snapshot', runId: 'r', epoch: 1, globalStep: 3, progress: 0.1,
+  config: { P: 2, H: 4, tau: 1, K: 1, uplinkCodec: 0, blockSize: 128 }, versions, params: Float32Array.from(params),
+});
+const bcast = (fragment: number, version: number, values: number[]): Msg<'broadcast'> => ({
+  type: 'broadcast', fragment, version, epoch: 1, globalStep: version, progress: 0.2, precision: 'fp32', values: Float32Array.from(values),
+});
+
+describe('LearnerState', () => {
+  it('pushes the delta against the last received fragment, with its counters', () => {
+    const s = new LearnerState(layout);
+    expect(s.applySnapshot(snapshot([0, 0], [1, 2, 3, 4])).ok).toBe(true);
+    s.recordStep(10);
+    s.recordStep(10);
+    const p = s.makePush({ type: 'pull', fragment: 0, round: 5 }, Float32Array.from([1.5, 1]))!;
+    expect([p.baseVersion, p.cSteps, p.cTokens, p.round, p.seq]).toEqual([0, 2, 20, 5, 1]);
+    const fp32 = getCodec(0);
+    const d = fp32.ok ? fp32.value.decode(p.payload, 2) : undefined;
+    expect(d?.ok && [...d.value]).toEqual([0.5, -1]);
+  });
+
+  it('applies a newer broadcast (overwrite), resets that fragment only, and refuses an older one', () => {
+    const s = new LearnerState(layout);
+    s.applySnapshot(snapshot([0, 0], [1, 2, 3, 4]));
+    s.recordStep(10);
+    const r = s.applyBroadcast(bcast(1, 4, [7, 8]), Float32Array.from([3.3, 4.4]));
+    expect(r.ok && [...r.value]).toEqual([7, 8]);
+    expect([s.cSteps, s.baseVersions]).toEqual([[1, 0], [0, 4]]);
+    const old = s.applyBroadcast(bcast(1, 2, [0, 0]), Float32Array.from([7, 8]));
+    expect(!old.ok && old.reason).toBe('duplicate');
+  });
+
+  it('blends with α when asked: θ ← α·θ + (1−α)·Θ', () => {
+    const s = new LearnerState(layout, 0.5);
+    s.applySnapshot(snapshot([0, 0], [1, 2, 3, 4]));
+    const r = s.applyBroadcast(bcast(0, 1, [3, 4]), Float32Array.from([1, 0]));
+    expect(r.ok && [...r.value]).toEqual([2, 2]);
+    expect([...s.anchors[0]!]).toEqual([3, 4]); // the anchor is what the syncer holds, not the blend
+  });
+
+  it('never goes back: a snapshot overtaken by a newer broadcast keeps that fragment', () => {
+    const s = new LearnerState(layout);
+    s.applySnapshot(snapshot([0, 0], [1, 2, 3, 4]));
+    s.applyBroadcast(bcast(1, 6, [7, 8]), Float32Array.from([3, 4]));
+    const r = s.applySnapshot(snapshot([5, 5], [9, 9, 9, 9]), Float32Array.from([1, 2, 7.5, 8.5]));
+    expect(r.ok && [...r.value]).toEqual([9, 9, 7.5, 8.5]);
+    expect(s.baseVersions).toEqual([5, 6]);
+  });
+});

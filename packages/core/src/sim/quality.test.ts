@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { runDataParallel, DEFAULT_QUALITY } from './quality';
+import { runSwarm, type SwarmOptions } from './swarm';
+
+// Equal tokens, three learners at 1×–2× speed: the shape of algorithm.md §2.5 and pitfall 6.
+const o: SwarmOptions = { seed: 11, learners: 4, tokens: 150_000, batch: 32, stepMs: 100, speedSpread: 2, latencyMs: 5 };
+const excess = (sync: SwarmOptions['sync']): number => {
+  const r = runSwarm({ ...o, sync: { P: 2, H: 24, ...sync } });
+  return r.evalLoss - r.bayesLoss;
+};
+
+describe('training quality at equal tokens', () => {
+  it('grace recovers the quality K=1 alone loses, to within noise of synchronous DiLoCo and DP', () => {
+    const noGrace = excess({ K: 1, grace: { gamma: 0, tau: 2, capMs: 0, emaAlpha: 0.3 } });
+    const grace = excess({ K: 1 });
+    const sync = excess({ K: 4 });
+    const dpRun = runDataParallel(o.seed, { ...DEFAULT_QUALITY, tokens: o.tokens, learners: 4 });
+    const dp = dpRun.evalLoss - dpRun.bayesLoss;
+    expect(noGrace).toBeGreaterThan(2 * grace);
+    expect(grace).toBeLessThan(sync + 0.02);
+    expect(grace).toBeLessThan(dp + 0.03);
+  });
+});
