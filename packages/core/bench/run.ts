@@ -33,7 +33,7 @@ const rows: Array<{ what: string; params: number; mbPerS: number; ms: number }> 
 for (const n of sizes) {
   const x = randomDelta(n, n);
   for (const codec of [fp16, int8, int4] as Codec[]) {
-    let bytes = new Uint8Array(0);
+    let bytes: Uint8Array = new Uint8Array(0);
     const enc = timeMs(() => { bytes = codec.encode(x, 128); });
     const dec = timeMs(() => { codec.decode(bytes, n); });
     rows.push({ what: `${codec.name} encode`, params: n, mbPerS: mbps(n, enc), ms: enc });
