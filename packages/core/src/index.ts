@@ -13,5 +13,6 @@ export * from './protocol';
 export * from './syncer/config';
 export * from './syncer/events';
 export { Syncer } from './syncer/syncer';
+export { exportModel, type ModelState } from './syncer/global-model';
 export type { LearnerRecord } from './syncer/learners';
 export { LearnerState } from './learner/state';

@@ -50,9 +50,34 @@ export class GlobalModel {
     return values;
   }
 
+  /** Resume from a saved state (same layout and P). Delayed-Nesterov accumulators restart empty. */
+  restore(st: ModelState): void {
+    if (st.theta.length !== this.theta.length || st.buffers.length !== this.fragments.length || st.versions.length !== this.fragments.length) {
+      throw new RangeError('saved state does not match this model\'s layout and fragment count');
+    }
+    st.buffers.forEach((b, p) => { if (b.length !== this.fragments[p]!.size) throw new RangeError(`buffer ${p} has ${b.length} values, fragment has ${this.fragments[p]!.size}`); });
+    this.theta.set(st.theta);
+    this.fragments.forEach((f, p) => {
+      this.outer[p]!.buf.set(st.buffers[p]!);
+      this.versions[p] = st.versions[p]!;
+      this.history[p] = new Map([[st.versions[p]!, gather(this.theta, f)]]);
+    });
+  }
+
   private frag(p: number): Fragment {
     const f = this.fragments[p];
     if (!f) throw new RangeError(`fragment ${p} out of range`);
     return f;
   }
+}
+
+/** The syncer's durable state: enough to resume a run exactly (parameters, outer momentum, versions). */
+export interface ModelState {
+  theta: Float32Array;
+  buffers: Float32Array[];
+  versions: number[];
+}
+
+export function exportModel(m: GlobalModel): ModelState {
+  return { theta: Float32Array.from(m.theta), buffers: m.outer.map((o) => Float32Array.from(o.buf)), versions: [...m.versions] };
 }

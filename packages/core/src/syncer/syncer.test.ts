@@ -144,3 +144,27 @@ describe('Syncer', () => {
     expect(sent(out, 'pull')).toEqual([]);
   });
 });
+
+describe('Syncer state export and restore', () => {
+  it('resumes bit for bit: a restored syncer merges the next push exactly as the original does', async () => {
+    const { exportModel } = await import('./global-model');
+    const a = setup();
+    a.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x') });
+    a.handle({ kind: 'message', id: 'x', now: 1, msg: meta(4) });
+    a.handle({ kind: 'message', id: 'x', now: 2, msg: push(1, 0, [0.1, -0.2]) }); // momentum now non-zero
+    const b = setup();
+    a.handle({ kind: 'leave', id: 'x', now: 3 }); // its open round on fragment 1 is abandoned
+    b.restore(exportModel(a.model), a.globalStep, a.mergedTokens, a.nextFragment);
+    expect([...b.model.theta]).toEqual([...a.model.theta]);
+    for (const s of [a, b]) {
+      s.handle({ kind: 'join', id: 'y', now: 10, hello: hello('y') });
+      s.handle({ kind: 'message', id: 'y', now: 11, msg: meta(30, [...s.model.versions]) });
+    }
+    const next = (s: Syncer): Msg<'pull'>[] => [...s.rounds.values()].map((r) => ({ type: 'pull', fragment: r.fragment, round: r.round }));
+    expect(next(b)).toEqual(next(a));
+    const r = next(a)[0]!;
+    for (const s of [a, b]) s.handle({ kind: 'message', id: 'y', now: 12, msg: push(r.round, r.fragment, [0.05, 0.05], { baseVersion: s.model.versions[r.fragment]! }) });
+    expect([...b.model.theta]).toEqual([...a.model.theta]);
+    expect(b.model.versions).toEqual(a.model.versions);
+  });
+});

@@ -7,7 +7,7 @@ import type { Message } from '../protocol';
 import type { Reason } from '../result';
 import type { SyncConfig } from './config';
 import type { Msg, SyncCommand, SyncEvent } from './events';
-import { GlobalModel } from './global-model';
+import { GlobalModel, type ModelState } from './global-model';
 import { newLearner, silenceLimitMs, type LearnerRecord } from './learners';
 import { openRound, type Contribution, type Round } from './round';
 
@@ -25,7 +25,8 @@ export class Syncer {
   mergedTokens = 0;
   merges = 0;
   abandoned = 0;
-  private nextFragment = 0;
+  /** Round-robin pointer: the fragment the next round opens on, when it is due. */
+  nextFragment = 0;
   private readonly xiQuorum: Ema;
   private readonly xiSync: Ema;
   private readonly closedAt = new Map<number, number>();
@@ -63,6 +64,17 @@ export class Syncer {
     this.schedule(ev.now);
     this.requestWake();
     return this.out;
+  }
+
+  /** Resume a saved run: model state plus the counters that drive versions and the progress clock. */
+  restore(st: ModelState, globalStep: number, mergedTokens: number, nextFragment: number): void {
+    if (globalStep < Math.max(...st.versions)) throw new RangeError(`global step ${globalStep} is behind a fragment version`);
+    if (!Number.isInteger(nextFragment) || nextFragment < 0 || nextFragment >= this.cfg.P) throw new RangeError(`next fragment ${nextFragment} is outside [0, ${this.cfg.P})`);
+    this.model.restore(st);
+    this.nextFragment = nextFragment;
+    this.globalStep = globalStep;
+    this.mergedTokens = mergedTokens;
+    this.rounds.clear();
   }
 
   snapshotFor(): Msg<'snapshot'> {
