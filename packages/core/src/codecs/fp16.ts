@@ -63,7 +63,7 @@ export function fromHalf(h: number): number {
 
 let table: Float32Array | undefined;
 /** 65536-entry decode table (256 kB), built on first decode: a lookup beats bit surgery per value. */
-function halfTable(): Float32Array {
+export function halfTable(): Float32Array {
   if (table === undefined) {
     table = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) table[h] = fromHalf(h);
