@@ -126,6 +126,8 @@ function readBody(r: Reader, type: MessageType, lim: Limits): Message {
       return { type, t: r.u32('t'), nowMs: r.f64('nowMs') };
     case 'bye':
       return { type };
+    case 'status':
+      return { type, globalStep: r.u32('globalStep'), loss: r.f64('loss'), learners: r.u32('learners') };
     case 'reject':
       return { type, reason: readReason(r, 'reason', false) ?? 'bad-field', detail: r.str('detail') };
   }

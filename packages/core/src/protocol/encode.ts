@@ -31,6 +31,7 @@
  *   broadcast  7  u32 fragment, u32 version, u32 epoch, u32 globalStep, f64 progress,
  *                 u8 precision (0 fp32, 1 fp16), then f32[] values or f16[] values
  *   heartbeat  8  u32 t, f64 nowMs
+ *   status    11  u32 globalStep, f64 loss, u32 learners
  *   bye        9  (nothing)
  *   reject    10  reason, str detail
  *
@@ -126,6 +127,11 @@ function writeMessage(w: Writer, m: Message): void {
       w.f64(m.nowMs);
       return;
     case 'bye':
+      return;
+    case 'status':
+      w.u32(m.globalStep);
+      w.f64(m.loss);
+      w.u32(m.learners);
       return;
     case 'reject':
       w.u8(reasonCode(m.reason));

@@ -66,11 +66,13 @@ export function sampleMessage(type: MessageType, rng: Rng): Message {
       return { type, t: u32(rng), nowMs: rng.next() * 1e12 };
     case 'bye':
       return { type };
+    case 'status':
+      return { type, globalStep: u32(rng), loss: rng.exponential(2), learners: rng.int(100) };
     case 'reject':
       return { type, reason: 'layout-mismatch', detail: `layout ${id(rng, 0, 16)} is not this run's (see /help)` };
   }
 }
 
 export const ALL_TYPES: readonly MessageType[] = [
-  'hello', 'snapshot', 'meta', 'pull', 'push', 'ack', 'broadcast', 'heartbeat', 'bye', 'reject',
+  'hello', 'snapshot', 'meta', 'pull', 'push', 'ack', 'broadcast', 'heartbeat', 'bye', 'reject', 'status',
 ];

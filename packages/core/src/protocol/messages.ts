@@ -168,6 +168,17 @@ export interface RejectMsg {
   detail: string;
 }
 
+/** Syncer → every connected learner, after each evaluation: how the global model is doing. */
+export interface StatusMsg {
+  type: 'status';
+  /** u32 global step the evaluation was taken at. */
+  globalStep: number;
+  /** Held-out loss of the global model in nats per token, finite f64 ≥ 0. */
+  loss: number;
+  /** u32 learners connected. */
+  learners: number;
+}
+
 export type Message =
   | HelloMsg
   | SnapshotMsg
@@ -178,7 +189,8 @@ export type Message =
   | BroadcastMsg
   | HeartbeatMsg
   | ByeMsg
-  | RejectMsg;
+  | RejectMsg
+  | StatusMsg;
 
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
@@ -195,6 +207,7 @@ export const TYPE_CODES: Readonly<Record<MessageType, number>> = {
   heartbeat: 8,
   bye: 9,
   reject: 10,
+  status: 11,
 };
 
 const BY_CODE: ReadonlyMap<number, MessageType> = new Map(

@@ -101,7 +101,7 @@ describe('each refusal from a targeted corruption', () => {
     expectRefused(new TextEncoder().encode('{"type":"push"}'), 'bad-magic');
     expectRefused(corrupt(push, u8(2, 0)), 'bad-version');
     expectRefused(corrupt(push, u8(2, 2)), 'bad-version');
-    for (const t of [0, 11, 255]) expectRefused(corrupt(push, u8(3, t)), 'unknown-type');
+    for (const t of [0, 12, 255]) expectRefused(corrupt(push, u8(3, t)), 'unknown-type');
   });
 
   it('bad-field: indices, ranges, enums, charsets, consistency, padding', () => {

@@ -177,6 +177,12 @@ export function validateMessage(m: Message, limits: Limits): Result<Message> {
       break;
     case 'bye':
       break;
+    case 'status':
+      c.u32(m.globalStep, 'globalStep');
+      c.finite(m.loss, 'loss');
+      c.amount(m.loss, 'loss');
+      c.u32(m.learners, 'learners');
+      break;
     case 'reject':
       c.reason(m.reason, 'reason');
       c.that(isText(m.detail, DETAIL_MAX), 'bad-field', `detail: not printable ASCII of at most ${DETAIL_MAX} characters`);
