@@ -1,0 +1,32 @@
+import { makeSyncConfig, type SyncConfig } from '@tabswarm/core';
+
+/** The coordinator's URL parameters; every hyperparameter is shown on the page. */
+export interface CoordinatorConfig {
+  sync: SyncConfig;
+  workload: 'text' | 'digits';
+  model: 'default' | 'tiny';
+  seed: number;
+  evalBackend: string | undefined;
+  evalEveryMs: number;
+  signal: { host: string; port: number; path: string; key: string; secure: boolean };
+  iceServers: RTCIceServer[];
+}
+
+export function readConfig(url = new URL(location.href)): CoordinatorConfig {
+  const q = url.searchParams;
+  const num = (k: string, d: number): number => (q.has(k) ? Number(q.get(k)) : d);
+  const [host, port] = (q.get('signal') ?? `${location.hostname}:9000`).split(':');
+  return {
+    sync: makeSyncConfig({
+      runId: q.get('run') ?? 'demo', P: num('P', 4), H: num('H', 24), K: num('K', 1), tau: num('tau', 2),
+      plannedTokens: num('tokens', 5e6), uplinkCodec: num('codec', 3), downlink: q.get('downlink') === 'fp16' ? 'fp16' : 'fp32',
+    }),
+    workload: q.get('workload') === 'digits' ? 'digits' : 'text',
+    model: q.get('model') === 'tiny' ? 'tiny' : 'default',
+    seed: num('seed', 1),
+    evalBackend: q.get('evalBackend') ?? undefined,
+    evalEveryMs: num('evalMs', 5000),
+    signal: { host: host ?? location.hostname, port: Number(port ?? 9000), path: '/signal', key: 'tabswarm', secure: location.protocol === 'https:' },
+    iceServers: q.get('ice') ? (JSON.parse(q.get('ice')!) as RTCIceServer[]) : [],
+  };
+}

@@ -1,0 +1,44 @@
+/** Everything a learner tab reads from its URL, with defaults that work on localhost. */
+export interface LearnerConfig {
+  runId: string;
+  /** Stable logical id: survives reloads of this tab (localStorage), so the coordinator can dedupe. */
+  learnerId: string;
+  workload: 'text' | 'digits';
+  model: 'default' | 'tiny';
+  batch: number;
+  backend: string | undefined;
+  signal: { host: string; port: number; path: string; key: string; secure: boolean };
+  iceServers: RTCIceServer[];
+  autostart: boolean;
+  /** Train alone, without joining a run: the baseline for the swarm's overhead (npm run bench). */
+  solo: boolean;
+}
+
+function stableId(): string {
+  const key = 'tabswarm.learnerId';
+  const fresh = `l${Math.random().toString(36).slice(2, 10)}`;
+  try {
+    const got = sessionStorage.getItem(key) ?? fresh;
+    sessionStorage.setItem(key, got);
+    return got;
+  } catch {
+    return fresh; // storage can be disabled; a fresh id per load is still correct, only less tidy
+  }
+}
+
+export function readConfig(url = new URL(location.href)): LearnerConfig {
+  const q = url.searchParams;
+  const [host, port] = (q.get('signal') ?? `${location.hostname}:9000`).split(':');
+  return {
+    runId: q.get('run') ?? 'demo',
+    learnerId: q.get('id') ?? stableId(),
+    workload: q.get('workload') === 'digits' ? 'digits' : 'text',
+    model: q.get('model') === 'tiny' ? 'tiny' : 'default',
+    batch: Number(q.get('batch') ?? 16),
+    backend: q.get('backend') ?? undefined,
+    signal: { host: host ?? location.hostname, port: Number(port ?? 9000), path: '/signal', key: 'tabswarm', secure: location.protocol === 'https:' },
+    iceServers: q.get('ice') ? (JSON.parse(q.get('ice')!) as RTCIceServer[]) : [],
+    autostart: q.get('autostart') === '1',
+    solo: q.get('solo') === '1',
+  };
+}

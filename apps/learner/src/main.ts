@@ -1,0 +1,33 @@
+import { readConfig } from './config';
+import { LearnerSession, type LearnerStatus } from './session';
+
+const cfg = readConfig();
+const $ = (id: string): HTMLElement => document.getElementById(id)!;
+const fmt = (x: number | undefined, d = 3): string => (x === undefined ? '–' : x.toFixed(d));
+
+function render(s: LearnerStatus): void {
+  $('s-state').textContent = s.state;
+  $('s-backend').textContent = s.backend;
+  $('s-why').textContent = s.why;
+  $('s-rate').textContent = s.stepsPerSec.toFixed(2);
+  $('s-steps').textContent = String(s.steps);
+  $('s-tokens').textContent = s.tokens.toLocaleString('en');
+  $('s-merges').textContent = `${s.merges} (${s.rejected} refused)`;
+  $('s-global').textContent = s.globalLoss === undefined ? `step ${s.globalStep}` : `${fmt(s.globalLoss)} at step ${s.globalStep}`;
+  $('s-loss').textContent = fmt(s.loss);
+  $('s-error').textContent = s.error;
+  $('pause').textContent = s.state === 'paused' ? 'Resume' : 'Pause';
+}
+
+const session = new LearnerSession(cfg, () => render(session.status));
+// Playwright and curious visitors read the live status here.
+(window as unknown as { __tabswarm: LearnerStatus }).__tabswarm = session.status;
+
+function start(): void {
+  $('consent').hidden = true;
+  $('status').hidden = false;
+  void session.start();
+}
+$('start').addEventListener('click', start);
+$('pause').addEventListener('click', () => session.pause(session.status.state !== 'paused'));
+if (cfg.autostart) start();

@@ -1,0 +1,190 @@
+import { decodeMessage, encodeMessage, LearnerState, makeLayout, type Message } from '@tabswarm/core';
+import { connectLearner, coordinatorPeerId, type LearnerLink } from '@tabswarm/net';
+import { startTrainer, type Trainer } from '@tabswarm/worker';
+import type { LearnerConfig } from './config';
+
+type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
+
+/** What the page shows, and what Playwright polls (window.__tabswarm). */
+export interface LearnerStatus {
+  state: 'idle' | 'probing' | 'loading' | 'connecting' | 'training' | 'paused' | 'failed';
+  learnerId: string;
+  backend: string;
+  why: string;
+  steps: number;
+  stepsPerSec: number;
+  tokens: number;
+  merges: number;
+  rejected: number;
+  pushes: number;
+  loss: number | undefined;
+  globalLoss: number | undefined;
+  globalStep: number;
+  versions: number[];
+  error: string;
+}
+
+/**
+ * One learner tab (algorithm.md §2.3): the worker trains, this loop owns the protocol. Between steps it
+ * applies broadcasts, then answers pulls with an asynchronous readback of just the pulled fragment.
+ * The session number grows on every restart of the tab so (learner, session, seq) names a push uniquely.
+ */
+export class LearnerSession {
+  readonly status: LearnerStatus;
+  private trainer: Trainer | undefined;
+  private link: LearnerLink | undefined;
+  private state: LearnerState | undefined;
+  private inbox: Array<Msg<'broadcast'>> = [];
+  private pulls: Array<Msg<'pull'>> = [];
+  private snapshot: Msg<'snapshot'> | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly session = nextSession();
+  private stepMsEma: number | undefined;
+
+  constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
+    this.status = {
+      state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0,
+      loss: undefined, globalLoss: undefined, globalStep: 0, versions: [], error: '',
+    };
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.set({ state: 'probing' });
+      this.trainer = await startTrainer();
+      const probe = await this.trainer.probe({ force: this.cfg.backend, workload: this.cfg.workload });
+      this.set({ backend: probe.chosen, why: probe.why, state: 'loading' });
+      const info = await this.trainer.init({ workload: this.cfg.workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: this.cfg.batch, seed: hashSeed(this.cfg.learnerId, this.session), backend: probe.chosen });
+      const layout = makeLayout(info.specs);
+      this.state = new LearnerState(layout);
+      if (this.cfg.solo) return await this.solo(info.tokensPerStep);
+      this.set({ state: 'connecting' });
+      this.link = connectLearner({
+        coordinatorId: coordinatorPeerId(this.cfg.runId), learnerId: this.cfg.learnerId, signal: this.cfg.signal, iceServers: this.cfg.iceServers,
+        onOpen: () => this.send({ type: 'hello', runId: this.cfg.runId, learnerId: this.cfg.learnerId, session: this.session, layoutHash: layout.hash, tokensPerStep: info.tokensPerStep, backend: this.status.backend, uplinkCodec: 3 }),
+        onMessage: (bytes) => this.receive(bytes),
+        // 'replaced': another tab (a duplicated one shares our id) took over; the link gives up for good.
+        onClose: (reason) => reason === 'replaced'
+          ? this.fail(new Error('another tab with this learner id took over; this one has stopped'))
+          : this.set({ state: this.running ? 'connecting' : this.status.state }),
+      });
+      this.running = true;
+      this.loop = this.run(info.tokensPerStep);
+      await this.loop;
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  pause(paused: boolean): void {
+    this.running = !paused;
+    this.set({ state: paused ? 'paused' : 'training' });
+    if (!paused && this.trainer && !this.loop) this.loop = this.run(0);
+  }
+
+  private receive(bytes: Uint8Array): void {
+    const d = decodeMessage(bytes);
+    if (!d.ok) return this.set({ error: `coordinator sent an invalid message: ${d.reason}` });
+    const m = d.value;
+    if (m.type === 'snapshot') this.snapshot = m;
+    else if (m.type === 'broadcast') this.inbox.push(m);
+    else if (m.type === 'pull') this.pulls.push(m);
+    else if (m.type === 'ack') this.set(m.outcome === 'merged' ? { merges: this.status.merges + 1 } : { rejected: this.status.rejected + 1 });
+    else if (m.type === 'status') this.set({ globalLoss: m.loss });
+    else if (m.type === 'reject') this.set({ error: `coordinator refused us: ${m.reason} (${m.detail})` });
+  }
+
+  private async run(tokensPerStep: number): Promise<void> {
+    const trainer = this.trainer!, state = this.state!;
+    let windowStart = performance.now(), windowSteps = 0;
+    while (this.running) {
+      if (this.snapshot) {
+        const s = this.snapshot;
+        this.snapshot = undefined;
+        const cur = state.joined ? new Float32Array(await trainer.getParams()) : undefined;
+        const r = state.applySnapshot(s, cur);
+        if (!r.ok) { this.set({ error: `snapshot refused: ${r.reason}` }); continue; }
+        await trainer.setParams(r.value);
+        this.set({ state: 'training', globalStep: state.globalStep, versions: [...state.baseVersions] });
+      }
+      if (!state.joined) { await nextFrame(); continue; } // waiting for the coordinator's snapshot
+      for (const b of this.inbox.splice(0)) {
+        const f = state.fragments[b.fragment];
+        if (!f) continue;
+        const r = state.applyBroadcast(b, b.values); // overwrite (α = 0): the current values are not needed
+        if (r.ok) await trainer.writeFragment(f, r.value);
+        this.set({ globalStep: state.globalStep, versions: [...state.baseVersions] });
+      }
+      const t0 = performance.now();
+      const { meanLoss } = await trainer.train(1, lrAt(state.progress));
+      const ms = performance.now() - t0;
+      this.stepMsEma = this.stepMsEma === undefined ? ms : 0.8 * this.stepMsEma + 0.2 * ms;
+      state.recordStep(tokensPerStep);
+      this.send(state.meta(this.stepMsEma));
+      for (const pull of this.pulls.splice(0)) {
+        const f = state.fragments[pull.fragment];
+        const push = f && state.makePush(pull, new Float32Array(await trainer.readFragment(f)));
+        if (push) { this.send(push); this.set({ pushes: this.status.pushes + 1 }); }
+      }
+      windowSteps++;
+      const now = performance.now();
+      if (now - windowStart > 2000) { this.set({ stepsPerSec: (1000 * windowSteps) / (now - windowStart) }); windowStart = now; windowSteps = 0; }
+      this.set({ steps: state.t, tokens: this.status.tokens + tokensPerStep, loss: meanLoss });
+    }
+    this.loop = undefined;
+  }
+
+  /** The same inner loop with no network: what this tab does alone, for measuring the swarm's overhead. */
+  private async solo(tokensPerStep: number): Promise<void> {
+    this.running = true;
+    this.set({ state: 'training' });
+    const t0 = performance.now();
+    while (this.running) {
+      const { meanLoss } = await this.trainer!.train(1, 1e-3);
+      const steps = this.status.steps + 1;
+      this.set({ steps, tokens: steps * tokensPerStep, loss: meanLoss, stepsPerSec: (1000 * steps) / (performance.now() - t0) });
+    }
+  }
+
+  private send(m: Message): void {
+    this.link?.send(encodeMessage(m)).catch((e: unknown) => this.set({ error: `send failed: ${String(e)}` }));
+  }
+
+  private fail(e: unknown): void {
+    this.running = false;
+    this.set({ state: 'failed', error: e instanceof Error ? e.message : String(e) });
+    this.trainer?.terminate();
+  }
+
+  private set(p: Partial<LearnerStatus>): void {
+    Object.assign(this.status, p);
+    this.onChange();
+  }
+}
+
+/** Warmup + cosine on the coordinator's global progress clock (pitfall 9), peak 1e-3. */
+function lrAt(progress: number, peak = 1e-3, warmup = 0.02, floor = 0.1): number {
+  const p = Math.min(1, Math.max(0, progress));
+  if (p < warmup) return peak * Math.max(0.05, p / warmup);
+  return peak * (floor + (1 - floor) * 0.5 * (1 + Math.cos((Math.PI * (p - warmup)) / (1 - warmup))));
+}
+
+function nextSession(): number {
+  const key = 'tabswarm.session';
+  try {
+    const n = (Number(sessionStorage.getItem(key)) || 0) + 1;
+    sessionStorage.setItem(key, String(n));
+    return n;
+  } catch {
+    return Math.floor(Math.random() * 2 ** 31);
+  }
+}
+
+function hashSeed(id: string, session: number): number {
+  let h = 2166136261 ^ session;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+const nextFrame = (): Promise<void> => new Promise((r) => setTimeout(r, 50));

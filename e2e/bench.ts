@@ -1,0 +1,90 @@
+/**
+ * Browser benchmarks (`npm run bench` runs them after the core ones), written to reports/bench/browser.json:
+ *  - steps/s per backend for a model trained alone in a tab (worker), default text GPT and tiny;
+ *  - the same model alone vs inside a 2-learner swarm (the swarm's overhead);
+ *  - bytes on the wire per learner-step vs fp32 data-parallel (gradient up + parameters down every step);
+ *  - seconds from opening the join URL to the first accepted (merged) update.
+ * Rates are measured between two status samples after a warm-up, side by side in one run.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Browser, Page } from '@playwright/test';
+import { launchBrowser } from './browser';
+import type { CoordinatorView, LearnerView } from './fixture';
+import { startStack, type Stack } from './stack';
+
+const { values: a } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, quick: { type: 'boolean', default: false } } });
+const window_s = a.quick ? 8 : Number(a.seconds);
+type View = LearnerView & { stepsPerSec: number; tokens: number };
+const status = <T>(p: Page): Promise<T> => p.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __tabswarm: unknown }).__tabswarm)) as T);
+
+async function waitFor<T>(p: Page, fn: (s: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await status<T>(p);
+    if (fn(s)) return s;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s).slice(0, 400)}`);
+    await p.waitForTimeout(200);
+  }
+}
+
+/** Steps per second of one learner page over `window_s` after its first 3 steps. */
+async function rate(p: Page): Promise<number> {
+  const s0 = await waitFor<View>(p, (s) => s.steps >= 3 || s.state === 'failed', 300_000, 'three steps');
+  if (s0.state === 'failed') throw new Error(s0.error);
+  const t0 = Date.now();
+  await p.waitForTimeout(window_s * 1000); // the measurement window itself
+  const s1 = await status<View>(p);
+  return (s1.steps - s0.steps) / ((Date.now() - t0) / 1000);
+}
+
+async function page(browser: Browser, url: string): Promise<Page> {
+  const p = await (await browser.newContext()).newPage();
+  await p.goto(url);
+  return p;
+}
+
+async function main(stack: Stack, browser: Browser): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown> = {};
+  const perBackend: Array<{ backend: string; model: string; stepsPerSec: number | null; error?: string }> = [];
+  for (const [backend, model] of [['wasm', 'default'], ['webgl', 'tiny'], ['webgpu', 'tiny'], ['wasm', 'tiny'], ['cpu', 'tiny']] as const) {
+    const p = await page(browser, `${stack.baseUrl}/learner/?${new URLSearchParams({ solo: '1', autostart: '1', backend, model, workload: 'text', batch: '8' })}`);
+    try { perBackend.push({ backend, model, stepsPerSec: await rate(p) }); } catch (e) { perBackend.push({ backend, model, stepsPerSec: null, error: String(e).slice(0, 200) }); }
+    await p.context().close();
+    console.log(perBackend.at(-1));
+  }
+  results.stepsPerSecAlone = perBackend;
+
+  const run = { run: `bench${Date.now().toString(36)}`, signal: stack.signal, workload: 'text', model: 'default' };
+  const coord = await page(browser, `${stack.baseUrl}/coordinator/?${new URLSearchParams({ ...run, P: '4', H: '24' })}`);
+  await waitFor<CoordinatorView>(coord, (c) => c.state !== 'starting', 180_000, 'coordinator');
+  const opened = Date.now();
+  const l1 = await page(browser, `${stack.baseUrl}/learner/?${new URLSearchParams({ ...run, autostart: '1', backend: 'wasm', batch: '8' })}`);
+  await waitFor<View>(l1, (s) => s.merges > 0, 600_000, 'first accepted update');
+  results.joinToFirstAcceptedUpdateS = (Date.now() - opened) / 1000;
+  // One learner, so the comparison with the tab alone shares the machine the same way (plus the coordinator).
+  const swarmRate = await rate(l1);
+  const c = await status<CoordinatorView>(coord);
+  const learnerSteps = (await status<View>(l1)).steps;
+  const bytesPerStep = (c.bytesIn + c.bytesOut) / learnerSteps;
+  const dpBytesPerStep = 2 * 4 * c.numParams; // fp32 gradient up + fp32 parameters (or reduced gradient) down
+  const alone = perBackend.find((r) => r.backend === 'wasm' && r.model === 'default')?.stepsPerSec ?? null;
+  Object.assign(results, {
+    swarm: { learners: 1, stepsPerSec: swarmRate, aloneStepsPerSec: alone, overhead: alone ? 1 - swarmRate / alone : null, merges: c.merges },
+    bytes: { perLearnerStep: bytesPerStep, dataParallelPerStep: dpBytesPerStep, ratio: dpBytesPerStep / bytesPerStep, numParams: c.numParams },
+  });
+  return results;
+}
+
+const stack = await startStack({ quiet: true });
+const browser = await launchBrowser();
+try {
+  const r = await main(stack, browser);
+  mkdirSync('reports/bench', { recursive: true });
+  writeFileSync('reports/bench/browser.json', JSON.stringify(r, null, 2));
+  console.log(JSON.stringify(r, null, 2));
+  console.log('wrote reports/bench/browser.json');
+} finally {
+  await browser.close();
+  await stack.close();
+}

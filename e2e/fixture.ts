@@ -1,0 +1,78 @@
+/**
+ * A reusable multi-tab fixture: one real signalling server and page server per Playwright worker, and
+ * helpers that open a coordinator and N learners, each in its own browser context (its own storage,
+ * like separate visitors). Any uncaught page error fails the test. Import it in your own specs:
+ *   import { test, expect } from '../fixture';
+ */
+import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
+import { startStack, type Stack } from './stack';
+
+export interface LearnerView { state: string; learnerId: string; backend: string; steps: number; merges: number; pushes: number; error: string; versions: number[] }
+export interface CoordinatorView {
+  state: string; error: string; globalStep: number; merges: number; mergedTokens: number; numParams: number;
+  learners: Array<{ id: string; backend: string; connected: boolean; merges: number; t: number }>;
+  loss: Array<{ step: number; tokens: number; loss: number }>;
+  rejections: Record<string, number>;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface Swarm {
+  stack: Stack;
+  /** Opens the coordinator and waits until it serves. `params` become its URL query. */
+  coordinator(params?: Record<string, string>): Promise<Page>;
+  /** Opens one learner tab in a fresh context, started automatically. */
+  learner(params?: Record<string, string>): Promise<{ page: Page; context: BrowserContext }>;
+  /** Polls `fn(status)` on a page (window.__tabswarm) until it returns true; fails with `what` at the deadline. */
+  until<T>(page: Page, fn: (s: T) => boolean, what: string, timeoutMs?: number): Promise<T>;
+  status<T>(page: Page): Promise<T>;
+  run: Record<string, string>;
+}
+
+export const test = base.extend<{ swarm: Swarm }, { stack: Stack }>({
+  stack: [async ({}, use) => {
+    const stack = await startStack({ quiet: true });
+    await use(stack);
+    await stack.close();
+  }, { scope: 'worker' }],
+
+  swarm: async ({ browser, stack }, use, info) => {
+    const errors: string[] = [];
+    const contexts: BrowserContext[] = [];
+    const run: Record<string, string> = { run: `t${info.workerIndex}x${Date.now().toString(36)}`, signal: stack.signal };
+    const open = async (path: string, params: Record<string, string>): Promise<{ page: Page; context: BrowserContext }> => {
+      const context = await browser.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      page.on('pageerror', (e) => errors.push(`${path}: ${e.message}`));
+      await page.goto(`${stack.baseUrl}/${path}/?${new URLSearchParams({ ...run, ...params })}`);
+      return { page, context };
+    };
+    const status = <T>(page: Page): Promise<T> => page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __tabswarm: unknown }).__tabswarm)) as T);
+    const until = async <T>(page: Page, fn: (s: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> => {
+      let last: T | undefined;
+      try {
+        await expect.poll(async () => fn((last = await status<T>(page))), { message: what, timeout: timeoutMs, intervals: [250] }).toBe(true);
+      } catch (e) {
+        throw new Error(`waiting for ${what}: ${(e as Error).message.split('\n')[0]}; last status: ${JSON.stringify(last).slice(0, 2000)}`);
+      }
+      return last!;
+    };
+    const swarm: Swarm = {
+      stack, run, status, until,
+      coordinator: async (params = {}) => {
+        const { page } = await open('coordinator', params);
+        await until<CoordinatorView>(page, (s) => s.state !== 'starting', 'the coordinator to start', 120_000);
+        const s = await status<CoordinatorView>(page);
+        if (s.state !== 'running') throw new Error(`coordinator failed: ${s.error}`);
+        return page;
+      },
+      learner: (params = {}) => open('learner', { autostart: '1', ...params }),
+    };
+    await use(swarm);
+    await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
+    expect(errors, 'uncaught page errors').toEqual([]);
+  },
+});
+
+export { expect };

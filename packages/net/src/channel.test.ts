@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import { Channel, type ChannelOptions } from './channel';
+import { CHUNK_HEADER_BYTES, writeChunkHeader } from './chunk';
+import { NetError } from './errors';
+import { FakeClock, settle } from '../test/fake-clock';
+import { FakeConn } from '../test/fake-peer';
+
+function pair(over: Partial<ChannelOptions> = {}) {
+  const clock = new FakeClock();
+  const ca = new FakeConn('a', undefined, { serialization: 'raw', reliable: true });
+  const cb = new FakeConn('b', undefined, { serialization: 'raw', reliable: true });
+  ca.other = cb;
+  cb.other = ca;
+  ca.markOpen();
+  cb.markOpen();
+  const got = { a: [] as Uint8Array[], b: [] as Uint8Array[] };
+  const closes = { a: [] as string[], b: [] as string[] };
+  const mk = (c: FakeConn, side: 'a' | 'b') => new Channel(c, {
+    maxMessageBytes: 8 << 20, clock, ...over,
+    onMessage: (m) => got[side].push(m),
+    onClose: (r) => closes[side].push(r),
+  });
+  return { clock, ca, cb, a: mk(ca, 'a'), b: mk(cb, 'b'), got, closes };
+}
+
+const filled = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
+
+describe('Channel', () => {
+  it('delivers whole messages, large and small, in order, counting bytes', async () => {
+    const { a, b, got } = pair();
+    const big = filled(5_000_000, 1);
+    await Promise.all([a.send(new Uint8Array(0)), a.send(filled(1, 2)), a.send(big), a.send(filled(70_000, 3))]);
+    await settle();
+    expect(got.b.map((m) => m.length).sort((x, y) => x - y)).toEqual([0, 1, 70_000, 5_000_000]);
+    expect(Buffer.from(got.b.find((m) => m.length === 5_000_000)!).equals(Buffer.from(big))).toBe(true);
+    const s = a.stats(), r = b.stats();
+    expect(s.messagesOut).toBe(4);
+    expect(r.messagesIn).toBe(4);
+    expect(s.bytesOut).toBe(r.bytesIn);
+    expect(s.bytesOut).toBeGreaterThan(5_070_001);
+    expect(r.partials).toBe(0);
+  });
+
+  it('keeps at most two multi-chunk messages in flight, so an honest sender never trips maxPartials', async () => {
+    const { a, b, got, closes } = pair({ tuning: { maxPartials: 2 } });
+    const sends = Array.from({ length: 6 }, (_, i) => a.send(filled(200_000 + i, i)));
+    await Promise.all(sends);
+    await settle();
+    expect(got.b).toHaveLength(6);
+    expect(closes.b).toEqual([]);
+    expect(b.stats().refused).toEqual({});
+  });
+
+  it('rejects a message above maxMessageBytes without closing', async () => {
+    const { a } = pair({ maxMessageBytes: 1000 });
+    await expect(a.send(new Uint8Array(1001))).rejects.toMatchObject({ code: 'too-large' });
+    expect(a.closed).toBe(false);
+  });
+
+  it('closes with protocol-error on a malformed chunk and tells the other side why', async () => {
+    const { b, cb, closes } = pair();
+    const f = new Uint8Array(CHUNK_HEADER_BYTES + 10);
+    writeChunkHeader(f, { msgId: 1, index: 0, count: 1, totalBytes: 11 }); // says 11, carries 10
+    cb.deliver(f.buffer);
+    await settle();
+    expect(closes.b).toEqual(['protocol-error']);
+    expect(b.stats().refused).toEqual({ 'length-mismatch': 1 });
+    expect(closes.a).toEqual(['remote:protocol-error']);
+  });
+
+  it('reports remote-closed when the connection just closes, and a bye reason when one came first', async () => {
+    const x = pair();
+    x.cb.close();
+    await settle();
+    expect(x.closes.a).toEqual(['remote-closed']);
+    const y = pair();
+    y.b.close('evicted');
+    await settle();
+    expect(y.closes).toEqual({ a: ['remote:evicted'], b: ['evicted'] });
+    expect(y.cb.closed && y.ca.closed).toBe(true); // the receiver closed its end, which closed ours
+    const z = pair();
+    z.ca.freeze(); // a peer that never answers: our end closes a grace period after the bye
+    z.b.close('evicted');
+    await settle();
+    expect(z.cb.closed).toBe(false);
+    await z.clock.advanceAsync(100);
+    expect(z.cb.closed).toBe(true);
+  });
+
+  it('refuses text on the binary channel', async () => {
+    const { cb, closes, b } = pair();
+    cb.deliver('hello');
+    await settle();
+    expect(closes.b).toEqual(['protocol-error']);
+    expect(b.stats().refused).toEqual({ 'not-binary': 1 });
+  });
+
+  it('stays up while frames flow, measures RTT, and closes both ends on heartbeat silence', async () => {
+    const { clock, a, b, ca, closes } = pair();
+    for (let i = 0; i < 20; i++) await clock.advanceAsync(1000);
+    expect(closes).toEqual({ a: [], b: [] });
+    expect(a.rttMs).toBe(0); // the fake network has no latency
+    ca.freeze(); // the other tab died without a close
+    await clock.advanceAsync(6000);
+    expect(closes.a).toEqual(['heartbeat-timeout']);
+    expect(closes.b).toEqual(['heartbeat-timeout']);
+    expect(a.closed && b.closed).toBe(true);
+    await expect(a.send(new Uint8Array(1))).rejects.toMatchObject({ code: 'closed' });
+  });
+
+  it('waits for bufferedamountlow above the high-water mark', async () => {
+    const { a, ca, got } = pair();
+    ca.dc.bufferedAmount = 2 << 20;
+    let done = false;
+    const p = a.send(filled(10, 1)).then(() => { done = true; });
+    await settle();
+    expect(done).toBe(false);
+    expect(ca.dc.bufferedAmountLowThreshold).toBe(256 << 10);
+    ca.dc.bufferedAmount = 100 << 10;
+    ca.dc.fire('bufferedamountlow');
+    await p;
+    await settle();
+    expect(got.b).toHaveLength(1);
+    expect(ca.dc.listenerCount('bufferedamountlow')).toBe(0);
+  });
+
+  it('lets waiting senders resume one frame at a time, keeping the buffer near the high-water mark', async () => {
+    const { a, ca, got } = pair();
+    // The fake's bufferedAmount does not grow on send, so model the browser: each send adds its size.
+    const send = ca.dc.send.bind(ca.dc);
+    ca.dc.send = (d) => { ca.dc.bufferedAmount += d.byteLength; send(d); };
+    ca.dc.bufferedAmount = 2 << 20;
+    const sends = Array.from({ length: 50 }, (_, i) => a.send(filled(60_000, i)));
+    await settle();
+    ca.dc.bufferedAmount = 0;
+    ca.dc.fire('bufferedamountlow');
+    await settle();
+    expect(ca.dc.bufferedAmount).toBeLessThanOrEqual((1 << 20) + 60_100);
+    for (let i = 0; i < 10 && got.b.length < 50; i++) {
+      ca.dc.bufferedAmount = 0;
+      ca.dc.fire('bufferedamountlow');
+      await settle();
+    }
+    await Promise.all(sends);
+    expect(got.b).toHaveLength(50);
+  });
+
+  it('closes with send-timeout when the buffer does not drain before the deadline', async () => {
+    const { clock, a, ca, closes } = pair({ tuning: { drainTimeoutMs: 3000, heartbeatTimeoutMs: 60_000 } });
+    ca.dc.bufferedAmount = 2 << 20;
+    const p = a.send(filled(10, 1));
+    const caught = p.catch((e: unknown) => e);
+    await clock.advanceAsync(2999);
+    expect(a.closed).toBe(false);
+    await clock.advanceAsync(1);
+    const e = await caught;
+    expect(e).toBeInstanceOf(NetError);
+    expect((e as NetError).code).toBe('send-timeout');
+    await settle();
+    expect(closes.a).toEqual(['send-timeout']);
+  });
+
+  it('rejects a send waiting on drain when the link closes', async () => {
+    const { a, ca, closes } = pair();
+    ca.dc.bufferedAmount = 2 << 20;
+    const caught = a.send(filled(10, 1)).catch((e: unknown) => e);
+    await settle();
+    a.close('dropped');
+    expect(closes.a).toEqual([]); // onClose is deferred to a microtask…
+    expect(((await caught) as NetError).code).toBe('closed');
+    await settle();
+    expect(closes.a).toEqual(['dropped']); // …and fires exactly once
+    a.close('again');
+    await settle();
+    expect(closes.a).toEqual(['dropped']);
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * Identities. A learner has a stable LOGICAL id (kept by the tab across reloads, sent in the
+ * connection metadata) and a fresh PeerJS id per connection attempt: the signalling server holds an id
+ * until the old socket is gone, so reusing it would collide (peers.md §5.2). The coordinator's PeerJS
+ * id is derived from the run id and reserved on the signalling server (server/admission.ts).
+ */
+
+/** Logical learner ids: ASCII, 1–64 characters from [A-Za-z0-9_-]. */
+export const LEARNER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Prefix of every coordinator's PeerJS id; the signalling server reserves it. */
+export const COORDINATOR_ID_PREFIX = 'tabswarm-coord-';
+
+/** What PeerJS 1.5.5 accepts as an id (lib/utils/validateId.ts); we also cap the length. */
+const PEERJS_ID_PATTERN = /^[A-Za-z0-9]+(?:[ _-][A-Za-z0-9]+)*$/;
+export const MAX_PEER_ID_LENGTH = 128;
+
+export function isValidLearnerId(x: unknown): x is string {
+  return typeof x === 'string' && LEARNER_ID_PATTERN.test(x);
+}
+
+export function isValidPeerId(x: unknown): x is string {
+  return typeof x === 'string' && x.length <= MAX_PEER_ID_LENGTH && PEERJS_ID_PATTERN.test(x);
+}
+
+/** The coordinator's PeerJS id for a run; learner and coordinator apps must derive it the same way. */
+export function coordinatorPeerId(runId: string): string {
+  return `${COORDINATOR_ID_PREFIX}${runId}`;
+}
+
+/** Lower-case hex of `bytes` random bytes from crypto.getRandomValues (never Math.random: tokens guard ids). */
+export function randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
+
+/** A PeerJS token: 128 random bits. */
+export const randomToken = (): string => randomHex(16);
+
+/**
+ * A fresh PeerJS id for one connection attempt of `learnerId`: the logical id made PeerJS-valid
+ * (runs of '_'/'-' collapse to one '-', none at either end), then '-' and 64 random bits.
+ */
+export function learnerPeerId(learnerId: string, suffix = randomHex(8)): string {
+  const base = learnerId.replace(/[_-]+/g, '-').replace(/^-+|-+$/g, '') || 'learner';
+  return `${base}-${suffix}`;
+}
+
+/** The learner id from connection metadata `{ learnerId }`, or undefined when absent or malformed. */
+export function learnerIdFromMetadata(metadata: unknown): string | undefined {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return undefined;
+  const id: unknown = Object.prototype.hasOwnProperty.call(metadata, 'learnerId') ? (metadata as { learnerId: unknown }).learnerId : undefined;
+  return isValidLearnerId(id) ? id : undefined;
+}
+
+/** A random token kept per peer id in localStorage, so a reloaded coordinator can reclaim its id. */
+export function durableToken(peerId: string): string {
+  const key = `tabswarm.peer-token.${peerId}`;
+  try {
+    const store = globalThis.localStorage as Storage | undefined;
+    const got = store?.getItem(key);
+    if (got && /^[0-9a-f]{32}$/.test(got)) return got;
+    const fresh = randomToken();
+    store?.setItem(key, fresh);
+    return fresh;
+  } catch {
+    return randomToken(); // storage disabled: a fresh token still works, a reload just cannot reclaim the id at once
+  }
+}

@@ -1,0 +1,136 @@
+/** The Node signalling server (../server/signal.ts) on an ephemeral port, driven over HTTP and raw WebSockets. */
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSignalling, type Signalling } from '../server/signal';
+
+const requireFromPeer = createRequire(createRequire(import.meta.url).resolve('peer'));
+const { WebSocket } = requireFromPeer('ws') as typeof import('ws');
+type Ws = InstanceType<typeof WebSocket>;
+
+interface Opened {
+  ws: Ws;
+  first: { type: string; payload?: { msg?: string } } | undefined;
+  status?: number;
+}
+
+/** Opens a PeerJS-style signalling socket and returns the server's first message (OPEN, ERROR, …). */
+function register(s: Signalling, id: string, token: string, headers: Record<string, string> = {}): Promise<Opened> {
+  const ws = new WebSocket(`ws://127.0.0.1:${s.port}/signal/peerjs?key=tabswarm&id=${encodeURIComponent(id)}&token=${token}&version=1.5.5`, { headers });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no answer within 3 s')), 3000);
+    ws.once('message', (data) => { clearTimeout(timer); resolve({ ws, first: JSON.parse(String(data)) as Opened['first'] }); });
+    ws.once('unexpected-response', (_req, res) => { clearTimeout(timer); resolve({ ws, first: undefined, status: res.statusCode }); });
+    ws.once('error', () => undefined);
+  });
+}
+
+const closed = (ws: Ws): Promise<number> => new Promise((resolve) => {
+  if (ws.readyState === WebSocket.CLOSED) return resolve(-1);
+  ws.once('close', (code) => resolve(code));
+});
+
+describe('signalling server', () => {
+  let s: Signalling;
+  const logs: string[] = [];
+  beforeAll(async () => {
+    s = await startSignalling({ port: 0, log: (l) => logs.push(l) });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('listens on an ephemeral port and hands out ids at GET /signal/tabswarm/id', async () => {
+    expect(s.port).toBeGreaterThan(0);
+    expect(s.url).toBe(`http://127.0.0.1:${s.port}/signal/tabswarm`);
+    const res = await fetch(`${s.url}/id`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses discovery and every other route', async () => {
+    expect((await fetch(`${s.url}/peers`)).status).toBe(401);
+    expect((await fetch(`http://127.0.0.1:${s.port}/signal/otherkey/peers`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${s.port}/signal/`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${s.port}/`)).status).toBe(404);
+    expect((await fetch(`${s.url}/id`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('answers CORS only for allowed page origins', async () => {
+    const ok = await fetch(`${s.url}/id`, { headers: { origin: 'http://127.0.0.1:5173' } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5173');
+    expect((await fetch(`${s.url}/id`, { headers: { origin: 'https://evil.example' } })).status).toBe(403);
+    const ws = await register(s, 'learner-1', 'tok', { origin: 'https://evil.example' });
+    expect(ws.status).toBe(403);
+  });
+
+  it('registers ordinary ids and refuses malformed ones with a PeerJS ERROR', async () => {
+    const a = await register(s, 'alice-0123abcd', 'tok1');
+    expect(a.first).toEqual({ type: 'OPEN' });
+    const taken = await register(s, 'alice-0123abcd', 'tok2');
+    expect(taken.first?.type).toBe('ID-TAKEN'); // PeerJS's own rule for a live id
+    const bad = await register(s, 'bad id!', 'tok');
+    expect(bad.first).toMatchObject({ type: 'ERROR' });
+    expect(bad.first?.payload?.msg).toMatch(/not a valid peer id/);
+    await closed(bad.ws);
+    a.ws.close();
+    await closed(a.ws);
+    expect(s.stats().refused['invalid-id']).toBe(1);
+  });
+
+  it('pins a reserved coordinator id to the first token (trust on first use)', async () => {
+    const id = 'tabswarm-coord-run7';
+    const owner = await register(s, id, 'ownertoken');
+    expect(owner.first).toEqual({ type: 'OPEN' });
+    const thief = await register(s, id, 'thieftoken');
+    expect(thief.first?.type).toBe('ERROR');
+    expect(thief.first?.payload?.msg).toMatch(/reserved/);
+    owner.ws.close();
+    await closed(owner.ws);
+    await new Promise((r) => setTimeout(r, 50));
+    const thief2 = await register(s, id, 'thieftoken'); // the owner is gone, the pin is not
+    expect(thief2.first?.type).toBe('ERROR');
+    const back = await register(s, id, 'ownertoken'); // a reloaded coordinator reuses its token
+    expect(back.first).toEqual({ type: 'OPEN' });
+    back.ws.close();
+    await closed(back.ws);
+  });
+
+  it('drops malformed and server-only messages, and closes sockets sending oversized frames', async () => {
+    const a = await register(s, 'msg-tester', 'tok');
+    const before = s.stats().refused['message-drop'] ?? 0;
+    a.ws.send('not json');
+    a.ws.send(JSON.stringify({ type: 'EXPIRE', dst: 'x' }));
+    a.ws.send(JSON.stringify({ type: 'HEARTBEAT' }));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.stats().refused['message-drop']).toBe(before + 2);
+    expect(a.ws.readyState).toBe(WebSocket.OPEN);
+    a.ws.send('x'.repeat(100 * 1024));
+    expect(await closed(a.ws)).toBe(1009); // ws maxPayload: message too big
+  });
+});
+
+describe('signalling server with a coordinator token', () => {
+  it('lets only the configured token hold reserved ids', async () => {
+    const s = await startSignalling({ port: 0, coordinatorToken: 'sekrit' });
+    try {
+      const wrong = await register(s, 'tabswarm-coord-x', 'guess');
+      expect(wrong.first?.type).toBe('ERROR');
+      const right = await register(s, 'tabswarm-coord-x', 'sekrit');
+      expect(right.first).toEqual({ type: 'OPEN' });
+      right.ws.close();
+      await closed(right.ws);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('fails cleanly when the port is taken', async () => {
+    const a = await startSignalling({ port: 0 });
+    try {
+      await expect(startSignalling({ port: a.port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      await a.close();
+    }
+  });
+});

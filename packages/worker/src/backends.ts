@@ -1,0 +1,118 @@
+/**
+ * Registering and initialising TF.js backends, each under a deadline.
+ *
+ * Why the care:
+ * - `navigator.gpu` exists even when no adapter does (Chromium without --enable-unsafe-webgpu), and TF.js
+ *   registers 'webgpu' regardless; so we ask for an adapter ourselves first and report what it is
+ *   (SwiftShader is a fallback adapter, ~60× slower than WASM at matmul on the CI box).
+ * - Threaded WASM builds its pthread workers from Function.toString() of minified code and then
+ *   `setBackend('wasm')` never resolves; we force the single-threaded SIMD build, and still wrap every
+ *   init in a deadline because a hang is the failure mode we cannot otherwise see.
+ * - WebGL in a Worker needs OffscreenCanvas.
+ * WebGPU and WASM are imported lazily, so a page that never needs them never downloads them.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { AdapterInfo, BackendName } from './api';
+import { withDeadline } from './deadline';
+import { describeError } from './errors';
+
+/** Default per-backend init deadline, ms. WASM download + compile is 33–310 ms locally; 15 s covers slow links. */
+export const DEFAULT_INIT_TIMEOUT_MS = 15_000;
+
+/** The slice of GPUDevice we use: loss notification and the test hook. */
+export interface GpuDeviceLike {
+  lost: Promise<{ reason?: string; message?: string }>;
+  destroy(): void;
+}
+
+interface GpuAdapterLike {
+  info?: Partial<AdapterInfo>;
+  isFallbackAdapter?: boolean;
+}
+interface GpuLike {
+  requestAdapter(opts?: { powerPreference?: 'high-performance' | 'low-power' }): Promise<GpuAdapterLike | null>;
+}
+
+export type BackendInit =
+  | { ok: true; backend: BackendName; initMs: number; adapter?: AdapterInfo; device?: GpuDeviceLike; detail?: string }
+  | { ok: false; backend: BackendName; initMs: number; reason: string; adapter?: AdapterInfo };
+
+let wasmPathsSet = false;
+
+function readAdapterInfo(a: GpuAdapterLike): AdapterInfo {
+  const i = a.info ?? {};
+  return {
+    vendor: i.vendor ?? '',
+    architecture: i.architecture ?? '',
+    device: i.device ?? '',
+    description: i.description ?? '',
+    // Newer Chromium reports it on adapter.info; older on the adapter itself.
+    isFallbackAdapter: i.isFallbackAdapter ?? a.isFallbackAdapter,
+  };
+}
+
+/** Everything that must happen before tf.setBackend; throws a readable reason. Returns adapter info for webgpu. */
+async function prepare(name: BackendName): Promise<AdapterInfo | undefined> {
+  switch (name) {
+    case 'cpu':
+      return undefined; // always registered by @tensorflow/tfjs
+    case 'webgl': {
+      const inWorker = typeof document === 'undefined';
+      if (inWorker && typeof OffscreenCanvas === 'undefined') throw new Error('no OffscreenCanvas in this worker, so no WebGL');
+      if (!tf.findBackendFactory('webgl')) throw new Error('webgl backend is not registered here (not a browser context)');
+      return undefined;
+    }
+    case 'wasm': {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      // Flag exists only once the module is loaded. Threads: see the header; they gain nothing on 2 cores.
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      if (!wasmPathsSet) {
+        const { WASM_FILES } = await import('./wasm-paths');
+        wasm.setWasmPaths(WASM_FILES);
+        wasmPathsSet = true;
+      }
+      return undefined;
+    }
+    case 'webgpu': {
+      const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
+      if (!gpu) throw new Error('navigator.gpu is missing (no WebGPU here; it also needs a secure context)');
+      // Same power preference TF.js uses, so we inspect the adapter it will get.
+      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (!adapter) throw new Error('requestAdapter() returned null: no WebGPU adapter (headless Chromium on Linux needs --enable-unsafe-webgpu)');
+      const info = readAdapterInfo(adapter);
+      await import('@tensorflow/tfjs-backend-webgpu');
+      if (!tf.findBackendFactory('webgpu')) throw new Error('webgpu backend did not register');
+      return info;
+    }
+  }
+}
+
+async function detailOf(name: BackendName): Promise<string | undefined> {
+  if (name !== 'wasm') return undefined;
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return `${simd ? 'simd' : 'no simd'}, 1 thread`;
+}
+
+/**
+ * Makes `name` the active TF.js backend, or explains why not. Never throws and never takes longer than
+ * `timeoutMs` (+ one macrotask). After a timeout the hung init is abandoned: TF.js ignores a stale
+ * pending init once another setBackend call starts.
+ */
+export async function initBackend(name: BackendName, timeoutMs = DEFAULT_INIT_TIMEOUT_MS, now: () => number = () => performance.now()): Promise<BackendInit> {
+  const t0 = now();
+  let adapter: AdapterInfo | undefined;
+  const run = async (): Promise<BackendInit> => {
+    adapter = await prepare(name);
+    const ok = await tf.setBackend(name);
+    if (!ok) return { ok: false, backend: name, initMs: now() - t0, reason: `tf.setBackend('${name}') returned false (its factory failed; see console)`, ...(adapter ? { adapter } : {}) };
+    await tf.ready();
+    const device = name === 'webgpu' ? (tf.backend() as unknown as { device?: GpuDeviceLike }).device : undefined;
+    const detail = await detailOf(name);
+    return { ok: true, backend: name, initMs: now() - t0, ...(adapter ? { adapter } : {}), ...(device ? { device } : {}), ...(detail ? { detail } : {}) };
+  };
+  try {
+    return await withDeadline(run(), timeoutMs, `init ${name}`);
+  } catch (e) {
+    return { ok: false, backend: name, initMs: now() - t0, reason: describeError(e), ...(adapter ? { adapter } : {}) };
+  }
+}

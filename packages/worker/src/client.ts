@@ -1,0 +1,185 @@
+/**
+ * Main-thread handle on the training worker (reliability.md §5.4: a worker can throw, hang or die).
+ *
+ * - Every call is raced against a deadline and rejects with WorkerTimeoutError when it passes. A call that
+ *   timed out may still be running, or may have half-run, in the worker, so by default the worker is then
+ *   terminated: the caller restarts from known state rather than guess.
+ * - terminate() rejects every pending call with WorkerTerminatedError; a worker `error`/`messageerror`
+ *   event rejects them with WorkerCrashedError. Either way the trainer is dead: later calls reject at once.
+ * - ArrayBuffers passed in are transferred (the caller's buffer is detached); Float32Arrays are copied
+ *   first, so the caller keeps them.
+ * - Worker-side failures arrive as TrainerError with a `code` (errors.ts).
+ */
+import type { Fragment } from '@tabswarm/core';
+import * as Comlink from 'comlink';
+import type { InitInfo, InitOptions, MemoryInfo, ProbeOptions, ProbeReport, TrainerApi, TrainResult } from './api';
+import { PendingSet, withDeadline, type Timers } from './deadline';
+import { reviveError, WorkerCrashedError, WorkerTerminatedError, WorkerTimeoutError } from './errors';
+
+export interface Trainer {
+  probe(opts?: ProbeOptions): Promise<ProbeReport>;
+  init(opts: InitOptions): Promise<InitInfo>;
+  setParams(values: Float32Array | ArrayBuffer): Promise<void>;
+  getParams(): Promise<ArrayBuffer>;
+  train(n: number, lr: number): Promise<TrainResult>;
+  readFragment(f: Fragment): Promise<ArrayBuffer>;
+  writeFragment(f: Fragment, values: Float32Array | ArrayBuffer): Promise<void>;
+  evaluate(): Promise<number>;
+  resetOptimizer(): Promise<void>;
+  memory(): Promise<MemoryInfo>;
+  dispose(): Promise<void>;
+  /** Test hook: destroys the WebGPU device so the next calls reject with 'device-lost'. */
+  debugLoseDevice(): Promise<boolean>;
+  /** Kills the worker now; pending and later calls reject with WorkerTerminatedError. Idempotent. */
+  terminate(): void;
+  /** Why the trainer is dead (terminated, crashed, timed out), or undefined while it is alive. */
+  readonly dead: Error | undefined;
+  /** Resolves with the reason once the trainer dies, so a crash is noticed even with no call pending. */
+  readonly whenDead: Promise<Error>;
+}
+
+/** A Worker, or anything that behaves like one (tests use a MessagePort). */
+export interface WorkerLike extends Comlink.Endpoint {
+  terminate(): void;
+}
+
+export interface TrainerOptions {
+  /** Deadline for calls without their own, ms (default 10 000). */
+  callTimeoutMs?: number;
+  /** Deadline for init and probe, ms (default 60 000): data download, WASM compile, 4 backends probed. */
+  initTimeoutMs?: number;
+  /** Deadline for train(1), ms (default 30 000); each further step adds trainStepTimeoutMs. */
+  trainTimeoutMs?: number;
+  /** Extra deadline per step beyond the first, ms (default 5 000; SwiftShader WebGPU steps take ~0.4 s). */
+  trainStepTimeoutMs?: number;
+  /** Deadline for evaluate, ms (default 30 000: a forward pass over the held-out set). */
+  evaluateTimeoutMs?: number;
+  /** How long the worker may take to load and answer its first ping, ms (default 20 000). */
+  startTimeoutMs?: number;
+  /** Terminate the worker when a call times out (default true). */
+  terminateOnTimeout?: boolean;
+  /** Tests: supply the endpoint instead of spawning worker.ts. */
+  createWorker?: () => WorkerLike;
+  timers?: Timers;
+}
+
+const copyOut = (v: Float32Array): ArrayBuffer => v.slice().buffer as ArrayBuffer;
+
+class WorkerTrainer implements Trainer {
+  private readonly pending = new PendingSet();
+  private readonly remote: Comlink.Remote<TrainerApi>;
+  private markDead!: (e: Error) => void;
+  readonly whenDead = new Promise<Error>((resolve) => {
+    this.markDead = resolve;
+  });
+
+  constructor(private readonly worker: WorkerLike, private readonly opts: TrainerOptions) {
+    this.remote = Comlink.wrap<TrainerApi>(worker);
+    const crashed = (ev: Event): void => {
+      const msg = 'message' in ev && typeof ev.message === 'string' && ev.message ? ev.message : 'the worker failed to load or crashed';
+      this.kill(new WorkerCrashedError(`worker ${ev.type}: ${msg}`));
+    };
+    worker.addEventListener('error', crashed);
+    worker.addEventListener('messageerror', crashed);
+  }
+
+  get dead(): Error | undefined {
+    return this.pending.closed;
+  }
+
+  private kill(reason: Error): void {
+    if (this.pending.closed) return;
+    this.pending.close(reason);
+    this.markDead(reason);
+    try {
+      this.worker.terminate();
+    } catch {
+      // already gone
+    }
+  }
+
+  terminate(): void {
+    this.kill(new WorkerTerminatedError('trainer terminated'));
+  }
+
+  /** One call across the boundary: deadline, pending-set membership, error revival, kill on timeout. */
+  private call<T>(method: keyof TrainerApi, ms: number, invoke: () => Promise<T>): Promise<T> {
+    const closed = this.pending.closed;
+    if (closed) return Promise.reject(closed);
+    const deadline = withDeadline(invoke(), ms, `worker ${method}`, this.opts.timers, (label, m) => new WorkerTimeoutError(label, m));
+    return this.pending.track(deadline).catch((e: unknown) => {
+      if (e instanceof WorkerTimeoutError && (this.opts.terminateOnTimeout ?? true)) {
+        this.kill(new WorkerTerminatedError(`worker terminated because ${e.message}`));
+      }
+      throw reviveError(e);
+    });
+  }
+
+  private get others(): number {
+    return this.opts.callTimeoutMs ?? 10_000;
+  }
+  private get slow(): number {
+    return this.opts.initTimeoutMs ?? 60_000;
+  }
+
+  ping(): Promise<{ ready: true }> {
+    return this.call('ping', this.opts.startTimeoutMs ?? 20_000, () => this.remote.ping());
+  }
+  probe(opts: ProbeOptions = {}): Promise<ProbeReport> {
+    return this.call('probe', this.slow, () => this.remote.probe(opts));
+  }
+  init(opts: InitOptions): Promise<InitInfo> {
+    return this.call('init', this.slow, () => this.remote.init(opts));
+  }
+  setParams(values: Float32Array | ArrayBuffer): Promise<void> {
+    const buf = values instanceof ArrayBuffer ? values : copyOut(values);
+    return this.call('setParams', this.others, () => this.remote.setParams(Comlink.transfer(buf, [buf])));
+  }
+  getParams(): Promise<ArrayBuffer> {
+    return this.call('getParams', this.others, () => this.remote.getParams());
+  }
+  train(n: number, lr: number): Promise<TrainResult> {
+    const extra = Number.isInteger(n) && n > 1 ? (n - 1) * (this.opts.trainStepTimeoutMs ?? 5_000) : 0;
+    return this.call('train', (this.opts.trainTimeoutMs ?? 30_000) + extra, () => this.remote.train(n, lr));
+  }
+  readFragment(f: Fragment): Promise<ArrayBuffer> {
+    return this.call('readFragment', this.others, () => this.remote.readFragment(f));
+  }
+  writeFragment(f: Fragment, values: Float32Array | ArrayBuffer): Promise<void> {
+    const buf = values instanceof ArrayBuffer ? values : copyOut(values);
+    return this.call('writeFragment', this.others, () => this.remote.writeFragment(f, Comlink.transfer(buf, [buf])));
+  }
+  evaluate(): Promise<number> {
+    return this.call('evaluate', this.opts.evaluateTimeoutMs ?? 30_000, () => this.remote.evaluate());
+  }
+  resetOptimizer(): Promise<void> {
+    return this.call('resetOptimizer', this.others, () => this.remote.resetOptimizer());
+  }
+  memory(): Promise<MemoryInfo> {
+    return this.call('memory', this.others, () => this.remote.memory());
+  }
+  dispose(): Promise<void> {
+    return this.call('dispose', this.others, () => this.remote.dispose());
+  }
+  debugLoseDevice(): Promise<boolean> {
+    return this.call('debugLoseDevice', this.others, () => this.remote.debugLoseDevice());
+  }
+}
+
+/**
+ * Spawns the training worker and waits until it answers (a module worker that fails to load can stay
+ * silent forever, feasibility.md gotcha 3). Rejects, with the worker terminated, if it does not.
+ */
+export async function startTrainer(opts: TrainerOptions = {}): Promise<Trainer> {
+  const worker: WorkerLike = opts.createWorker
+    ? opts.createWorker()
+    : new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'tabswarm-trainer' });
+  const trainer = new WorkerTrainer(worker, opts);
+  try {
+    await trainer.ping();
+  } catch (e) {
+    trainer.terminate();
+    throw e;
+  }
+  return trainer;
+}

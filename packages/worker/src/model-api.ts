@@ -1,0 +1,33 @@
+/**
+ * The part of @tabswarm/model the worker uses, mirrored structurally so that the trainer logic can be
+ * tested with a fake model and so that the main thread never pulls TF.js in through a type import.
+ * worker.ts assigns the real module to `ModelModule`, so any drift from @tabswarm/model fails to compile there.
+ */
+import type { Fragment, TensorSpec } from '@tabswarm/core';
+
+export type Workload = 'text' | 'digits';
+
+/** 'default' | 'tiny' or a full config object (structured-cloneable: it crosses the worker boundary). */
+export type ModelConfig = 'default' | 'tiny' | object;
+
+export interface TrainModel {
+  specs: TensorSpec[];
+  tokensPerStep: number;
+  getParams(): Promise<Float32Array>;
+  setParams(flat: Float32Array): void;
+  readFragment(f: Fragment): Promise<Float32Array>;
+  writeFragment(f: Fragment, values: Float32Array): void;
+  step(lr: number): Promise<{ loss: number }>;
+  evaluate(): Promise<number>;
+  resetOptimizer(): void;
+  dispose(): void;
+}
+
+/**
+ * The dataset is opaque to the worker: loaded once per (workload, URL, config) and handed back to
+ * createTrainModel. The config goes to both because a text model's context fixes the dataset's windows.
+ */
+export interface ModelModule {
+  loadDataset(workload: Workload, baseUrl: string, config: ModelConfig): Promise<unknown>;
+  createTrainModel(workload: Workload, dataset: unknown, opts: { config: ModelConfig; batch: number; seed: number }): TrainModel;
+}

@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BackendName } from './api';
+import { initBackend, type BackendInit } from './backends';
+import { calibrateSynthetic } from './calibrate';
+import { TrainerError } from './errors';
+import type { TrainModel } from './model-api';
+import { probeBackends } from './probe';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** Pretends `name` initialised while TF.js stays on cpu: exercises the probe's policy, not the backend. */
+const fakeInit = (failing: Partial<Record<BackendName, string>> = {}) => async (name: BackendName): Promise<BackendInit> => {
+  const reason = failing[name];
+  if (reason) return { ok: false, backend: name, initMs: 1, reason };
+  await tf.setBackend('cpu');
+  return { ok: true, backend: name, initMs: 1 };
+};
+
+describe('initBackend in Node (no browser)', () => {
+  it('initialises cpu, and explains why webgpu and webgl are unavailable', async () => {
+    expect(await initBackend('cpu')).toMatchObject({ ok: true, backend: 'cpu' });
+    expect(await initBackend('webgpu')).toMatchObject({ ok: false, reason: expect.stringMatching(/navigator\.gpu is missing/) });
+    expect(await initBackend('webgl')).toMatchObject({ ok: false, reason: expect.stringMatching(/OffscreenCanvas|not registered/) });
+    await tf.setBackend('cpu');
+  });
+});
+
+describe('probeBackends', () => {
+  it('probes for real on cpu: self-test passes, calibration times a step, unavailable backends are explained', async () => {
+    const { report, inits } = await probeBackends({ candidates: ['webgpu', 'webgl', 'cpu'], calibrationSteps: 1 });
+    expect(report.chosen).toBe('cpu');
+    const cpu = report.results.find((r) => r.backend === 'cpu');
+    expect(cpu).toMatchObject({ ok: true });
+    expect(cpu?.selfTestError).toBeLessThan(1e-5);
+    expect(cpu?.msPerStep).toBeGreaterThan(0);
+    expect(report.why).toMatch(/^cpu: [\d.]+ ms\/step vs webgpu failed: init: navigator\.gpu is missing/);
+    expect([...inits.keys()]).toEqual(['cpu']);
+    expect(tf.memory().numTensors).toBe(0);
+  });
+
+  it('a forced backend is the only one probed, and failing it fails the probe clearly', async () => {
+    const forced = await probeBackends({ force: 'wasm', calibrationSteps: 1 }, { init: fakeInit() });
+    expect(forced.report.results.map((r) => r.backend)).toEqual(['wasm']);
+    expect(forced.report.why).toMatch(/^wasm \(forced\): /);
+    await expect(probeBackends({ force: 'webgpu' })).rejects.toThrow(/^no-backend: forced backend webgpu failed: init: navigator\.gpu is missing/);
+    await expect(probeBackends({ force: 'gpu' })).rejects.toMatchObject({ code: 'bad-argument' });
+  });
+
+  it('excludes a backend whose numbers are wrong even when it is the fastest', async () => {
+    let calls = 0;
+    const selfTest = async () => (calls++ === 0 ? { ok: false, error: 0.5 } : { ok: true, error: 1e-7 });
+    const { report } = await probeBackends({ candidates: ['webgpu', 'cpu'], calibrationSteps: 1 }, { init: fakeInit(), selfTest });
+    expect(report.chosen).toBe('cpu');
+    expect(report.results[0]).toMatchObject({ backend: 'webgpu', ok: false, selfTestError: 0.5, reason: 'self-test error 5.00e-1 exceeds 1e-3' });
+  });
+
+  it('rejects with no-backend listing every reason when nothing passes', async () => {
+    const init = fakeInit({ webgpu: 'no adapter', wasm: 'init wasm timed out after 15000 ms' });
+    const err = await probeBackends({ candidates: ['webgpu', 'wasm'] }, { init }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrainerError);
+    expect((err as TrainerError).message).toBe('no-backend: no backend passed: webgpu failed: init: no adapter; wasm failed: init: init wasm timed out after 15000 ms');
+  });
+
+  it('skips the remaining candidates once the budget is spent', async () => {
+    let t = 0;
+    const now = () => (t += 1000); // every clock read costs 1 s
+    const { report } = await probeBackends({ candidates: ['cpu', 'wasm', 'webgl'], budgetMs: 5000, calibrationSteps: 1 }, { init: fakeInit(), now });
+    expect(report.results.filter((r) => r.reason?.startsWith('skipped: probe budget of 5000 ms spent')).length).toBeGreaterThan(0);
+    expect(report.chosen).toBe('cpu');
+  });
+
+  it('calibrates with the real model when one is given, and disposes it', async () => {
+    let t = 0, disposed = 0;
+    const model = { step: async () => ((t += 40), { loss: 2.3 }), dispose: () => void disposed++ } as unknown as TrainModel;
+    const { report } = await probeBackends({ candidates: ['wasm'], calibrationSteps: 3 }, { init: fakeInit(), now: () => t, makeModel: async () => model });
+    expect(report.results[0]?.msPerStep).toBe(40);
+    expect(disposed).toBe(1);
+  });
+
+  it('a calibration that produces NaN disqualifies the backend', async () => {
+    const model = { step: async () => ({ loss: NaN }), dispose: () => undefined } as unknown as TrainModel;
+    await expect(probeBackends({ candidates: ['wasm'] }, { init: fakeInit(), makeModel: async () => model })).rejects.toThrow(/wasm failed: calibration: calibration step gave loss NaN/);
+  });
+});
+
+describe('calibrateSynthetic', () => {
+  it('times a real MLP step on cpu and leaks no tensors', async () => {
+    const before = tf.memory().numTensors;
+    const ms = await calibrateSynthetic(tf, { batch: 8, inputs: 16, hidden: 8, outputs: 4 }, { warmup: 1, steps: 2 });
+    expect(ms).toBeGreaterThanOrEqual(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -1,0 +1,215 @@
+import type { Fragment, TensorSpec } from '@tabswarm/core';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BackendName } from './api';
+import type { BackendInit, GpuDeviceLike } from './backends';
+import type { ModelModule, TrainModel } from './model-api';
+import { checkFragment, ownBuffer } from './buffers';
+import { TrainerCore } from './trainer';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const SPECS: TensorSpec[] = [
+  { name: 'w', shape: [2, 3], kind: 'dense' },
+  { name: 'b', shape: [4], kind: 'dense' },
+];
+const N = 10;
+/** Fragment 1 = tensor 'b' (elements 6..9). */
+const FRAG_B: Fragment = { index: 1, size: 4, segments: [{ name: 'b', kind: 'dense', srcOffset: 6, dstOffset: 0, size: 4 }] };
+
+/** A model over a plain Float32Array; `plan` scripts what each step does. */
+class FakeModel implements TrainModel {
+  specs = SPECS;
+  tokensPerStep = 128;
+  params = new Float32Array(N);
+  steps = 0;
+  resets = 0;
+  disposed = false;
+  plan: Array<'ok' | 'throw' | 'nan' | 'hang'> = [];
+  async getParams(): Promise<Float32Array> {
+    return this.params.slice();
+  }
+  setParams(flat: Float32Array): void {
+    this.params.set(flat);
+  }
+  async readFragment(f: Fragment): Promise<Float32Array> {
+    const out = new Float32Array(f.size);
+    for (const s of f.segments) out.set(this.params.subarray(s.srcOffset, s.srcOffset + s.size), s.dstOffset);
+    return out;
+  }
+  writeFragment(f: Fragment, values: Float32Array): void {
+    for (const s of f.segments) this.params.set(values.subarray(s.dstOffset, s.dstOffset + s.size), s.srcOffset);
+  }
+  async step(lr: number): Promise<{ loss: number }> {
+    const what = this.plan.shift() ?? 'ok';
+    if (what === 'hang') return new Promise(() => undefined);
+    this.params[0] = (this.params[0] ?? 0) + lr; // a half-applied update before failing, as a real backend might
+    if (what === 'throw') throw new Error('kernel exploded');
+    this.steps++;
+    return { loss: what === 'nan' ? NaN : 2 / this.steps };
+  }
+  async evaluate(): Promise<number> {
+    return 1.5;
+  }
+  resetOptimizer(): void {
+    this.resets++;
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+}
+
+function setup(device?: GpuDeviceLike) {
+  const models: FakeModel[] = [];
+  let loads = 0;
+  const mod: ModelModule = {
+    loadDataset: async () => ((loads++), { rows: 3 }),
+    createTrainModel: () => {
+      const m = new FakeModel();
+      models.push(m);
+      return m;
+    },
+  };
+  const init = async (backend: BackendName): Promise<BackendInit> => ({ ok: true, backend, initMs: 1, ...(device ? { device } : {}) });
+  let t = 0;
+  const core = new TrainerCore(mod, init, () => (t += 10));
+  const start = () => core.init({ workload: 'digits', dataBaseUrl: 'http://x/data/', batch: 4, seed: 1, backend: 'cpu' });
+  return { core, models, start, loads: () => loads };
+}
+
+const floats = (...v: number[]): ArrayBuffer => Float32Array.from(v).buffer;
+
+describe('TrainerCore', () => {
+  it('refuses to work before init, and init reports the layout', async () => {
+    const { core, start } = setup();
+    await expect(core.train(1, 0.1)).rejects.toMatchObject({ code: 'not-initialised' });
+    const info = await start();
+    expect(info).toEqual({ specs: SPECS, tokensPerStep: 128, backend: 'cpu', numParams: 10 });
+  });
+
+  it('trains n steps and reports the mean loss and time per step', async () => {
+    const { core, start } = setup();
+    await start();
+    expect(await core.train(2, 0.5)).toEqual({ steps: 2, meanLoss: 1.5, msPerStep: 5 });
+  });
+
+  it('validates arguments before touching anything', async () => {
+    const { core, start, models } = setup();
+    await start();
+    await expect(core.train(0, 0.1)).rejects.toMatchObject({ code: 'bad-argument' });
+    await expect(core.train(1, NaN)).rejects.toMatchObject({ code: 'bad-argument' });
+    await expect(core.setParams(floats(1, 2))).rejects.toThrow(/bad-argument: setParams wants 10 float32 values \(40 bytes\), got 8 bytes/);
+    await expect(core.writeFragment(FRAG_B, floats(1, 2, 3))).rejects.toMatchObject({ code: 'bad-argument' });
+    await expect(core.readFragment({ ...FRAG_B, segments: [{ ...FRAG_B.segments[0]!, srcOffset: 8 }] })).rejects.toMatchObject({ code: 'bad-argument' });
+    await expect(core.init({ workload: 'digits', dataBaseUrl: 'x', batch: 4, seed: 1, backend: 'tpu' })).rejects.toMatchObject({ code: 'bad-argument' });
+    expect([...models[0]!.params]).toEqual(new Array(10).fill(0));
+    expect(await core.train(1, 0.1)).toMatchObject({ steps: 1 }); // still usable
+  });
+
+  it('a failing step marks the parameters suspect until setParams restores them (and resets the optimizer)', async () => {
+    const { core, start, models } = setup();
+    await start();
+    const m = models[0]!;
+    m.plan = ['ok', 'throw'];
+    await expect(core.train(3, 0.1)).rejects.toThrow(/^step-failed: step 2\/3 threw: kernel exploded; parameters are now suspect/);
+    for (const call of [() => core.train(1, 0.1), () => core.getParams(), () => core.readFragment(FRAG_B), () => core.writeFragment(FRAG_B, floats(1, 2, 3, 4))]) {
+      await expect(call()).rejects.toMatchObject({ code: 'state-invalid' });
+    }
+    await core.setParams(new Float32Array(10).fill(7).buffer);
+    expect(m.resets).toBe(1);
+    expect(new Float32Array(await core.getParams())[3]).toBe(7);
+    expect(await core.train(1, 0.1)).toMatchObject({ steps: 1 });
+  });
+
+  it('a non-finite loss is a failure, not a result', async () => {
+    const { core, start, models } = setup();
+    await start();
+    models[0]!.plan = ['nan'];
+    await expect(core.train(1, 0.1)).rejects.toMatchObject({ code: 'non-finite-loss' });
+    await expect(core.getParams()).rejects.toMatchObject({ code: 'state-invalid' });
+  });
+
+  it('reads and writes fragments as whole, owned buffers', async () => {
+    const { core, start } = setup();
+    await start();
+    await core.writeFragment(FRAG_B, floats(1, 2, 3, 4));
+    expect([...new Float32Array(await core.readFragment(FRAG_B))]).toEqual([1, 2, 3, 4]);
+    expect([...new Float32Array(await core.getParams())].slice(5)).toEqual([0, 1, 2, 3, 4]);
+    expect(await core.evaluate()).toBe(1.5);
+  });
+
+  it('runs calls one at a time, in arrival order', async () => {
+    const { core, start, models } = setup();
+    await start();
+    const order: string[] = [];
+    const a = core.train(3, 1).then(() => order.push('train'));
+    const b = core.writeFragment(FRAG_B, floats(9, 9, 9, 9)).then(() => order.push('write'));
+    const c = core.getParams().then((p) => order.push(`get ${new Float32Array(p)[0]}`));
+    await Promise.all([a, b, c]);
+    expect(order).toEqual(['train', 'write', 'get 3']);
+    expect(models[0]!.steps).toBe(3);
+  });
+
+  it('loads a dataset once per (workload, URL), and re-init disposes the old model', async () => {
+    const { start, models, loads } = setup();
+    await start();
+    await start();
+    expect(loads()).toBe(1);
+    expect(models[0]!.disposed).toBe(true);
+  });
+
+  it('a WebGPU device loss rejects the call in flight and every later one with device-lost', async () => {
+    let lose!: (i: { reason: string; message: string }) => void;
+    let destroyed = false;
+    const device: GpuDeviceLike = { lost: new Promise((r) => (lose = r)), destroy: () => void (destroyed = true) };
+    const { core, start, models } = setup(device);
+    await start();
+    models[0]!.plan = ['hang'];
+    const inFlight = core.train(1, 0.1);
+    lose({ reason: 'unknown', message: 'GPU process crashed' });
+    await expect(inFlight).rejects.toThrow('device-lost: WebGPU device lost (unknown: GPU process crashed); terminate this worker and start another');
+    await expect(core.getParams()).rejects.toMatchObject({ code: 'device-lost' });
+    await expect(core.setParams(new ArrayBuffer(40))).rejects.toMatchObject({ code: 'device-lost' });
+    await expect(start()).rejects.toMatchObject({ code: 'device-lost' });
+    expect(await core.debugLoseDevice()).toBe(true);
+    expect(destroyed).toBe(true);
+  });
+
+  it('an unhandled mapAsync AbortError on WebGPU counts as a device loss; other rejections do not', async () => {
+    const device: GpuDeviceLike = { lost: new Promise(() => undefined), destroy: () => undefined };
+    const { core, start } = setup(device);
+    await start();
+    core.noteUnhandled(new Error('some unrelated bug'));
+    expect(await core.train(1, 0.1)).toMatchObject({ steps: 1 });
+    const abort = Object.assign(new Error('Failed to execute mapAsync: a valid external Instance reference no longer exists.'), { name: 'AbortError' });
+    core.noteUnhandled(abort);
+    await expect(core.train(1, 0.1)).rejects.toMatchObject({ code: 'device-lost' });
+  });
+
+  it('debugLoseDevice is false off WebGPU; memory() reports TF.js counts', async () => {
+    const { core, start } = setup();
+    await start();
+    expect(await core.debugLoseDevice()).toBe(false);
+    expect(await core.memory()).toMatchObject({ backend: 'cpu', numTensors: expect.any(Number), unreliable: expect.any(Boolean) });
+  });
+});
+
+describe('helpers', () => {
+  it('ownBuffer transfers a whole buffer as is and copies a view', () => {
+    const whole = new Float32Array([1, 2]);
+    expect(ownBuffer(whole)).toBe(whole.buffer);
+    const view = new Float32Array([1, 2, 3, 4]).subarray(1, 3);
+    const b = ownBuffer(view);
+    expect(b.byteLength).toBe(8);
+    expect([...new Float32Array(b)]).toEqual([2, 3]);
+  });
+
+  it('checkFragment wants segments that tile the fragment inside the parameters', () => {
+    expect(() => checkFragment(FRAG_B, 10)).not.toThrow();
+    expect(() => checkFragment(FRAG_B, 9)).toThrow(/outside/);
+    expect(() => checkFragment({ ...FRAG_B, size: 5 }, 10)).toThrow(/cover 4 of 5/);
+    expect(() => checkFragment({ index: 0, size: 0, segments: [] }, 10)).toThrow(/malformed/);
+  });
+});

@@ -1,0 +1,245 @@
+/**
+ * The trainer's logic inside the worker, independent of comlink so Node tests can drive it with a fake model.
+ *
+ * Guarantees:
+ * - Calls run one at a time in arrival order. Comlink would otherwise interleave them at every await, e.g.
+ *   a writeFragment landing between the steps of train(10).
+ * - Only TrainerErrors leave (the client branches on `code`).
+ * - No half-applied state goes unnoticed: arguments are validated before anything is touched, and if a
+ *   mutation fails part-way (a step throws, a loss is NaN, a write throws) the parameters are marked
+ *   suspect. Until setParams (or init) replaces them, every call that would read or extend them rejects
+ *   with 'state-invalid', so a poisoned update can never be pushed. Recovery also resets the optimizer,
+ *   whose moments may hold the same garbage.
+ * - On WebGPU, a device loss rejects the calls in flight and all later ones with 'device-lost'.
+ */
+import type { Fragment } from '@tabswarm/core';
+import * as tf from '@tensorflow/tfjs';
+import type { AdapterInfo, BackendName, InitInfo, InitOptions, MemoryInfo, ProbeOptions, ProbeReport, TrainResult } from './api';
+import { initBackend, type BackendInit } from './backends';
+import { parseBackend } from './choose';
+import { DeviceLossWatch } from './device-loss';
+import { badArgument, checkFragment, describeBytes, ownBuffer } from './buffers';
+import { describeError, TrainerError, type TrainerErrorCode } from './errors';
+import type { ModelConfig, ModelModule, TrainModel, Workload } from './model-api';
+import { probeBackends } from './probe';
+
+/** Upper bound on steps per train() call: keeps one call well inside the client's deadline. */
+const MAX_STEPS_PER_CALL = 10_000;
+
+export class TrainerCore {
+  private model: TrainModel | undefined;
+  private numParams = 0;
+  private backend: BackendName | undefined;
+  private adapter: AdapterInfo | undefined;
+  private suspect: string | undefined;
+  private lastChoice: BackendName | undefined;
+  private readonly probed = new Map<BackendName, BackendInit>();
+  private readonly datasets = new Map<string, Promise<unknown>>();
+  private readonly loss = new DeviceLossWatch();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly models: ModelModule, private readonly initFn: typeof initBackend = initBackend, private readonly now: () => number = () => performance.now()) {}
+
+  /** Runs `fn` after every earlier call has settled; converts whatever it throws into a TrainerError. */
+  private run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(async () => {
+      try {
+        return await fn();
+      } catch (e) {
+        if (this.loss.info) throw this.loss.error();
+        if (e instanceof TrainerError) throw e;
+        throw new TrainerError('internal', `${what}: ${describeError(e)}`);
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The model, if it may be used: initialised, device alive, parameters trustworthy. */
+  private ready(allowSuspect = false): TrainModel {
+    this.loss.throwIfLost();
+    if (!this.model) throw new TrainerError('not-initialised', 'call init() first');
+    if (this.suspect && !allowSuspect) throw new TrainerError('state-invalid', `parameters are suspect after "${this.suspect}"; call setParams to restore them`);
+    return this.model;
+  }
+
+  /** Marks the parameters suspect after a failed mutation and returns the error to throw. */
+  private poison(code: TrainerErrorCode, detail: string, cause?: unknown): TrainerError {
+    if (this.loss.info) return this.loss.error();
+    this.suspect = `${code}: ${detail}`;
+    return new TrainerError(code, `${detail}${cause === undefined ? '' : `: ${describeError(cause)}`}; parameters are now suspect, call setParams to restore them`);
+  }
+
+  noteUnhandled(reason: unknown): void {
+    this.loss.noteUnhandled(reason);
+  }
+
+  probe(opts: ProbeOptions = {}): Promise<ProbeReport> {
+    return this.run('probe', async () => {
+      this.loss.throwIfLost();
+      const m = opts.model;
+      const w = opts.workload ?? 'digits', config = m?.config ?? 'default';
+      const makeModel = m ? async () => this.models.createTrainModel(w, await this.dataset(w, m.dataBaseUrl, config), { config, batch: m.batch, seed: 1 }) : undefined;
+      const { report, inits } = await probeBackends(opts, { init: this.initFn, now: this.now, ...(makeModel ? { makeModel } : {}) });
+      for (const [k, v] of inits) this.probed.set(k, v);
+      this.lastChoice = report.chosen;
+      // The probe switched backends under the model; put it back on its own.
+      if (this.model && this.backend) await this.initFn(this.backend);
+      return report;
+    });
+  }
+
+  init(opts: InitOptions): Promise<InitInfo> {
+    return this.run('init', async () => {
+      this.loss.throwIfLost();
+      if (opts.workload !== 'text' && opts.workload !== 'digits') throw badArgument(`unknown workload ${JSON.stringify(opts.workload)}`);
+      if (!Number.isInteger(opts.batch) || opts.batch < 1) throw badArgument(`batch ${opts.batch} is not a positive integer`);
+      if (!Number.isInteger(opts.seed)) throw badArgument(`seed ${opts.seed} is not an integer`);
+      const backend = parseBackend(opts.backend) ?? this.lastChoice;
+      if (!backend) throw badArgument('no backend given and none probed yet');
+      this.disposeModel();
+      const r = await this.initFn(backend);
+      if (!r.ok) throw new TrainerError('backend-failed', `${backend}: ${r.reason}`);
+      if (r.device) this.loss.watch(r.device);
+      this.backend = backend;
+      this.adapter = r.adapter ?? this.probed.get(backend)?.adapter;
+      let model: TrainModel;
+      try {
+        const config = opts.config ?? 'default';
+        const data = await this.dataset(opts.workload, opts.dataBaseUrl, config);
+        model = this.models.createTrainModel(opts.workload, data, { config, batch: opts.batch, seed: opts.seed });
+      } catch (e) {
+        throw new TrainerError('model-failed', `building the ${opts.workload} model: ${describeError(e)}`);
+      }
+      this.model = model;
+      this.numParams = model.specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+      this.suspect = undefined;
+      return { specs: model.specs, tokensPerStep: model.tokensPerStep, backend, numParams: this.numParams, ...(this.adapter ? { adapter: this.adapter } : {}) };
+    });
+  }
+
+  /** One fetch per (workload, URL, config) per worker: re-init and probing reuse it. A failed load is not cached. */
+  private dataset(workload: Workload, baseUrl: string, config: ModelConfig): Promise<unknown> {
+    const key = `${workload} ${baseUrl} ${JSON.stringify(config)}`;
+    let p = this.datasets.get(key);
+    if (!p) {
+      p = this.models.loadDataset(workload, baseUrl, config);
+      this.datasets.set(key, p);
+      p.catch(() => this.datasets.delete(key));
+    }
+    return p;
+  }
+
+  setParams(buf: ArrayBuffer): Promise<void> {
+    return this.run('setParams', async () => {
+      const m = this.ready(true);
+      if (!(buf instanceof ArrayBuffer) || buf.byteLength !== 4 * this.numParams) throw badArgument(`setParams wants ${this.numParams} float32 values (${4 * this.numParams} bytes), got ${describeBytes(buf)}`);
+      try {
+        m.setParams(new Float32Array(buf));
+        if (this.suspect) m.resetOptimizer();
+      } catch (e) {
+        throw this.poison('model-failed', 'setParams threw', e);
+      }
+      this.suspect = undefined;
+    });
+  }
+
+  getParams(): Promise<ArrayBuffer> {
+    return this.run('getParams', async () => {
+      const v = await this.loss.race(this.ready().getParams());
+      if (v.length !== this.numParams) throw new TrainerError('model-failed', `getParams returned ${v.length} values, want ${this.numParams}`);
+      return ownBuffer(v);
+    });
+  }
+
+  train(n: number, lr: number): Promise<TrainResult> {
+    return this.run('train', async () => {
+      const m = this.ready();
+      if (!Number.isInteger(n) || n < 1 || n > MAX_STEPS_PER_CALL) throw badArgument(`train: n=${n} is not an integer in [1, ${MAX_STEPS_PER_CALL}]`);
+      if (!Number.isFinite(lr) || lr < 0) throw badArgument(`train: lr=${lr} is not a finite number >= 0`);
+      const t0 = this.now();
+      let sum = 0;
+      for (let i = 1; i <= n; i++) {
+        let loss: number;
+        try {
+          ({ loss } = await this.loss.race(m.step(lr)));
+        } catch (e) {
+          throw this.poison('step-failed', `step ${i}/${n} threw`, e);
+        }
+        if (!Number.isFinite(loss)) throw this.poison('non-finite-loss', `step ${i}/${n} gave loss ${loss}`);
+        sum += loss;
+      }
+      return { steps: n, meanLoss: sum / n, msPerStep: (this.now() - t0) / n };
+    });
+  }
+
+  readFragment(f: Fragment): Promise<ArrayBuffer> {
+    return this.run('readFragment', async () => {
+      const m = this.ready();
+      checkFragment(f, this.numParams);
+      const v = await this.loss.race(m.readFragment(f));
+      if (v.length !== f.size) throw new TrainerError('model-failed', `readFragment returned ${v.length} values, want ${f.size}`);
+      return ownBuffer(v);
+    });
+  }
+
+  writeFragment(f: Fragment, buf: ArrayBuffer): Promise<void> {
+    return this.run('writeFragment', async () => {
+      const m = this.ready();
+      checkFragment(f, this.numParams);
+      if (!(buf instanceof ArrayBuffer) || buf.byteLength !== 4 * f.size) throw badArgument(`writeFragment ${f.index} wants ${f.size} float32 values, got ${describeBytes(buf)}`);
+      try {
+        m.writeFragment(f, new Float32Array(buf));
+      } catch (e) {
+        throw this.poison('model-failed', `writeFragment ${f.index} threw`, e);
+      }
+    });
+  }
+
+  evaluate(): Promise<number> {
+    return this.run('evaluate', async () => {
+      try {
+        return await this.loss.race(this.ready().evaluate());
+      } catch (e) {
+        throw e instanceof TrainerError ? e : new TrainerError('model-failed', `evaluate: ${describeError(e)}`);
+      }
+    });
+  }
+
+  resetOptimizer(): Promise<void> {
+    return this.run('resetOptimizer', async () => this.ready(true).resetOptimizer());
+  }
+
+  /** Not queued: read-only, and useful precisely while a long call is running. */
+  async memory(): Promise<MemoryInfo> {
+    const m = tf.memory() as { numTensors: number; numBytes: number; numDataBuffers: number; unreliable?: boolean };
+    return { backend: this.backend ?? safeBackendName(), numTensors: m.numTensors, numBytes: m.numBytes, numDataBuffers: m.numDataBuffers, unreliable: m.unreliable ?? false };
+  }
+
+  dispose(): Promise<void> {
+    return this.run('dispose', async () => this.disposeModel());
+  }
+
+  debugLoseDevice(): Promise<boolean> {
+    return Promise.resolve(this.loss.destroyForTest());
+  }
+
+  private disposeModel(): void {
+    const m = this.model;
+    this.model = undefined;
+    this.numParams = 0;
+    try {
+      m?.dispose();
+    } catch {
+      // disposing a model on a broken backend may throw; the model is unreachable either way
+    }
+  }
+}
+
+function safeBackendName(): string | undefined {
+  try {
+    return tf.getBackend();
+  } catch {
+    return undefined;
+  }
+}
