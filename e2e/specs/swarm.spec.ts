@@ -47,7 +47,7 @@ test('a WebGPU learner and a WASM learner both contribute and the weights stay f
   const gpu = await swarm.learner({ ...tiny, backend: 'webgpu', batch: '4' });
   await swarm.learner({ ...tiny, backend: 'wasm', batch: '4' });
   const g = await swarm.until<LearnerView>(gpu.page, (l) => l.state === 'training' || l.state === 'failed', 'the WebGPU learner training', 120_000);
-  expect(g.backend, 'the WebGPU path must really be used').toBe('webgpu');
+  expect(g.backend, `the WebGPU path must really be used (state ${g.state}: ${g.error})`).toBe('webgpu');
   const c = await swarm.until<CoordinatorView>(coord, (s) => ['webgpu', 'wasm'].every((b) => s.learners.some((l) => l.backend === b && l.merges > 0)),
     'merges from both backends', 240_000);
   expect(c.loss.every((p) => Number.isFinite(p.loss))).toBe(true);

@@ -8,6 +8,8 @@ export interface CoordinatorConfig {
   seed: number;
   evalBackend: string | undefined;
   evalEveryMs: number;
+  /** Seed of the chaos panel's random choices. */
+  chaosSeed: number;
   signal: { host: string; port: number; path: string; key: string; secure: boolean };
   iceServers: RTCIceServer[];
 }
@@ -20,12 +22,14 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
     sync: makeSyncConfig({
       runId: q.get('run') ?? 'demo', P: num('P', 4), H: num('H', 24), K: num('K', 1), tau: num('tau', 2),
       plannedTokens: num('tokens', 5e6), uplinkCodec: num('codec', 3), downlink: q.get('downlink') === 'fp16' ? 'fp16' : 'fp32',
+      maxStrikes: num('strikes', 5),
     }),
     workload: q.get('workload') === 'digits' ? 'digits' : 'text',
     model: q.get('model') === 'tiny' ? 'tiny' : 'default',
     seed: num('seed', 1),
     evalBackend: q.get('evalBackend') ?? undefined,
     evalEveryMs: num('evalMs', 5000),
+    chaosSeed: num('chaosSeed', 1),
     signal: { host: host ?? location.hostname, port: Number(port ?? 9000), path: '/signal', key: 'tabswarm', secure: location.protocol === 'https:' },
     iceServers: q.get('ice') ? (JSON.parse(q.get('ice')!) as RTCIceServer[]) : [],
   };

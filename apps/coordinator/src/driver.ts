@@ -1,93 +1,157 @@
-import { decodeMessage, encodeMessage, makeLayout, Syncer, type MergeLogEntry, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
+import { decodeMessage, encodeMessage, logLine, makeLayout, planFragments, Syncer, theta0Line, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost } from '@tabswarm/net';
 import { startTrainer, type Trainer } from '@tabswarm/worker';
+import { Chaos } from './chaos';
 import type { CoordinatorConfig } from './config';
-
-/** What the dashboard shows and Playwright polls (window.__tabswarm). */
-export interface CoordinatorStatus {
-  state: 'starting' | 'running' | 'failed';
-  error: string;
-  globalStep: number;
-  merges: number;
-  mergesPerFragment: number[];
-  contributorsPerFragment: number[];
-  mergedTokens: number;
-  learners: Array<{ id: string; backend: string; connected: boolean; stepMs: number | undefined; t: number; merges: number; tokens: number; lastSeenMs: number }>;
-  rejections: Partial<Record<Reason, number>>;
-  bytesIn: number;
-  bytesOut: number;
-  loss: Array<{ step: number; tokens: number; loss: number; at: number }>;
-  evalBackend: string;
-  numParams: number;
-}
+import { paramsHash } from './crc32';
+import { emptyStatus, goodput, type CoordinatorStatus } from './status';
+import { DurableStore } from './store';
 
 /**
  * Runs the core syncer on live learners: decoded messages in, commands out through the PeerJS host.
- * Evaluation of the global model runs in a worker, never on this page's main thread.
+ * Commands run strictly in order behind a promise chain, and a 'commit' is a durable IndexedDB write:
+ * nothing the syncer says after a merge (its broadcast, its acks, anything later) leaves this page before
+ * that merge is on disk. Evaluation of the global model runs in a worker, never on the main thread.
  */
 export class CoordinatorDriver {
   syncer: Syncer | undefined;
-  readonly status: CoordinatorStatus = {
-    state: 'starting', error: '', globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], mergedTokens: 0,
-    learners: [], rejections: {}, bytesIn: 0, bytesOut: 0, loss: [], evalBackend: '–', numParams: 0,
-  };
-  readonly log: MergeLogEntry[] = [];
+  store: DurableStore | undefined;
+  readonly status: CoordinatorStatus = emptyStatus();
+  readonly chaos: Chaos;
   private host: CoordinatorHost | undefined;
   private evaluator: Trainer | undefined;
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private evaluatedAt = -1;
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private readonly paused: SyncEvent[] = [];
+  /** Tokens trained per learner session during this incarnation: [local step when first seen, latest]. */
+  private readonly trained = new Map<string, [number, number, number]>();
+  private startedAt = performance.now();
+  private restoredTokens = 0;
 
-  constructor(readonly cfg: CoordinatorConfig, private readonly onChange: () => void) {}
+  constructor(readonly cfg: CoordinatorConfig, private readonly onChange: () => void) {
+    this.chaos = new Chaos(cfg.chaosSeed, () => performance.now());
+  }
 
   async start(): Promise<void> {
     try {
+      await this.lead();
       this.evaluator = await startTrainer();
       const probe = await this.evaluator.probe({ force: this.cfg.evalBackend, workload: this.cfg.workload });
       const info = await this.evaluator.init({ workload: this.cfg.workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: 8, seed: this.cfg.seed, backend: probe.chosen });
-      const init = new Float32Array(await this.evaluator.getParams());
-      this.syncer = new Syncer(this.cfg.sync, makeLayout(info.specs), init);
-      this.status.evalBackend = probe.chosen;
-      this.status.numParams = init.length;
-      this.status.mergesPerFragment = this.syncer.fragments.map(() => 0);
-      this.status.contributorsPerFragment = this.syncer.fragments.map(() => 0);
+      const layout = makeLayout(info.specs);
+      const store = this.store = await DurableStore.open(this.cfg.sync.runId, planFragments(layout, this.cfg.sync.P), layout.hash);
+      const epoch = await store.nextIncarnation();
+      const saved = await store.load();
+      const theta0 = saved?.theta0 ?? new Float32Array(await this.evaluator.getParams());
+      const s = this.syncer = new Syncer(this.cfg.sync, layout, theta0, epoch);
+      if (saved) s.restore(saved.state);
+      else await store.init(s.durable());
+      this.restoredTokens = s.mergedTokens;
+      Object.assign(this.status, {
+        evalBackend: probe.chosen, numParams: theta0.length, epoch, resumedFrom: saved ? s.commitSeq : null,
+        commitSeq: s.commitSeq, committedHash: paramsHash(s.model.theta), mergesPerFragment: s.fragments.map(() => 0), contributorsPerFragment: s.fragments.map(() => 0),
+      });
       this.host = await hostCoordinator({
         peerId: coordinatorPeerId(this.cfg.sync.runId), signal: this.cfg.signal, iceServers: this.cfg.iceServers,
-        maxMessageBytes: 8 * init.length + (1 << 20),
+        maxMessageBytes: 8 * theta0.length + (1 << 20),
         onJoin: () => undefined, // a learner exists for the syncer once it has said hello
-        onMessage: (id, bytes) => this.onBytes(id, bytes),
+        onMessage: (id, bytes) => this.incoming(id, bytes),
         onLeave: (id) => this.feed({ kind: 'leave', id, now: performance.now() }),
       });
       setInterval(() => this.feed({ kind: 'tick', now: performance.now() }), 500);
       setInterval(() => void this.evaluate(), this.cfg.evalEveryMs);
+      this.startedAt = performance.now();
       this.status.state = 'running';
       await this.evaluate();
     } catch (e) {
-      this.status.state = 'failed';
-      this.status.error = e instanceof Error ? e.message : String(e);
+      this.fail(e);
     }
     this.refresh();
   }
 
-  private onBytes(id: string, bytes: Uint8Array): void {
+  /** One coordinator per run per browser profile: a second tab on the same run waits, and says so. */
+  private async lead(): Promise<void> {
+    if (!('locks' in navigator)) return; // no Web Locks: fencing rests on the epoch alone
+    const got = await new Promise<boolean>((resolve) => {
+      void navigator.locks.request(`tabswarm-run-${this.cfg.sync.runId}`, { ifAvailable: true }, (lock) => {
+        resolve(lock !== null);
+        return lock ? new Promise<void>(() => undefined) : undefined; // held for the life of this page
+      });
+    });
+    if (!got) throw Object.assign(new Error(`another coordinator tab holds run "${this.cfg.sync.runId}": this one will not commit`), { reason: 'not-leader' satisfies Reason });
+  }
+
+  /** Chaos sits on the boundary: a frozen or dropped message never reaches the syncer. */
+  private incoming(id: string, bytes: Uint8Array): void {
     this.status.bytesIn += bytes.length;
+    const c = this.chaos.incoming(id);
+    if (c.drop) return;
+    if (c.delayMs > 0) setTimeout(() => this.onBytes(id, bytes), c.delayMs);
+    else this.onBytes(id, bytes);
+  }
+
+  private onBytes(id: string, bytes: Uint8Array): void {
+    const now = performance.now();
     const d = decodeMessage(bytes);
     if (!d.ok) {
       this.status.rejections[d.reason] = (this.status.rejections[d.reason] ?? 0) + 1;
-      return this.refresh();
+      return this.feed({ kind: 'invalid', id, now, reason: d.reason });
     }
-    const now = performance.now();
     this.feed(d.value.type === 'hello' ? { kind: 'join', id, now, hello: d.value } : { kind: 'message', id, now, msg: d.value });
   }
 
   feed(ev: SyncEvent): void {
-    if (!this.syncer) return;
-    for (const c of this.syncer.handle(ev)) this.run(c);
+    if (!this.syncer || this.status.state === 'failed') return;
+    if (this.chaos.paused) { this.paused.push(ev); return; }
+    for (const c of this.syncer.handle(ev)) this.enqueue(c);
     this.refresh();
   }
 
-  private run(c: SyncCommand): void {
+  /** Pause the coordinator for `ms` (chaos): events queue up and are handled, in order, afterwards. */
+  pause(ms: number): void {
+    this.chaos.pausedUntil = performance.now() + ms;
+    this.chaos.record('pause', 'coordinator', `${ms} ms`);
+    setTimeout(() => { for (const ev of this.paused.splice(0)) this.feed({ ...ev, now: performance.now() }); }, ms);
+  }
+
+  /** Cut a learner's link silently, as if its tab had died (chaos). */
+  kill(id: string): void {
+    this.host?.drop(id, 'chaos: killed');
+    this.chaos.record('kill', id, 'link cut without a goodbye');
+    this.feed({ kind: 'leave', id, now: performance.now() });
+  }
+
+  /** Commands after an unfinished commit wait for it: the chain is the write-ahead order. */
+  private enqueue(c: SyncCommand): void {
+    if (c.kind === 'wake') return this.wake(c.at); // timers are local, not a message: no need to wait
+    if (c.kind === 'rejected') { this.status.rejections[c.reason] = (this.status.rejections[c.reason] ?? 0) + 1; return; }
+    this.queued++;
+    this.chain = this.chain.then(() => this.run(c)).catch((e: unknown) => this.fail(e)).finally(() => { this.queued--; });
+  }
+
+  private async run(c: Exclude<SyncCommand, { kind: 'wake' | 'rejected' }>): Promise<void> {
+    if (this.status.state === 'failed') return;
     const host = this.host!;
     switch (c.kind) {
+      case 'commit': {
+        const t0 = performance.now();
+        await this.store!.commit(c.commit);
+        const done = performance.now();
+        const e = c.commit.entry;
+        // Global downtime: a quorum was waiting (since ≈ closedAt − grace) and no commit landed within
+        // grace cap + one heartbeat (reliability.md §1).
+        const waited = done - (e.closedAt - e.graceMs);
+        this.status.downtimeMs += Math.max(0, waited - (this.cfg.sync.grace.capMs + this.cfg.sync.heartbeatMinMs));
+        if (this.status.firstCommitAfterStartMs === null) this.status.firstCommitAfterStartMs = done - this.startedAt;
+        this.status.commitMs = 0.9 * this.status.commitMs + 0.1 * (done - t0);
+        this.status.commitSeq = c.commit.seq;
+        this.status.committedHash = paramsHash(this.store!.state!.theta);
+        this.status.mergesPerFragment[e.fragment]!++;
+        this.status.contributorsPerFragment[e.fragment] = e.contributors.length;
+        return;
+      }
       case 'send': {
         const bytes = encodeMessage(c.msg);
         this.status.bytesOut += bytes.length;
@@ -102,26 +166,29 @@ export class CoordinatorDriver {
         return;
       }
       case 'drop': return host.drop(c.id, c.reason);
-      case 'wake':
-        clearTimeout(this.wakeTimer);
-        this.wakeTimer = setTimeout(() => this.feed({ kind: 'tick', now: performance.now() }), Math.max(0, c.at - performance.now()));
-        return;
-      case 'merged': {
-        this.log.push(c.entry);
-        this.status.mergesPerFragment[c.entry.fragment]!++;
-        this.status.contributorsPerFragment[c.entry.fragment] = c.entry.contributors.length;
-        return;
-      }
-      case 'rejected':
-        this.status.rejections[c.reason] = (this.status.rejections[c.reason] ?? 0) + 1;
-        return;
     }
+  }
+
+  private wake(at: number): void {
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = setTimeout(() => this.feed({ kind: 'tick', now: performance.now() }), Math.max(0, at - performance.now()));
+  }
+
+  /** The merge log as NDJSON: θ₀ first, then one line per commit (core replayLog reproduces the state). */
+  async logNdjson(): Promise<Blob> {
+    const { theta0, entries } = await this.store!.log();
+    return new Blob([`${theta0Line(theta0)}\n`, ...entries.map((e) => `${logLine(e)}\n`)], { type: 'application/x-ndjson' });
+  }
+
+  /** True once every command the syncer issued has been carried out (nothing waits on a commit). */
+  get drained(): boolean {
+    return this.queued === 0;
   }
 
   /** Held-out loss of the global model, in the evaluation worker; skipped when nothing merged since. */
   private async evaluate(): Promise<void> {
     const s = this.syncer, ev = this.evaluator;
-    if (!s || !ev || s.merges === this.evaluatedAt) return;
+    if (!s || !ev || s.merges === this.evaluatedAt || this.status.state !== 'running') return;
     this.evaluatedAt = s.merges;
     const step = s.globalStep, tokens = s.mergedTokens;
     await ev.setParams(Float32Array.from(s.model.theta));
@@ -134,14 +201,26 @@ export class CoordinatorDriver {
     this.refresh();
   }
 
+  private fail(e: unknown): void {
+    this.status.state = 'failed';
+    this.status.error = e instanceof Error ? e.message : String(e);
+    this.host?.close(); // learners reconnect to whichever coordinator holds the run next
+    this.refresh();
+  }
+
   private refresh(): void {
     const s = this.syncer;
     if (s) {
       const now = performance.now();
-      Object.assign(this.status, { globalStep: s.globalStep, merges: s.merges, mergedTokens: s.mergedTokens });
-      this.status.learners = [...s.learners.values()].map((l) => ({
-        id: l.id, backend: l.backend, connected: l.connected, stepMs: l.stepMs, t: l.t, merges: l.merges, tokens: l.tokensMerged, lastSeenMs: now - l.lastSeen,
-      }));
+      Object.assign(this.status, { globalStep: s.globalStep, merges: s.merges, mergedTokens: s.mergedTokens, chaos: { ...this.chaos.counts } });
+      this.status.learners = [...s.learners.values()].map((l) => {
+        // The first META of a session seen by this incarnation sets its base: steps trained before a
+        // coordinator reload belong to the previous incarnation's account.
+        const key = `${l.id}/${l.session}`;
+        if (l.t > 0) this.trained.set(key, [this.trained.get(key)?.[0] ?? l.t - 1, l.t, l.tokensPerStep]);
+        return { id: l.id, backend: l.backend, connected: l.connected, stepMs: l.stepMs, t: l.t, merges: l.merges, tokens: l.tokensMerged, lastSeenMs: now - l.lastSeen, strikes: l.strikes };
+      });
+      this.status.goodput = goodput(s, [...this.trained.values()].map(([t0, t, tps]) => (t - t0) * tps), this.restoredTokens);
     }
     this.onChange();
   }

@@ -1,14 +1,16 @@
 import { readConfig } from './config';
-import { CoordinatorDriver, type CoordinatorStatus } from './driver';
+import { CoordinatorDriver } from './driver';
+import type { CoordinatorStatus } from './status';
 import { drawLoss } from './plot';
 import { loadState, saveState } from './state-file';
 
 const cfg = readConfig();
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
 const driver = new CoordinatorDriver(cfg, () => scheduleRender());
-const w = window as unknown as { __tabswarm: CoordinatorStatus; __syncerTheta: () => Float32Array };
+const w = window as unknown as { __tabswarm: CoordinatorStatus; __syncerTheta: () => Float32Array; __coordinator: CoordinatorDriver };
 w.__tabswarm = driver.status;
 w.__syncerTheta = () => driver.syncer?.model.theta ?? new Float32Array(0); // for tests: finiteness, hashes
+w.__coordinator = driver; // for tests and the console: chaos, the durable log
 
 const join = new URL('../learner/', location.href);
 join.search = new URLSearchParams({ run: cfg.sync.runId, workload: cfg.workload, model: cfg.model, signal: `${cfg.signal.host}:${cfg.signal.port}` }).toString();
@@ -43,9 +45,15 @@ function render(s: CoordinatorStatus): void {
   $('c-params').textContent = `${s.numParams.toLocaleString('en')} (eval on ${s.evalBackend})`;
   $('c-bytes').textContent = `${(s.bytesIn / 1e6).toFixed(2)} MB / ${(s.bytesOut / 1e6).toFixed(2)} MB`;
   $('c-rejections').textContent = Object.entries(s.rejections).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+  $('c-durable').textContent = `commit ${s.commitSeq}, epoch ${s.epoch}${s.resumedFrom === null ? '' : ` (resumed from commit ${s.resumedFrom})`}, hash ${s.committedHash}, ${s.commitMs.toFixed(1)} ms per commit`;
+  const g = s.goodput, k = (x: number): string => Math.round(x).toLocaleString('en');
+  $('c-goodput').textContent = g.ratio === null ? '–' : `${(100 * g.ratio).toFixed(1)}% (${k(g.merged)} merged of ${k(g.trained)} trained tokens; ${k(g.pending)} not yet pushed)`;
+  $('c-badput').textContent = `stale ${k(g.stale)}, filtered ${k(g.filtered)}, invalid ${k(g.invalid)}, superseded ${k(g.superseded)}, killed or lost in flight ${k(g.killedOrLost)}`;
+  $('c-downtime').textContent = `${(s.downtimeMs / 1000).toFixed(1)} s`;
+  $('x-counts').textContent = Object.entries(s.chaos).map(([f, n]) => `${f}: ${n}`).join(', ') || 'none';
   rows($('c-learners').querySelector('tbody')!, s.learners.map((l) => [
     l.id, l.backend, l.connected ? 'yes' : 'no', l.stepMs === undefined ? '–' : l.stepMs.toFixed(0), String(l.t), String(l.merges),
-    Math.round(l.tokens).toLocaleString('en'), `${(l.lastSeenMs / 1000).toFixed(1)} s ago`,
+    Math.round(l.tokens).toLocaleString('en'), `${(l.lastSeenMs / 1000).toFixed(1)} s ago`, String(l.strikes),
   ]));
   const sy = driver.syncer;
   if (sy) rows($('c-fragments').querySelector('tbody')!, sy.fragments.map((f, p) => [
@@ -63,11 +71,23 @@ function download(name: string, blob: Blob): void {
 }
 
 $('c-download').addEventListener('click', () => { if (driver.syncer) download(`${cfg.sync.runId}-step${driver.syncer.globalStep}.tsstate`, saveState(driver.syncer)); });
-$('c-log').addEventListener('click', () => download(`${cfg.sync.runId}-merges.ndjson`, new Blob(driver.log.map((e) => `${JSON.stringify(e)}\n`), { type: 'application/x-ndjson' })));
+$('c-log').addEventListener('click', () => { driver.logNdjson().then((b) => download(`${cfg.sync.runId}-merges.ndjson`, b), (e: unknown) => { driver.status.error = `log download failed: ${String(e)}`; }); });
 $('c-load').addEventListener('change', (ev) => {
   const file = (ev.target as HTMLInputElement).files?.[0];
-  if (!file || !driver.syncer) return;
-  loadState(driver.syncer, file).then(() => { driver.status.error = ''; scheduleRender(); }, (e: unknown) => { driver.status.error = `load failed: ${String(e)}`; scheduleRender(); });
+  if (!file || !driver.syncer || !driver.store) return;
+  loadState(driver.syncer, driver.store, file).then(() => { driver.status.error = ''; scheduleRender(); }, (e: unknown) => { driver.status.error = `load failed: ${String(e)}`; scheduleRender(); });
 });
+
+// Chaos panel: every fault is counted and logged by driver.chaos.
+const num = (id: string): number => Number(($(id) as HTMLInputElement).value);
+const someLearner = (): string | undefined => driver.chaos.pick(driver.syncer?.connectedIds() ?? []);
+$('x-kill').addEventListener('click', () => { const id = someLearner(); if (id) driver.kill(id); });
+$('x-freeze').addEventListener('click', () => {
+  const id = someLearner();
+  if (id) { driver.chaos.frozenUntil.set(id, performance.now() + 1000 * num('x-freeze-s')); driver.chaos.record('freeze', id, `${num('x-freeze-s')} s`); }
+});
+$('x-throttle').addEventListener('click', () => { const id = someLearner(); if (id) { driver.chaos.throttleMs.set(id, num('x-throttle-ms')); driver.chaos.record('throttle', id, `${num('x-throttle-ms')} ms`); } });
+$('x-drop').addEventListener('click', () => { driver.chaos.dropRate = num('x-drop-pct') / 100; driver.chaos.record('drop', 'all', `${num('x-drop-pct')}%`); });
+$('x-pause').addEventListener('click', () => driver.pause(1000 * num('x-pause-s')));
 
 void driver.start();

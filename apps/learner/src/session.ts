@@ -17,6 +17,10 @@ export interface LearnerStatus {
   merges: number;
   rejected: number;
   pushes: number;
+  /** Pushes sent and not yet acked (kept for a resend after a reconnect). */
+  unacked: number;
+  /** learner/session/seq of every push acked as merged (the last 10,000): tests check none is lost. */
+  mergedKeys: string[];
   loss: number | undefined;
   globalLoss: number | undefined;
   globalStep: number;
@@ -44,7 +48,7 @@ export class LearnerSession {
 
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = {
-      state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0,
+      state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
       loss: undefined, globalLoss: undefined, globalStep: 0, versions: [], error: '',
     };
   }
@@ -62,7 +66,11 @@ export class LearnerSession {
       this.set({ state: 'connecting' });
       this.link = connectLearner({
         coordinatorId: coordinatorPeerId(this.cfg.runId), learnerId: this.cfg.learnerId, signal: this.cfg.signal, iceServers: this.cfg.iceServers,
-        onOpen: () => this.send({ type: 'hello', runId: this.cfg.runId, learnerId: this.cfg.learnerId, session: this.session, layoutHash: layout.hash, tokensPerStep: info.tokensPerStep, backend: this.status.backend, uplinkCodec: 3 }),
+        // Hello, then every push not yet acked: the coordinator answers each exactly once (merged or not).
+        onOpen: () => {
+          this.send({ type: 'hello', runId: this.cfg.runId, learnerId: this.cfg.learnerId, session: this.session, layoutHash: layout.hash, tokensPerStep: info.tokensPerStep, backend: this.status.backend, uplinkCodec: 3 });
+          for (const p of this.state?.resendable() ?? []) this.send(p);
+        },
         onMessage: (bytes) => this.receive(bytes),
         // 'replaced': another tab (a duplicated one shares our id) took over; the link gives up for good.
         onClose: (reason) => reason === 'replaced'
@@ -90,9 +98,20 @@ export class LearnerSession {
     if (m.type === 'snapshot') this.snapshot = m;
     else if (m.type === 'broadcast') this.inbox.push(m);
     else if (m.type === 'pull') this.pulls.push(m);
-    else if (m.type === 'ack') this.set(m.outcome === 'merged' ? { merges: this.status.merges + 1 } : { rejected: this.status.rejected + 1 });
+    else if (m.type === 'ack') this.settle(m);
     else if (m.type === 'status') this.set({ globalLoss: m.loss });
     else if (m.type === 'reject') this.set({ error: `coordinator refused us: ${m.reason} (${m.detail})` });
+  }
+
+  private settle(ack: Msg<'ack'>): void {
+    const push = this.state?.settle(ack, this.session);
+    if (!push) return; // a duplicate ack, or one for another session of this learner id
+    if (ack.outcome === 'merged') {
+      const keys = this.status.mergedKeys;
+      keys.push(`${this.cfg.learnerId}/${this.session}/${ack.seq}`);
+      if (keys.length > 10_000) keys.shift();
+      this.set({ merges: this.status.merges + 1, unacked: this.state!.resendable().length });
+    } else this.set({ rejected: this.status.rejected + 1, unacked: this.state!.resendable().length });
   }
 
   private async run(tokensPerStep: number): Promise<void> {
@@ -125,7 +144,7 @@ export class LearnerSession {
       for (const pull of this.pulls.splice(0)) {
         const f = state.fragments[pull.fragment];
         const push = f && state.makePush(pull, new Float32Array(await trainer.readFragment(f)));
-        if (push) { this.send(push); this.set({ pushes: this.status.pushes + 1 }); }
+        if (push) { this.send(push); this.set({ pushes: this.status.pushes + 1, unacked: state.resendable().length }); }
       }
       windowSteps++;
       const now = performance.now();

@@ -16,3 +16,8 @@ export { Syncer } from './syncer/syncer';
 export { exportModel, type ModelState } from './syncer/global-model';
 export type { LearnerRecord } from './syncer/learners';
 export { LearnerState } from './learner/state';
+export { applyCommit, copyOuter as copyOuterState, initialDurable, type Commit, type DurableState } from './syncer/commit';
+export { DedupeTable, type DedupeRow, type Outcome } from './syncer/dedupe';
+export { capShares, RunningMedian } from './syncer/guards';
+export { replayLog } from './syncer/replay';
+export { fromBase64, logLine, parseLog, theta0Line, toBase64 } from './syncer/log-format';

@@ -25,6 +25,12 @@ export const REASONS = [
   'stale-base',         // base version too old (not in the history ring, or beyond the age limit)
   'duplicate',          // second push from one learner for one round
   'no-steps',           // push with zero steps since last receipt: nothing to merge
+  // added with the durable coordinator and hostile-input guards (append only: the wire sends the index)
+  'stale-epoch',        // push trained under an earlier coordinator incarnation, not in the dedupe table
+  'norm-outlier',       // update norm above the adaptive cap (a multiple of the running median)
+  'token-claim',        // claims more steps or tokens than the learner could have done
+  'too-many-strikes',   // disconnected after repeated invalid messages
+  'not-leader',         // another coordinator tab holds this run
 ] as const;
 
 export type Reason = (typeof REASONS)[number];

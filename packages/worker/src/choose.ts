@@ -46,8 +46,10 @@ export function chooseBackend(results: readonly ProbeResult[], force?: BackendNa
   if (force !== undefined) {
     const r = results.find((x) => x.backend === force);
     if (!r) return { ok: false, why: `forced backend ${force} was not probed` };
-    if (!usable(r)) return { ok: false, why: `forced backend ${describeResult(r)}` };
-    return { ok: true, chosen: force, why: `${force} (forced): ${formatMs(r.msPerStep)} ms/step${adapterNote(r.adapter)}` };
+    // A forced backend is not timed (probe.ts): passing init and the self-test is enough.
+    if (!r.ok) return { ok: false, why: `forced backend ${describeResult(r)}` };
+    const timing = Number.isFinite(r.msPerStep) ? `${formatMs(r.msPerStep)} ms/step` : 'self-test passed, not timed';
+    return { ok: true, chosen: force, why: `${force} (forced): ${timing}${adapterNote(r.adapter)}` };
   }
   if (results.length === 0) return { ok: false, why: 'no backend candidates to probe' };
   let best: ProbeResult | undefined;

@@ -22,6 +22,11 @@ export class LearnerState {
   progress = 0;
   t = 0;
   private seq = 0;
+  /** Pushes sent and not yet acked, by seq: resent after a reconnect (reliability.md §2.7). */
+  private readonly unacked = new Map<number, Msg<'push'>>();
+  /** Unacked pushes dropped because more than MAX_UNACKED were waiting (the coordinator is not answering). */
+  droppedUnacked = 0;
+  static readonly MAX_UNACKED = 16;
   private codec: Codec | undefined;
   private blockSize = 128;
 
@@ -83,10 +88,27 @@ export class LearnerState {
     if (current.length !== anchor.length) throw new RangeError(`fragment ${p} has ${anchor.length} values, got ${current.length}`);
     const delta = new Float32Array(anchor.length);
     for (let i = 0; i < delta.length; i++) delta[i] = current[i]! - anchor[i]!;
-    return {
-      type: 'push', fragment: p, round: pull.round, baseVersion: this.baseVersions[p]!, seq: ++this.seq, t: this.t,
+    const push: Msg<'push'> = {
+      type: 'push', fragment: p, round: pull.round, epoch: this.epoch, baseVersion: this.baseVersions[p]!, seq: ++this.seq, t: this.t,
       cSteps: this.cSteps[p]!, cTokens: this.cTokens[p]!, codec: this.codec.id, payload: this.codec.encode(delta, this.blockSize),
     };
+    this.unacked.set(push.seq, push);
+    while (this.unacked.size > LearnerState.MAX_UNACKED) { this.unacked.delete(this.unacked.keys().next().value as number); this.droppedUnacked++; }
+    return push;
+  }
+
+  /** An ack settles its push for good (merged or refused). Returns the push, or undefined when the ack is
+   * not for a push of this session that is still waiting (a duplicated ack, another session's, a stray). */
+  settle(ack: Msg<'ack'>, session: number): Msg<'push'> | undefined {
+    const p = this.unacked.get(ack.seq);
+    if (!p || ack.session !== session || ack.fragment !== p.fragment) return undefined;
+    this.unacked.delete(ack.seq);
+    return p;
+  }
+
+  /** Pushes to send again after a reconnect, oldest first: the coordinator answers each exactly once. */
+  resendable(): Array<Msg<'push'>> {
+    return [...this.unacked.values()];
   }
 
   /** Adopt a broadcast fragment. Returns the values to write into fragment p of the model. */

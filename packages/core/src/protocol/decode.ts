@@ -95,6 +95,7 @@ function readBody(r: Reader, type: MessageType, lim: Limits): Message {
         type,
         fragment: r.u32('fragment'),
         round: r.u32('round'),
+        epoch: r.u32('epoch'),
         baseVersion: r.u32('baseVersion'),
         seq: r.u32('seq'),
         t: r.u32('t'),
@@ -109,6 +110,7 @@ function readBody(r: Reader, type: MessageType, lim: Limits): Message {
         fragment: r.u32('fragment'),
         round: r.u32('round'),
         seq: r.u32('seq'),
+        session: r.u32('session'),
         outcome: readEnum(r, 'outcome', OUTCOMES),
         reason: readReason(r, 'reason', true),
       };

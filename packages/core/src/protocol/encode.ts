@@ -25,9 +25,9 @@
  *                 u32[] versions, f32[] params
  *   meta       3  u32 t, u32[] cSteps, f64[] cTokens, f64 stepMs, u32[] versions
  *   pull       4  u32 fragment, u32 round                                              (12 bytes)
- *   push       5  u32 fragment, u32 round, u32 baseVersion, u32 seq, u32 t, u32 cSteps,
- *                 f64 cTokens, u8 codec, bytes payload                     (41 bytes + payload)
- *   ack        6  u32 fragment, u32 round, u32 seq, u8 outcome (0 merged, 1 rejected), reason
+ *   push       5  u32 fragment, u32 round, u32 epoch, u32 baseVersion, u32 seq, u32 t,
+ *                 u32 cSteps, f64 cTokens, u8 codec, bytes payload         (45 bytes + payload)
+ *   ack        6  u32 fragment, u32 round, u32 seq, u32 session, u8 outcome (0 merged, 1 rejected), reason
  *   broadcast  7  u32 fragment, u32 version, u32 epoch, u32 globalStep, f64 progress,
  *                 u8 precision (0 fp32, 1 fp16), then f32[] values or f16[] values
  *   heartbeat  8  u32 t, f64 nowMs
@@ -97,6 +97,7 @@ function writeMessage(w: Writer, m: Message): void {
     case 'push':
       w.u32(m.fragment);
       w.u32(m.round);
+      w.u32(m.epoch);
       w.u32(m.baseVersion);
       w.u32(m.seq);
       w.u32(m.t);
@@ -109,6 +110,7 @@ function writeMessage(w: Writer, m: Message): void {
       w.u32(m.fragment);
       w.u32(m.round);
       w.u32(m.seq);
+      w.u32(m.session);
       w.u8(OUTCOME_CODES[m.outcome]);
       w.u8(reasonCode(m.reason));
       return;

@@ -44,14 +44,14 @@ export function sampleMessage(type: MessageType, rng: Rng): Message {
       return { type, fragment: rng.int(P), round: u32(rng) };
     case 'push':
       return {
-        type, fragment: rng.int(P), round: u32(rng), baseVersion: u32(rng), seq: u32(rng), t: u32(rng),
+        type, fragment: rng.int(P), round: u32(rng), epoch: u32(rng), baseVersion: u32(rng), seq: u32(rng), t: u32(rng),
         cSteps: rng.int(100), cTokens: rng.int(100000), codec: rng.int(4),
         payload: Uint8Array.from({ length: rng.int(48) }, () => rng.int(256)),
       };
     case 'ack': {
       const merged = rng.next() < 0.5;
       return {
-        type, fragment: rng.int(P), round: u32(rng), seq: u32(rng), outcome: merged ? 'merged' : 'rejected',
+        type, fragment: rng.int(P), round: u32(rng), seq: u32(rng), session: u32(rng), outcome: merged ? 'merged' : 'rejected',
         reason: merged ? null : (['stale-base', 'duplicate', 'round-closed', 'non-finite'] as const)[rng.int(4)] ?? 'duplicate',
       };
     }

@@ -8,7 +8,8 @@
  */
 import type { Reason } from '../result';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: push carries the epoch of its base (durable coordinator, issue #4). */
+export const PROTOCOL_VERSION = 2;
 
 /** The two magic bytes that open every frame: 'T' 'S'. */
 export const MAGIC0 = 0x54;
@@ -95,6 +96,10 @@ export interface PushMsg {
   type: 'push';
   fragment: number;
   round: number;
+  /** u32 coordinator incarnation the base was received from: after a coordinator reload a resent push
+   * from the old incarnation is answered from the dedupe table or refused, never merged into a new round
+   * that happens to reuse its round id. */
+  epoch: number;
   /** u32 version of the fragment the delta is taken against. */
   baseVersion: number;
   /** u32 per-session push sequence number. */
@@ -122,6 +127,9 @@ export interface AckMsg {
   fragment: number;
   round: number;
   seq: number;
+  /** u32 session of the push: a learner id reused by a restarted tab must not settle its own seq n with
+   * the ack of the previous session's seq n. */
+  session: number;
   outcome: AckOutcome;
   reason: Reason | null;
 }

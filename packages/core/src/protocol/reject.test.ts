@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { REASONS, type Reason } from '../result';
 import { makeRng } from '../rng';
 import { ALL_TYPES, sampleMessage } from './fixtures';
-import { decodeMessage, encodeMessage, DEFAULT_LIMITS, type Limits, type Message } from './index';
+import { decodeMessage, encodeMessage, DEFAULT_LIMITS, PROTOCOL_VERSION, type Limits, type Message } from './index';
 
 const snapshot: Message = {
   type: 'snapshot', runId: 'r', epoch: 3, globalStep: 40, progress: 0.25,
@@ -15,14 +15,14 @@ const snapshot: Message = {
 };
 // snapshot offsets: runId len 4, 'r' 5, epoch 6, globalStep 10, progress 14, P 22, H 26, tau 30, K 34,
 // codec 38, blockSize 39, versions len 43, versions 47 and 51, params len 55, padding 59, params 60..75
-const push: Message = { type: 'push', fragment: 1, round: 9, baseVersion: 7, seq: 3, t: 100, cSteps: 24, cTokens: 6144, codec: 1, payload: new Uint8Array([1, 2, 3, 4, 5]) };
-// push offsets: fragment 4, round 8, base 12, seq 16, t 20, cSteps 24, cTokens 28, codec 36, payload len 37, payload 41
+const push: Message = { type: 'push', fragment: 1, round: 9, epoch: 2, baseVersion: 7, seq: 3, t: 100, cSteps: 24, cTokens: 6144, codec: 1, payload: new Uint8Array([1, 2, 3, 4, 5]) };
+// push offsets: fragment 4, round 8, epoch 12, base 16, seq 20, t 24, cSteps 28, cTokens 32, codec 40, payload len 41, payload 45
 const bcast32: Message = { type: 'broadcast', fragment: 0, version: 5, epoch: 1, globalStep: 5, progress: 0.5, precision: 'fp32', values: new Float32Array([1, 2, 3]) };
 const bcast16: Message = { ...bcast32, precision: 'fp16' };
 // broadcast offsets: fragment 4, version 8, epoch 12, step 16, progress 20, precision 28, n 29; fp32: pad 33..35, values 36; fp16: values 33
 const meta: Message = { type: 'meta', t: 5, cSteps: [1, 2], cTokens: [256, 512], stepMs: 40, versions: [3, 4] };
 // meta offsets: t 4, cSteps len 8, cSteps 12 and 16, cTokens len 20, cTokens 24 and 32, stepMs 40, versions len 48, versions 52 and 56
-const ack: Message = { type: 'ack', fragment: 1, round: 7, seq: 9, outcome: 'rejected', reason: 'duplicate' };
+const ack: Message = { type: 'ack', fragment: 1, round: 7, seq: 9, session: 3, outcome: 'rejected', reason: 'duplicate' };
 const hello: Message = { type: 'hello', runId: 'run', learnerId: 'tab-1', session: 2, layoutHash: 'abcd', tokensPerStep: 256, backend: 'cpu', uplinkCodec: 1 };
 // hello offsets: runId len 4, 'run' 5..7, learnerId len 8, 'tab-1' 9..13, session 14, layoutHash len 18, 'abcd' 19..22, tokensPerStep 23
 const reject: Message = { type: 'reject', reason: 'run-mismatch', detail: 'wrong run' };
@@ -49,7 +49,7 @@ const u8 = (off: number, x: number): Patch => (_v, b) => { b[off] = x; };
 describe('each refusal from a targeted corruption', () => {
   it('the test layouts match the encoder', () => {
     expect(encodeMessage(snapshot).length).toBe(76);
-    expect(encodeMessage(push).length).toBe(46);
+    expect(encodeMessage(push).length).toBe(50);
     expect(encodeMessage(bcast32).length).toBe(48);
     expect(encodeMessage(bcast16).length).toBe(39);
     expect(encodeMessage(meta).length).toBe(60);
@@ -73,7 +73,7 @@ describe('each refusal from a targeted corruption', () => {
     expectRefused(encodeMessage(bcast32), 'oversized', { ...DEFAULT_LIMITS, maxParams: 2 });
     expectRefused(encodeMessage(snapshot), 'oversized', { ...DEFAULT_LIMITS, maxFragments: 1 }); // 2 versions
     // a frame cut right after a huge length field is refused for the length, not the missing body
-    expectRefused(corrupt(push, u32(37, 0xffffffff)).subarray(0, 41), 'oversized');
+    expectRefused(corrupt(push, u32(41, 0xffffffff)).subarray(0, 45), 'oversized');
   });
 
   it('truncated: every proper prefix of every message', () => {
@@ -82,7 +82,7 @@ describe('each refusal from a targeted corruption', () => {
       const b = encodeMessage(sampleMessage(type, rng));
       for (let n = 0; n < b.length; n++) expectRefused(b.subarray(0, n), 'truncated');
     }
-    expectRefused(corrupt(push, u32(37, 6)), 'truncated'); // length one more than the bytes present
+    expectRefused(corrupt(push, u32(41, 6)), 'truncated'); // length one more than the bytes present
     expectRefused(corrupt(hello, u8(4, 200)), 'truncated'); // string longer than the frame
   });
 
@@ -92,7 +92,7 @@ describe('each refusal from a targeted corruption', () => {
       const b = encodeMessage(sampleMessage(type, rng));
       expectRefused(Uint8Array.from([...b, 0]), 'trailing-bytes');
     }
-    expectRefused(corrupt(push, u32(37, 4)), 'trailing-bytes'); // length one less than the bytes present
+    expectRefused(corrupt(push, u32(41, 4)), 'trailing-bytes'); // length one less than the bytes present
   });
 
   it('bad-magic, bad-version, unknown-type', () => {
@@ -100,7 +100,8 @@ describe('each refusal from a targeted corruption', () => {
     expectRefused(corrupt(push, u8(1, 0x54)), 'bad-magic');
     expectRefused(new TextEncoder().encode('{"type":"push"}'), 'bad-magic');
     expectRefused(corrupt(push, u8(2, 0)), 'bad-version');
-    expectRefused(corrupt(push, u8(2, 2)), 'bad-version');
+    expectRefused(corrupt(push, u8(2, 1)), 'bad-version');
+    expectRefused(corrupt(push, u8(2, 3)), 'bad-version');
     for (const t of [0, 12, 255]) expectRefused(corrupt(push, u8(3, t)), 'unknown-type');
   });
 
@@ -112,20 +113,20 @@ describe('each refusal from a targeted corruption', () => {
       ['ack fragment huge', corrupt(ack, u32(4, 5000))],
       ['progress > 1', corrupt(bcast32, f64(20, 1.0000001))],
       ['progress < 0', corrupt(snapshot, f64(14, -0.5))],
-      ['negative cTokens (push)', corrupt(push, f64(28, -1))],
+      ['negative cTokens (push)', corrupt(push, f64(32, -1))],
       ['negative cTokens (meta)', corrupt(meta, f64(32, -256))],
       ['negative stepMs', corrupt(meta, f64(40, -0.001))],
       ['cSteps/cTokens length mismatch', Uint8Array.from([...encodeMessage({ type: 'meta', t: 5, cSteps: [1, 2], cTokens: [256, 512], stepMs: 40, versions: [3, 4] }).subarray(0, 20), 1, 0, 0, 0, ...new Uint8Array(new Float64Array([256, 40]).buffer), 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0])],
-      ['outcome byte 2', corrupt(ack, u8(16, 2))],
-      ['reason index beyond REASONS', corrupt(ack, u8(17, REASONS.length))],
-      ['rejected ack without reason', corrupt(ack, u8(17, 255))],
-      ['merged ack with a reason', corrupt(ack, u8(16, 0))],
+      ['outcome byte 2', corrupt(ack, u8(20, 2))],
+      ['reason index beyond REASONS', corrupt(ack, u8(21, REASONS.length))],
+      ['rejected ack without reason', corrupt(ack, u8(21, 255))],
+      ['merged ack with a reason', corrupt(ack, u8(20, 0))],
       ['reject with reason 255', corrupt(reject, u8(4, 255))],
       ['non-ASCII byte in runId', corrupt(hello, u8(6, 0xc3))],
       ['space in learnerId', corrupt(hello, u8(10, 0x20))],
       ['NUL in layoutHash', corrupt(hello, u8(20, 0))],
-      ['empty runId', Uint8Array.from([0x54, 0x53, 1, 1, 0, ...encodeMessage(hello).subarray(8)])],
-      ['id over 64 chars', Uint8Array.from([0x54, 0x53, 1, 1, 65, ...new Array<number>(65).fill(0x61), ...encodeMessage(hello).subarray(8)])],
+      ['empty runId', Uint8Array.from([0x54, 0x53, PROTOCOL_VERSION, 1, 0, ...encodeMessage(hello).subarray(8)])],
+      ['id over 64 chars', Uint8Array.from([0x54, 0x53, PROTOCOL_VERSION, 1, 65, ...new Array<number>(65).fill(0x61), ...encodeMessage(hello).subarray(8)])],
       ['tokensPerStep 0', corrupt(hello, u32(23, 0))],
       ['control char in detail', corrupt(reject, u8(7, 0x0a))],
       ['precision byte 2', corrupt(bcast16, u8(28, 2))],
@@ -145,7 +146,7 @@ describe('each refusal from a targeted corruption', () => {
     const cases: [string, Uint8Array][] = [
       ['NaN progress (snapshot)', corrupt(snapshot, f64(14, NaN))],
       ['Inf progress (broadcast)', corrupt(bcast32, f64(20, Infinity))],
-      ['Inf cTokens (push)', corrupt(push, f64(28, Infinity))],
+      ['Inf cTokens (push)', corrupt(push, f64(32, Infinity))],
       ['-Inf cTokens (meta)', corrupt(meta, f64(24, -Infinity))],
       ['NaN stepMs', corrupt(meta, f64(40, NaN))],
       ['NaN nowMs', corrupt({ type: 'heartbeat', t: 1, nowMs: 5 }, f64(8, NaN))],

@@ -32,15 +32,15 @@ describe('round trip', () => {
 
   it('golden bytes: pull', () => {
     const bytes = encodeMessage({ type: 'pull', fragment: 3, round: 258 });
-    expect([...bytes]).toEqual([0x54, 0x53, 0x01, 0x04, 3, 0, 0, 0, 0x02, 0x01, 0, 0]);
+    expect([...bytes]).toEqual([0x54, 0x53, 0x02, 0x04, 3, 0, 0, 0, 0x02, 0x01, 0, 0]);
   });
 
   it('golden bytes: ack (rejected, stale-base = REASONS[16])', () => {
     expect(REASONS.indexOf('stale-base')).toBe(16);
-    const bytes = encodeMessage({ type: 'ack', fragment: 1, round: 7, seq: 9, outcome: 'rejected', reason: 'stale-base' });
-    expect([...bytes]).toEqual([0x54, 0x53, 0x01, 0x06, 1, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 1, 16]);
-    const merged = encodeMessage({ type: 'ack', fragment: 1, round: 7, seq: 9, outcome: 'merged', reason: null });
-    expect([...merged.subarray(16)]).toEqual([0, 255]);
+    const bytes = encodeMessage({ type: 'ack', fragment: 1, round: 7, seq: 9, session: 2, outcome: 'rejected', reason: 'stale-base' });
+    expect([...bytes]).toEqual([0x54, 0x53, 0x02, 0x06, 1, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 1, 16]);
+    const merged = encodeMessage({ type: 'ack', fragment: 1, round: 7, seq: 9, session: 2, outcome: 'merged', reason: null });
+    expect([...merged.subarray(20)]).toEqual([0, 255]);
   });
 
   it('keeps extreme but legal values exactly', () => {
@@ -143,7 +143,7 @@ describe('encoder refuses messages no peer would accept (programmer errors)', ()
     ['NaN value', { type: 'broadcast', fragment: 0, version: 1, epoch: 0, globalStep: 1, progress: 0, precision: 'fp32', values: new Float32Array([1, NaN]) }],
     ['fp16 overflow', { type: 'broadcast', fragment: 0, version: 1, epoch: 0, globalStep: 1, progress: 0, precision: 'fp16', values: new Float32Array([70000]) }],
     ['meta length mismatch', { type: 'meta', t: 1, cSteps: [1, 2], cTokens: [1], stepMs: 1, versions: [0, 0] }],
-    ['merged ack with a reason', { type: 'ack', fragment: 0, round: 1, seq: 1, outcome: 'merged', reason: 'duplicate' }],
+    ['merged ack with a reason', { type: 'ack', fragment: 0, round: 1, seq: 1, session: 1, outcome: 'merged', reason: 'duplicate' }],
     ['detail with newline', { type: 'reject', reason: 'bad-field', detail: 'a\nb' }],
     ['snapshot P != versions', { type: 'snapshot', runId: 'r', epoch: 0, globalStep: 0, progress: 0, config: { P: 2, H: 1, tau: 1, K: 1, uplinkCodec: 0, blockSize: 64 }, versions: [0], params: new Float32Array(0) }],
   ];
@@ -156,10 +156,10 @@ describe('size', () => {
   it('a push of 1M int4 payload bytes costs at most 64 bytes of framing', () => {
     const payload = new Uint8Array(1 << 20);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 2654435761) >>> 24;
-    const m: PushMsg = { type: 'push', fragment: 2, round: 99, baseVersion: 95, seq: 12, t: 4000, cSteps: 24, cTokens: 24 * 4096, codec: 1, payload };
+    const m: PushMsg = { type: 'push', fragment: 2, round: 99, epoch: 1, baseVersion: 95, seq: 12, t: 4000, cSteps: 24, cTokens: 24 * 4096, codec: 1, payload };
     const bytes = encodeMessage(m);
     expect(bytes.length).toBeLessThanOrEqual(payload.length + 64);
-    expect(bytes.length).toBe(payload.length + 41);
+    expect(bytes.length).toBe(payload.length + 45);
     expect(bytes.length).toBeLessThanOrEqual(DEFAULT_LIMITS.maxBytes);
     const d = decodeMessage(bytes);
     expect(d.ok && sameBytes((d.value as PushMsg).payload, payload)).toBe(true);

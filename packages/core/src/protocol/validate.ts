@@ -145,6 +145,7 @@ export function validateMessage(m: Message, limits: Limits): Result<Message> {
       c.finite(m.cTokens, 'cTokens');
       c.fragment(m.fragment, limits);
       c.u32(m.round, 'round');
+      c.u32(m.epoch, 'epoch');
       c.u32(m.baseVersion, 'baseVersion');
       c.u32(m.seq, 'seq');
       c.u32(m.t, 't');
@@ -156,6 +157,7 @@ export function validateMessage(m: Message, limits: Limits): Result<Message> {
       c.fragment(m.fragment, limits);
       c.u32(m.round, 'round');
       c.u32(m.seq, 'seq');
+      c.u32(m.session, 'session');
       c.that(m.outcome === 'merged' || m.outcome === 'rejected', 'bad-field', 'outcome: not merged/rejected');
       if (m.outcome === 'rejected') c.reason(m.reason, 'reason');
       else c.that(m.reason === null, 'bad-field', 'reason: must be null when merged');

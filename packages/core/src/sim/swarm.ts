@@ -117,7 +117,7 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
       for (const id of c.to) sendTo(id, c.msg);
       if (c.msg.type === 'broadcast') q.push(now + (o.latencyMs ?? 5), { k: 'synced', round: c.msg.version });
     } else if (c.kind === 'wake') q.push(Math.max(now, c.at), { k: 'tick' });
-    else if (c.kind === 'merged') { res.mergeLog.push(c.entry); checker?.merged(c.entry); }
+    else if (c.kind === 'commit') { res.mergeLog.push(c.commit.entry); checker?.merged(c.commit.entry); }
     else if (c.kind === 'drop') cut(c.id);
   };
   const sendTo = (id: string, m: Message): void => {

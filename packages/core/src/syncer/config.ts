@@ -38,6 +38,24 @@ export interface SyncConfig {
    * is abandoned. Every wait across a boundary needs a deadline; a pull or push can be lost with its
    * connection. 30 s is ≫ one push at browser speeds (≈1 s for 1 MB) and ≪ a sync period. */
   roundTimeoutMs: number;
+  /** Hostile-input guards (guards.ts). No learner holds more than maxShare of one merge's weight: 0.5 lets
+   * two honest learners of unequal batch still merge (equally) and keeps any one of ≥ 3 below half. */
+  maxShare: number;
+  /** A push whose update norm exceeds normCapFactor × the running median of the last normWindow accepted
+   * norms of its fragment is refused as 'norm-outlier' (no cap before normWarmup samples). Honest norms
+   * vary by ~2× (steps capped at 2H) and drift slowly with the LR schedule; a ×100 attack does not hide. */
+  normCapFactor: number;
+  normWindow: number;
+  normWarmup: number;
+  /** A hello may not claim more tokens per step than the run assigns (batch × context). */
+  maxTokensPerStep: number;
+  /** No inner step is faster than this (ms): steps claimed since a learner first joined are capped by
+   * elapsed time / minStepMs, so a learner cannot invent work it had no time to do. */
+  minStepMs: number;
+  /** Invalid messages (malformed, forged, non-finite, impossible claims) tolerated per connection before it
+   * is dropped; the learner id is then refused for banMs. Stale or late pushes are honest races: no strike. */
+  maxStrikes: number;
+  banMs: number;
 }
 
 export const DEFAULT_SYNC: SyncConfig = {
@@ -58,6 +76,14 @@ export const DEFAULT_SYNC: SyncConfig = {
   heartbeatMinMs: 5000,
   heartbeatSteps: 3,
   roundTimeoutMs: 30_000,
+  maxShare: 0.5,
+  normCapFactor: 8,
+  normWindow: 32,
+  normWarmup: 8,
+  maxTokensPerStep: 1 << 20,
+  minStepMs: 1,
+  maxStrikes: 5,
+  banMs: 60_000,
 };
 
 export function makeSyncConfig(overrides: Partial<SyncConfig> = {}): SyncConfig {
@@ -70,5 +96,9 @@ export function makeSyncConfig(overrides: Partial<SyncConfig> = {}): SyncConfig 
   if (c.tau > c.P) throw new ConfigError(`tau (${c.tau}) cannot exceed P (${c.P}): rounds in flight are on distinct fragments`);
   if (!(c.plannedTokens > 0)) throw new ConfigError('plannedTokens must be > 0');
   if (!(c.stepsCapFactor >= 1)) throw new ConfigError('stepsCapFactor must be ≥ 1');
+  if (!(c.maxShare > 0 && c.maxShare <= 1)) throw new ConfigError(`maxShare must be in (0, 1], got ${c.maxShare}`);
+  if (!(c.normCapFactor > 1)) throw new ConfigError(`normCapFactor must be > 1, got ${c.normCapFactor}`);
+  (['normWindow', 'normWarmup', 'maxTokensPerStep', 'maxStrikes'] as const).forEach(positiveInt);
+  if (!(c.minStepMs > 0)) throw new ConfigError('minStepMs must be > 0');
   return c;
 }

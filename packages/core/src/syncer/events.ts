@@ -1,5 +1,6 @@
 import type { Message } from '../protocol';
 import type { Reason } from '../result';
+import type { Commit } from './commit';
 
 export type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
 
@@ -10,20 +11,24 @@ export type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
  * - leave: the connection closed, or the driver gave up on it.
  * - tick: time passed; closes grace windows and drops silent learners.
  * - synced: the driver finished sending the broadcast of `round` (measures ξ_sync).
+ * - invalid: bytes from a connection failed to decode (a strike against that learner).
  */
 export type SyncEvent =
   | { kind: 'join'; id: string; now: number; hello: Msg<'hello'> }
   | { kind: 'message'; id: string; now: number; msg: Message }
   | { kind: 'leave'; id: string; now: number }
   | { kind: 'tick'; now: number }
-  | { kind: 'synced'; round: number; now: number };
+  | { kind: 'synced'; round: number; now: number }
+  | { kind: 'invalid'; id: string; now: number; reason: Reason };
 
 /** One line of the merge log: enough to replay the outer step and to audit who made each version. */
 export interface MergeLogEntry {
   round: number;
   fragment: number;
   version: number;
-  contributors: Array<{ id: string; session: number; seq: number; baseVersion: number; cSteps: number; cTokens: number; weight: number }>;
+  /** In merge order. `weight` is the final merge weight (after every cap); `codec` and `payload` are the
+   * pushed bytes, so that replaying the log rebuilds each contribution exactly. */
+  contributors: Array<{ id: string; session: number; seq: number; baseVersion: number; cSteps: number; cTokens: number; weight: number; codec: number; payload: Uint8Array }>;
   openedAt: number;
   closedAt: number;
   graceMs: number;
@@ -34,12 +39,14 @@ export interface MergeLogEntry {
  * - send / broadcast: deliver a message (broadcast lists its recipients: every connected learner).
  * - drop: close this learner's connection (silent past its heartbeat deadline).
  * - wake: call tick at (or after) this time; the earliest pending wake is the only one that matters.
- * - merged / rejected: facts for dashboards, counters and the merge log.
+ * - commit: write this outer step durably. Every command after it (its broadcast, its acks, and anything
+ *   later) must wait until the write has completed: nobody hears of a version that could still be lost.
+ * - rejected: a fact for dashboards and counters.
  */
 export type SyncCommand =
   | { kind: 'send'; to: string; msg: Message }
   | { kind: 'broadcast'; to: string[]; msg: Message }
   | { kind: 'drop'; id: string; reason: string }
   | { kind: 'wake'; at: number }
-  | { kind: 'merged'; entry: MergeLogEntry }
+  | { kind: 'commit'; commit: Commit }
   | { kind: 'rejected'; from: string; reason: Reason; detail: string };

@@ -1,5 +1,6 @@
 import { gather, scatter, type Fragment } from '../fragments';
 import { makeOuterState, outerStep, type OuterConfig, type OuterState } from '../outer';
+import { copyOuter } from './commit';
 import type { ParamLayout } from '../layout';
 
 /**
@@ -50,15 +51,19 @@ export class GlobalModel {
     return values;
   }
 
-  /** Resume from a saved state (same layout and P). Delayed-Nesterov accumulators restart empty. */
+  /** Resume from a saved state (same layout and P): parameters, optimizer state and versions, exactly. */
   restore(st: ModelState): void {
-    if (st.theta.length !== this.theta.length || st.buffers.length !== this.fragments.length || st.versions.length !== this.fragments.length) {
+    if (st.theta.length !== this.theta.length || st.outer.length !== this.fragments.length || st.versions.length !== this.fragments.length) {
       throw new RangeError('saved state does not match this model\'s layout and fragment count');
     }
-    st.buffers.forEach((b, p) => { if (b.length !== this.fragments[p]!.size) throw new RangeError(`buffer ${p} has ${b.length} values, fragment has ${this.fragments[p]!.size}`); });
+    st.outer.forEach((o, p) => {
+      const n = this.fragments[p]!.size;
+      if (o.buf.length !== n || (o.acc !== null && o.acc.length !== n)) throw new RangeError(`optimizer state ${p} does not fit fragment ${p} (${n} values)`);
+      if ((o.acc === null) !== (this.outer[p]!.acc === null)) throw new RangeError(`optimizer state ${p} is for another outer optimizer kind`);
+    });
     this.theta.set(st.theta);
     this.fragments.forEach((f, p) => {
-      this.outer[p]!.buf.set(st.buffers[p]!);
+      this.outer[p] = copyOuter(st.outer[p]!);
       this.versions[p] = st.versions[p]!;
       this.history[p] = new Map([[st.versions[p]!, gather(this.theta, f)]]);
     });
@@ -71,13 +76,13 @@ export class GlobalModel {
   }
 }
 
-/** The syncer's durable state: enough to resume a run exactly (parameters, outer momentum, versions). */
+/** The model part of the syncer's durable state: parameters, outer optimizer state, versions. */
 export interface ModelState {
   theta: Float32Array;
-  buffers: Float32Array[];
+  outer: OuterState[];
   versions: number[];
 }
 
 export function exportModel(m: GlobalModel): ModelState {
-  return { theta: Float32Array.from(m.theta), buffers: m.outer.map((o) => Float32Array.from(o.buf)), versions: [...m.versions] };
+  return { theta: Float32Array.from(m.theta), outer: m.outer.map(copyOuter), versions: [...m.versions] };
 }

@@ -6,6 +6,10 @@ export interface LearnerRecord {
   tokensPerStep: number;
   connected: boolean;
   joinedAt: number;
+  /** When this learner id was first seen in this coordinator incarnation (rejoins keep it): caps claims. */
+  firstSeen: number;
+  /** Invalid messages on the current connection. */
+  strikes: number;
   lastSeen: number;
   t: number;
   cSteps: number[];
@@ -17,7 +21,7 @@ export interface LearnerRecord {
 
 export function newLearner(id: string, session: number, backend: string, tokensPerStep: number, P: number, now: number): LearnerRecord {
   return {
-    id, session, backend, tokensPerStep, connected: true, joinedAt: now, lastSeen: now, t: 0,
+    id, session, backend, tokensPerStep, connected: true, joinedAt: now, firstSeen: now, strikes: 0, lastSeen: now, t: 0,
     cSteps: new Array<number>(P).fill(0), cTokens: new Array<number>(P).fill(0), stepMs: undefined,
     merges: 0, tokensMerged: 0,
   };

@@ -8,6 +8,8 @@ export interface Contribution {
   baseVersion: number;
   cSteps: number;
   cTokens: number;
+  codec: number;
+  payload: Uint8Array;
   local: Float32Array;
 }
 

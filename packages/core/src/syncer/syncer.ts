@@ -1,15 +1,18 @@
-import { getCodec } from '../codecs';
 import { planFragments, type Fragment } from '../fragments';
 import { Ema, graceWindowMs } from '../grace';
 import type { ParamLayout } from '../layout';
-import { mergeOuterGradient, tokenWeight } from '../merge';
 import type { Message } from '../protocol';
 import type { Reason } from '../result';
+import { admitPush } from './admit';
+import { copyOuter, type Commit, type DurableState } from './commit';
 import type { SyncConfig } from './config';
+import { DedupeTable, type Outcome } from './dedupe';
 import type { Msg, SyncCommand, SyncEvent } from './events';
-import { GlobalModel, type ModelState } from './global-model';
+import { GlobalModel } from './global-model';
+import { RunningMedian } from './guards';
 import { newLearner, silenceLimitMs, type LearnerRecord } from './learners';
-import { openRound, type Contribution, type Round } from './round';
+import { mergeRound, mergeWeights } from './merge-round';
+import { openRound, type Round } from './round';
 
 /**
  * The Decoupled DiLoCo syncer as a pure state machine (algorithm.md §2.4–2.8): it consumes events and
@@ -27,6 +30,14 @@ export class Syncer {
   abandoned = 0;
   /** Round-robin pointer: the fragment the next round opens on, when it is due. */
   nextFragment = 0;
+  /** Commits so far: +1 per merged round, across reloads (restore). */
+  commitSeq = 0;
+  readonly dedupe = new DedupeTable();
+  /** Learner ids refused until a time (ms), after too many strikes. */
+  readonly banned = new Map<string, number>();
+  /** Tokens in refused pushes by cause (1/P of a push's tokens, like merged tokens): the badput breakdown. */
+  readonly badput = { stale: 0, filtered: 0, invalid: 0, superseded: 0 };
+  private readonly norms: RunningMedian[];
   private readonly xiQuorum: Ema;
   private readonly xiSync: Ema;
   private readonly closedAt = new Map<number, number>();
@@ -38,6 +49,7 @@ export class Syncer {
     this.model = new GlobalModel(layout, this.fragments, init, cfg.outer, cfg.historyDepth);
     this.xiQuorum = new Ema(cfg.grace.emaAlpha);
     this.xiSync = new Ema(cfg.grace.emaAlpha);
+    this.norms = this.fragments.map(() => new RunningMedian(cfg.normWindow, cfg.normWarmup));
   }
 
   get progress(): number {
@@ -60,21 +72,39 @@ export class Syncer {
         if (t0 !== undefined) { this.xiSync.update(ev.now - t0); this.closedAt.delete(ev.round); }
         break;
       }
+      case 'invalid': this.count(ev.reason); this.strike(ev.id, ev.now); break;
     }
     this.schedule(ev.now);
     this.requestWake();
     return this.out;
   }
 
-  /** Resume a saved run: model state plus the counters that drive versions and the progress clock. */
-  restore(st: ModelState, globalStep: number, mergedTokens: number, nextFragment: number): void {
-    if (globalStep < Math.max(...st.versions)) throw new RangeError(`global step ${globalStep} is behind a fragment version`);
-    if (!Number.isInteger(nextFragment) || nextFragment < 0 || nextFragment >= this.cfg.P) throw new RangeError(`next fragment ${nextFragment} is outside [0, ${this.cfg.P})`);
-    this.model.restore(st);
-    this.nextFragment = nextFragment;
-    this.globalStep = globalStep;
-    this.mergedTokens = mergedTokens;
+  /**
+   * Resume from the last durable commit (or a downloaded state): model, optimizer state, versions, the
+   * counters that drive versions and the progress clock, and the dedupe table. A reload must come back
+   * as a newer incarnation (this.epoch > d.epoch), so learners can tell its weights from the old ones.
+   */
+  restore(d: DurableState): void {
+    if (d.epoch >= this.epoch) throw new RangeError(`restoring epoch ${d.epoch} into incarnation ${this.epoch}: a reload must raise the epoch`);
+    if (d.globalStep < Math.max(...d.versions)) throw new RangeError(`global step ${d.globalStep} is behind a fragment version`);
+    if (!Number.isInteger(d.nextFragment) || d.nextFragment < 0 || d.nextFragment >= this.cfg.P) throw new RangeError(`next fragment ${d.nextFragment} is outside [0, ${this.cfg.P})`);
+    this.model.restore(d);
+    this.nextFragment = d.nextFragment;
+    this.globalStep = d.globalStep;
+    this.mergedTokens = d.mergedTokens;
+    this.commitSeq = d.commitSeq;
     this.rounds.clear();
+    this.dedupe.clear();
+    for (const row of d.dedupe) this.dedupe.set(row);
+  }
+
+  /** The state a commit would persist now (for a downloaded state file, or a first durable write). */
+  durable(): DurableState {
+    const m = this.model;
+    return {
+      epoch: this.epoch, commitSeq: this.commitSeq, theta: Float32Array.from(m.theta), outer: m.outer.map(copyOuter), versions: [...m.versions],
+      globalStep: this.globalStep, mergedTokens: this.mergedTokens, nextFragment: this.nextFragment, dedupe: this.dedupe.mergedRows(),
+    };
   }
 
   snapshotFor(): Msg<'snapshot'> {
@@ -86,12 +116,14 @@ export class Syncer {
   }
 
   private join(id: string, hello: Msg<'hello'>, now: number): void {
+    if ((this.banned.get(id) ?? -Infinity) > now) return this.refuse(id, 'too-many-strikes', `learner ${id} is refused until its ban ends`, true);
+    if (hello.tokensPerStep > this.cfg.maxTokensPerStep) return this.refuse(id, 'token-claim', `${hello.tokensPerStep} tokens per step > ${this.cfg.maxTokensPerStep}`, true);
     if (hello.runId !== this.cfg.runId) return this.refuse(id, 'run-mismatch', `run ${hello.runId} is not ${this.cfg.runId}`, true);
     if (hello.layoutHash !== this.layout.hash) return this.refuse(id, 'layout-mismatch', `model layout ${hello.layoutHash} differs from ${this.layout.hash}`, true);
     const old = this.learners.get(id);
     if (old?.connected) this.leave(id, now); // a reconnect replaces the old connection
     const rec = newLearner(id, hello.session, hello.backend, hello.tokensPerStep, this.cfg.P, now);
-    if (old) { rec.merges = old.merges; rec.tokensMerged = old.tokensMerged; }
+    if (old) { rec.merges = old.merges; rec.tokensMerged = old.tokensMerged; rec.firstSeen = old.firstSeen; }
     this.learners.set(id, rec);
     this.out.push({ kind: 'send', to: id, msg: this.snapshotFor() });
   }
@@ -113,7 +145,8 @@ export class Syncer {
     switch (msg.type) {
       case 'meta':
         if (msg.cSteps.length !== this.cfg.P || msg.cTokens.length !== this.cfg.P || msg.versions.length !== this.cfg.P) {
-          return this.refuse(id, 'bad-field', `meta carries ${msg.cSteps.length} fragments, run has ${this.cfg.P}`, false);
+          this.refuse(id, 'bad-field', `meta carries ${msg.cSteps.length} fragments, run has ${this.cfg.P}`, false);
+          return this.strike(id, now);
         }
         l.t = msg.t; l.stepMs = msg.stepMs;
         // Counters only count toward a fragment the learner holds at its current version: a META sent
@@ -123,36 +156,50 @@ export class Syncer {
       case 'push': return this.push(l, msg, now);
       case 'heartbeat': l.t = Math.max(l.t, msg.t); return;
       case 'bye': return this.leave(id, now);
-      default: return this.refuse(id, 'unknown-type', `${msg.type} is not a learner message`, false);
+      default: this.refuse(id, 'unknown-type', `${msg.type} is not a learner message`, false); return this.strike(id, now);
     }
   }
 
   private push(l: LearnerRecord, m: Msg<'push'>, now: number): void {
-    const refuse = (reason: Reason, detail: string): void => {
-      this.count(reason);
-      this.out.push({ kind: 'rejected', from: l.id, reason, detail });
-      this.out.push({ kind: 'send', to: l.id, msg: { type: 'ack', fragment: m.fragment, round: m.round, seq: m.seq, outcome: 'rejected', reason } });
+    const ack = (o: Outcome, seq: number): void => {
+      this.out.push({ kind: 'send', to: l.id, msg: { type: 'ack', fragment: o.fragment, round: o.round, seq, session: l.session, outcome: o.reason === null ? 'merged' : 'rejected', reason: o.reason } });
     };
-    const frag = this.fragments[m.fragment];
-    if (!frag) return refuse('unknown-fragment', `fragment ${m.fragment} of ${this.cfg.P}`);
-    const r = this.rounds.get(m.round);
-    if (!r) return refuse(m.round <= this.globalStep ? 'round-closed' : 'round-unknown', `round ${m.round}, latest ${this.globalStep}`);
-    if (r.fragment !== m.fragment) return refuse('bad-field', `round ${m.round} is for fragment ${r.fragment}, not ${m.fragment}`);
-    if (r.pushes.has(l.id)) return refuse('duplicate', `learner ${l.id} already pushed round ${m.round}`);
-    if (!(m.cSteps >= 1) || !(m.cTokens > 0)) return refuse('no-steps', `cSteps ${m.cSteps}, cTokens ${m.cTokens}`);
-    const codec = getCodec(m.codec);
-    if (!codec.ok) return refuse(codec.reason, codec.detail);
-    const delta = codec.value.decode(m.payload, frag.size);
-    if (!delta.ok) return refuse(delta.reason, delta.detail);
-    const base = this.model.at(m.fragment, m.baseVersion);
-    if (!base) return refuse('stale-base', `base version ${m.baseVersion} of fragment ${m.fragment} is no longer held`);
-    const local = new Float32Array(frag.size);
-    for (let i = 0; i < local.length; i++) local[i] = base[i]! + delta.value[i]!;
-    if (!local.every(Number.isFinite)) return refuse('non-finite', 'base + delta overflows fp32');
-    const c: Contribution = { id: l.id, session: l.session, seq: m.seq, baseVersion: m.baseVersion, cSteps: m.cSteps, cTokens: m.cTokens, local };
-    r.pushes.set(l.id, c);
-    r.waitingFor.delete(l.id);
-    this.advance(r, now);
+    const a = admitPush({
+      cfg: this.cfg, epoch: this.epoch, globalStep: this.globalStep, fragments: this.fragments, rounds: this.rounds, model: this.model,
+      norms: this.norms, prior: this.dedupe.get(l.id, l.session, m.seq), now,
+    }, l, m);
+    switch (a.kind) {
+      case 'answered': this.count('duplicate'); return ack(a.outcome, m.seq);
+      case 'pending': this.count('duplicate'); return;
+      case 'refuse': {
+        this.count(a.reason);
+        // Credit at most what the learner's batch allows: a forged claim must not inflate the badput.
+        this.badput[badputCause(a.reason)] += Math.min(m.cTokens, m.cSteps * l.tokensPerStep) / this.cfg.P;
+        this.out.push({ kind: 'rejected', from: l.id, reason: a.reason, detail: a.detail });
+        const o: Outcome = { round: m.round, fragment: m.fragment, reason: a.reason };
+        // A refusal is remembered too (in memory) so a resend gets the same answer; a duplicate refusal
+        // must not overwrite the outcome of the push it duplicates.
+        if (a.reason !== 'duplicate') this.dedupe.set({ id: l.id, session: l.session, seq: m.seq, ...o });
+        ack(o, m.seq);
+        if (a.strike) this.strike(l.id, now);
+        return;
+      }
+      case 'accept':
+        this.norms[m.fragment]!.push(a.norm);
+        a.round.pushes.set(l.id, a.contribution);
+        a.round.waitingFor.delete(l.id);
+        return this.advance(a.round, now);
+    }
+  }
+
+  /** One strike for an invalid message; past maxStrikes the connection is dropped and the id banned. */
+  private strike(id: string, now: number): void {
+    const l = this.learners.get(id);
+    if (!l?.connected) return;
+    if (++l.strikes <= this.cfg.maxStrikes) return;
+    this.banned.set(id, now + this.cfg.banMs);
+    this.refuse(id, 'too-many-strikes', `${l.strikes} invalid messages`, true);
+    this.leave(id, now);
   }
 
   /** A learner that became ready after a round opened (it joined, or its first META came late) is pulled
@@ -185,19 +232,13 @@ export class Syncer {
     if (everyoneAnswered || (r.deadline !== undefined && now >= r.deadline)) this.close(r, now);
   }
 
+  /** Merge, outer step, commit; the broadcast and acks follow the commit (events.ts: 'commit'). */
   private close(r: Round, now: number): void {
     this.rounds.delete(r.round);
     const p = r.fragment;
-    const current = this.model.fragmentValues(p);
-    const stepsCap = this.cfg.stepsCapFactor * this.cfg.H;
     const pushes = [...r.pushes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // deterministic order
-    const contribs = pushes.map((c) => {
-      const delta = new Float32Array(current.length);
-      for (let i = 0; i < delta.length; i++) delta[i] = current[i]! - c.local[i]!;
-      return { delta, weight: tokenWeight(c.cTokens, c.cSteps, stepsCap) };
-    });
-    const D = mergeOuterGradient(contribs, this.fragments[p]!.segments, this.cfg.merge);
-    const values = this.model.step(p, D, r.round);
+    const weights = mergeWeights(pushes, this.cfg);
+    const values = mergeRound(this.model, p, pushes, weights, r.round, this.cfg);
     this.merges++;
     // A push carries one fragment, 1/P of the model: it credits cTokens/P merged tokens, so the progress
     // clock counts each trained token once when all P fragments of it have been merged.
@@ -206,7 +247,17 @@ export class Syncer {
       this.mergedTokens += credited;
       const l = this.learners.get(c.id);
       if (l) { l.merges++; l.tokensMerged += credited; }
+      this.dedupe.set({ id: c.id, session: c.session, seq: c.seq, round: r.round, fragment: p, reason: null });
     }
+    const commit: Commit = {
+      seq: ++this.commitSeq, epoch: this.epoch, fragment: p, version: r.round, values: Float32Array.from(values), outer: copyOuter(this.model.outer[p]!),
+      globalStep: this.globalStep, mergedTokens: this.mergedTokens, nextFragment: this.nextFragment,
+      entry: {
+        round: r.round, fragment: p, version: r.round, openedAt: r.openedAt, closedAt: now, graceMs: r.graceMs ?? 0,
+        contributors: pushes.map((c, i) => ({ id: c.id, session: c.session, seq: c.seq, baseVersion: c.baseVersion, cSteps: c.cSteps, cTokens: c.cTokens, weight: weights[i]!, codec: c.codec, payload: c.payload })),
+      },
+    };
+    this.out.push({ kind: 'commit', commit });
     const to = this.connectedIds();
     this.out.push({
       kind: 'broadcast', to,
@@ -214,18 +265,18 @@ export class Syncer {
     });
     for (const c of pushes) {
       if (this.learners.get(c.id)?.connected) {
-        this.out.push({ kind: 'send', to: c.id, msg: { type: 'ack', fragment: p, round: r.round, seq: c.seq, outcome: 'merged', reason: null } });
+        this.out.push({ kind: 'send', to: c.id, msg: { type: 'ack', fragment: p, round: r.round, seq: c.seq, session: c.session, outcome: 'merged', reason: null } });
       }
     }
-    for (const id of to) this.learners.get(id)!.cSteps[p] = 0; // they reset on receipt
+    for (const id of to) {
+      const l = this.learners.get(id)!;
+      // A learner that did not contribute overwrites its own work on fragment p with the broadcast (α = 0):
+      // those tokens were trained and are now superseded (badput by design of K < M, not a fault).
+      if (!r.pushes.has(id)) this.badput.superseded += (l.cTokens[p] ?? 0) / this.cfg.P;
+      l.cSteps[p] = 0; // they reset on receipt
+      l.cTokens[p] = 0;
+    }
     this.closedAt.set(r.round, now);
-    this.out.push({
-      kind: 'merged',
-      entry: {
-        round: r.round, fragment: p, version: r.round, openedAt: r.openedAt, closedAt: now, graceMs: r.graceMs ?? 0,
-        contributors: pushes.map((c, i) => ({ id: c.id, session: c.session, seq: c.seq, baseVersion: c.baseVersion, cSteps: c.cSteps, cTokens: c.cTokens, weight: contribs[i]!.weight })),
-      },
-    });
   }
 
   private tick(now: number): void {
@@ -285,4 +336,10 @@ export class Syncer {
     this.out.push({ kind: 'send', to: id, msg: { type: 'reject', reason, detail } });
     if (drop) this.out.push({ kind: 'drop', id, reason });
   }
+}
+
+/** Which badput bucket a refused push's tokens fall in (reliability.md §1). */
+function badputCause(r: Reason): 'stale' | 'filtered' | 'invalid' {
+  if (r === 'round-closed' || r === 'round-unknown' || r === 'stale-base' || r === 'stale-epoch' || r === 'duplicate' || r === 'no-steps') return 'stale';
+  return r === 'norm-outlier' || r === 'token-claim' ? 'filtered' : 'invalid';
 }

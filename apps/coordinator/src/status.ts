@@ -1,0 +1,71 @@
+import type { Reason, Syncer } from '@tabswarm/core';
+
+/** What the dashboard shows and Playwright polls (window.__tabswarm). */
+export interface CoordinatorStatus {
+  state: 'starting' | 'running' | 'failed';
+  error: string;
+  /** Coordinator incarnation (fencing epoch) and where it resumed from (null: a new run). */
+  epoch: number;
+  resumedFrom: number | null;
+  commitSeq: number;
+  /** CRC-32 of the committed parameters (hex): equal before and after a reload. */
+  committedHash: string;
+  /** EMA of one durable commit's duration (ms). */
+  commitMs: number;
+  firstCommitAfterStartMs: number | null;
+  globalStep: number;
+  merges: number;
+  mergesPerFragment: number[];
+  contributorsPerFragment: number[];
+  mergedTokens: number;
+  learners: Array<{ id: string; backend: string; connected: boolean; stepMs: number | undefined; t: number; merges: number; tokens: number; lastSeenMs: number; strikes: number }>;
+  rejections: Partial<Record<Reason, number>>;
+  bytesIn: number;
+  bytesOut: number;
+  loss: Array<{ step: number; tokens: number; loss: number; at: number }>;
+  evalBackend: string;
+  numParams: number;
+  goodput: Goodput;
+  /** Time (ms) a quorum of valid pushes waited beyond grace cap + one heartbeat with no commit. */
+  downtimeMs: number;
+  chaos: Record<string, number>;
+}
+
+/**
+ * Goodput of this coordinator incarnation (reliability.md §1): tokens in merged updates over tokens the
+ * learners trained. Badput by cause: refused as stale, filtered (norm / claims), invalid; the rest of
+ * what was trained and is no longer held by a connected learner was killed before sending or lost in
+ * flight. Tokens are counted per fragment (1/P of a step's tokens per fragment), like merged tokens.
+ */
+export interface Goodput {
+  trained: number;
+  merged: number;
+  ratio: number | null;
+  stale: number;
+  filtered: number;
+  invalid: number;
+  /** Trained by a learner left out of a merge, then overwritten by its broadcast (K < M by design). */
+  superseded: number;
+  killedOrLost: number;
+  /** Trained, not yet pushed: still in the hands of connected learners (neither good nor bad yet). */
+  pending: number;
+}
+
+export function goodput(s: Syncer, trained: readonly number[], restoredTokens: number): Goodput {
+  const total = trained.reduce((a, b) => a + b, 0);
+  const merged = s.mergedTokens - restoredTokens;
+  let pending = 0;
+  for (const l of s.learners.values()) if (l.connected) pending += l.cTokens.reduce((a, b) => a + b, 0) / s.cfg.P;
+  const { stale, filtered, invalid, superseded } = s.badput;
+  const killedOrLost = Math.max(0, total - merged - stale - filtered - invalid - superseded - pending);
+  return { trained: total, merged, ratio: total > 0 ? merged / total : null, stale, filtered, invalid, superseded, killedOrLost, pending };
+}
+
+export function emptyStatus(): CoordinatorStatus {
+  return {
+    state: 'starting', error: '', epoch: 0, resumedFrom: null, commitSeq: 0, committedHash: '', commitMs: 0, firstCommitAfterStartMs: null,
+    globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], mergedTokens: 0,
+    learners: [], rejections: {}, bytesIn: 0, bytesOut: 0, loss: [], evalBackend: '–', numParams: 0,
+    goodput: { trained: 0, merged: 0, ratio: null, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 0 }, downtimeMs: 0, chaos: {},
+  };
+}

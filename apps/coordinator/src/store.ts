@@ -1,0 +1,159 @@
+import { applyCommit, copyOuterState, type Commit, type DurableState, type Fragment, type MergeLogEntry } from '@tabswarm/core';
+import { crc32 } from './crc32';
+
+/**
+ * The coordinator's durable state in IndexedDB (reliability.md §2.7). One database per run:
+ *  - 'state'  key 'meta': counters, versions, dedupe table, epoch, one CRC per fragment record;
+ *             key 'incarnation': the last coordinator incarnation that opened this run;
+ *             key 'theta0': the initial parameters (with the log, they replay the run).
+ *  - 'frags'  key p: fragment p's parameters and outer-optimizer state.
+ *  - 'log'    key commit seq: the merge-log entry (with payloads) that made that commit.
+ * A commit writes its fragment record, the meta record and the log entry in ONE transaction with
+ * durability 'strict': it completes only once the data is on disk, and an aborted or torn transaction
+ * leaves the previous commit intact (IndexedDB transactions are atomic: the "A/B slots" of the notes come
+ * for free). The CRCs catch corruption at rest: a state that fails them is refused, never loaded.
+ */
+const COMMIT_DEADLINE_MS = 10_000;
+
+interface Meta {
+  layoutHash: string;
+  epoch: number; commitSeq: number; versions: number[]; globalStep: number; mergedTokens: number; nextFragment: number;
+  dedupe: DurableState['dedupe'];
+  crcs: number[];
+}
+interface FragRecord { values: Float32Array; buf: Float32Array; acc: Float32Array | null; count: number }
+
+export class DurableStore {
+  private mirror: DurableState | undefined;
+  private crcs: number[] = [];
+
+  private constructor(private readonly db: IDBDatabase, private readonly fragments: readonly Fragment[], private readonly layoutHash: string) {}
+
+  static async open(runId: string, fragments: readonly Fragment[], layoutHash: string): Promise<DurableStore> {
+    const db = await deadline(new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open(`tabswarm-run-${runId}`, 1);
+      req.onupgradeneeded = () => { for (const s of ['state', 'frags', 'log']) req.result.createObjectStore(s); };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error ?? new Error('indexedDB.open failed'));
+      req.onblocked = () => reject(new Error('the run database is held open by an older version of this page'));
+    }), 'open the run database');
+    return new DurableStore(db, fragments, layoutHash);
+  }
+
+  /** A new incarnation number, made durable before this coordinator says anything (fencing epoch). */
+  async nextIncarnation(): Promise<number> {
+    const last = (await this.get<number>('state', 'incarnation')) ?? 0;
+    await this.write((tx) => tx.objectStore('state').put(last + 1, 'incarnation'));
+    return last + 1;
+  }
+
+  /** The last committed state, or undefined for a new run. Throws when the stored state is corrupt. */
+  async load(): Promise<{ state: DurableState; theta0: Float32Array } | undefined> {
+    const meta = await this.get<Meta>('state', 'meta');
+    const theta0 = await this.get<Float32Array>('state', 'theta0');
+    if (!meta || !theta0) return undefined;
+    if (meta.layoutHash !== this.layoutHash) throw new Error(`stored run is for model ${meta.layoutHash}, this page has ${this.layoutHash}`);
+    const theta = Float32Array.from(theta0);
+    const outer = [];
+    for (const [p, f] of this.fragments.entries()) {
+      const r = await this.get<FragRecord>('frags', p);
+      if (!r || crcOf(r) !== meta.crcs[p]) throw new Error(`stored fragment ${p} fails its checksum: refusing a corrupt state`);
+      f.segments.forEach((s) => theta.set(r.values.subarray(s.dstOffset, s.dstOffset + s.size), s.srcOffset));
+      outer.push({ buf: r.buf, acc: r.acc, count: r.count });
+    }
+    this.crcs = [...meta.crcs];
+    const { layoutHash: _h, crcs: _c, ...counters } = meta;
+    this.mirror = { ...counters, theta, outer };
+    return { state: this.mirror, theta0 };
+  }
+
+  /** First write of a new run: θ₀, every fragment and the zero state, in one strict transaction. */
+  async init(state: DurableState): Promise<void> {
+    this.mirror = { ...state, theta: Float32Array.from(state.theta), outer: state.outer.map(copyOuterState) };
+    const recs = this.fragments.map((f, p) => fragRecord(f, this.mirror!, p));
+    this.crcs = recs.map(crcOf);
+    await this.write((tx) => {
+      tx.objectStore('state').put(Float32Array.from(state.theta), 'theta0');
+      recs.forEach((r, p) => tx.objectStore('frags').put(r, p));
+      tx.objectStore('state').put(this.meta(), 'meta');
+    });
+  }
+
+  /** A loaded state file becomes the run's new base: θ₀ is replaced and the old log is cleared with it. */
+  async rebase(state: DurableState): Promise<void> {
+    await this.write((tx) => tx.objectStore('log').clear());
+    await this.init(state);
+  }
+
+  /** Write one commit durably. Resolves only after the transaction completed with strict durability. */
+  async commit(c: Commit): Promise<void> {
+    const d = this.mirror;
+    if (!d) throw new Error('store not initialised');
+    applyCommit(d, c, this.fragments); // refuses a gap: commits are written in order, +1 each
+    const rec: FragRecord = { values: c.values, buf: c.outer.buf, acc: c.outer.acc, count: c.outer.count };
+    this.crcs[c.fragment] = crcOf(rec);
+    await this.write((tx) => {
+      tx.objectStore('frags').put(rec, c.fragment);
+      tx.objectStore('state').put(this.meta(), 'meta');
+      tx.objectStore('log').put(c.entry, c.seq);
+    });
+  }
+
+  /** θ₀ and every merge-log entry, in commit order (for the NDJSON download and replay). */
+  async log(): Promise<{ theta0: Float32Array; entries: MergeLogEntry[] }> {
+    const theta0 = (await this.get<Float32Array>('state', 'theta0')) ?? new Float32Array(0);
+    const entries = await deadline(new Promise<MergeLogEntry[]>((resolve, reject) => {
+      const req = this.db.transaction('log', 'readonly').objectStore('log').getAll();
+      req.onsuccess = () => resolve(req.result as MergeLogEntry[]);
+      req.onerror = () => reject(req.error ?? new Error('reading the log failed'));
+    }), 'read the merge log');
+    return { theta0, entries };
+  }
+
+  get state(): DurableState | undefined {
+    return this.mirror;
+  }
+
+  private meta(): Meta {
+    const { theta: _t, outer: _o, ...counters } = this.mirror!;
+    return { ...counters, layoutHash: this.layoutHash, crcs: [...this.crcs] };
+  }
+
+  private get<T>(store: string, key: IDBValidKey): Promise<T | undefined> {
+    return deadline(new Promise<T | undefined>((resolve, reject) => {
+      const req = this.db.transaction(store, 'readonly').objectStore(store).get(key);
+      req.onsuccess = () => resolve(req.result as T | undefined);
+      req.onerror = () => reject(req.error ?? new Error(`reading ${store} failed`));
+    }), `read ${store}`);
+  }
+
+  private write(fill: (tx: IDBTransaction) => void): Promise<void> {
+    return deadline(new Promise<void>((resolve, reject) => {
+      const tx = this.db.transaction(['state', 'frags', 'log'], 'readwrite', { durability: 'strict' });
+      tx.oncomplete = () => resolve();
+      tx.onabort = () => reject(tx.error ?? new Error('commit transaction aborted'));
+      tx.onerror = () => reject(tx.error ?? new Error('commit transaction failed'));
+      fill(tx);
+    }), 'commit');
+  }
+}
+
+function fragRecord(f: Fragment, d: DurableState, p: number): FragRecord {
+  const values = new Float32Array(f.size);
+  f.segments.forEach((s) => values.set(d.theta.subarray(s.srcOffset, s.srcOffset + s.size), s.dstOffset));
+  const o = d.outer[p]!;
+  return { values, buf: Float32Array.from(o.buf), acc: o.acc && Float32Array.from(o.acc), count: o.count };
+}
+
+function crcOf(r: FragRecord): number {
+  let c = crc32(new Uint8Array(r.values.buffer, r.values.byteOffset, r.values.byteLength));
+  c = crc32(new Uint8Array(r.buf.buffer, r.buf.byteOffset, r.buf.byteLength), c);
+  if (r.acc) c = crc32(new Uint8Array(r.acc.buffer, r.acc.byteOffset, r.acc.byteLength), c);
+  return (c ^ r.count) >>> 0;
+}
+
+function deadline<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`IndexedDB: ${what} took over ${COMMIT_DEADLINE_MS} ms`)), COMMIT_DEADLINE_MS); });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,62 @@
+/**
+ * Guards against hostile or broken learners (reliability.md §3): an adaptive cap on update norms, a cap
+ * on what a learner may claim to have done, and a cap on any one learner's share of a merge. Pure
+ * functions of their inputs, so the merge log's weights replay exactly.
+ */
+
+/**
+ * Median of the last `window` accepted update norms of one fragment. The norm cap is a multiple of it:
+ * honest norms move slowly (learning-rate schedule, step counts capped at 2H), a boosted or scaled
+ * update (×100, model replacement) does not. Below `warmup` samples there is no cap yet.
+ */
+export class RunningMedian {
+  private readonly values: number[] = [];
+
+  constructor(private readonly window: number, private readonly warmup: number) {}
+
+  push(v: number): void {
+    this.values.push(v);
+    if (this.values.length > this.window) this.values.shift();
+  }
+
+  /** The median, or undefined while fewer than `warmup` values have been seen. */
+  get median(): number | undefined {
+    const n = this.values.length;
+    if (n < this.warmup || n === 0) return undefined;
+    const s = [...this.values].sort((a, b) => a - b);
+    return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+  }
+}
+
+/** Euclidean norm, float64 accumulator, elements ascending. */
+export function l2(v: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  return Math.sqrt(s);
+}
+
+/**
+ * Cap every weight's share of the total at `maxShare` by lowering only the capped ones (water-filling):
+ * the result has max wᵢ/Σw ≤ maxShare and keeps the order and ratios of the uncapped weights. When the cap
+ * cannot be met (n·maxShare ≤ 1, or the rest of the weights are 0), all weights become equal.
+ */
+export function capShares(weights: readonly number[], maxShare: number): number[] {
+  const n = weights.length;
+  if (n <= 1 || maxShare >= 1) return [...weights];
+  if (n * maxShare <= 1 || weights.every((w) => w === 0)) return weights.map(() => 1);
+  const w = [...weights];
+  const capped = new Set<number>();
+  for (;;) {
+    // With k capped weights at level c each and the rest summing to R: c = maxShare·(R + k·c) ⇒
+    // c = maxShare·R / (1 − k·maxShare). Raise k until no uncapped weight exceeds c.
+    const R = w.reduce((a, x, i) => (capped.has(i) ? a : a + x), 0);
+    const c = (maxShare * R) / (1 - capped.size * maxShare);
+    if (c === 0) return weights.map(() => 1); // only zero weights are left to balance the capped ones
+    const over = w.findIndex((x, i) => !capped.has(i) && x > c);
+    if (over < 0) return w.map((x, i) => (capped.has(i) ? c : x));
+    // Cap the largest uncapped weight first, so the result does not depend on input order.
+    let big = over;
+    w.forEach((x, i) => { if (!capped.has(i) && x > w[big]!) big = i; });
+    capped.add(big);
+  }
+}

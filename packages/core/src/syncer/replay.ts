@@ -1,0 +1,40 @@
+import { getCodec } from '../codecs';
+import { planFragments } from '../fragments';
+import type { ParamLayout } from '../layout';
+import { fail, ok, type Result } from '../result';
+import type { SyncConfig } from './config';
+import type { MergeLogEntry } from './events';
+import { GlobalModel, type ModelState, exportModel } from './global-model';
+import { mergeRound, rebuildLocal } from './merge-round';
+
+/**
+ * Rebuild the global model from θ₀ and the merge log alone (reliability.md §2.7 item 6): every entry's
+ * contributions are decoded from their logged payloads against the logged base versions and merged with
+ * the logged weights, through the same code the syncer ran. Same inputs, same bits.
+ *
+ * Fails (with a reason, never a throw) when the log cannot have come from this run: a base version
+ * outside the history ring, a payload that does not decode, a fragment out of range.
+ */
+export function replayLog(cfg: SyncConfig, layout: ParamLayout, theta0: Float32Array, log: Iterable<MergeLogEntry>): Result<ModelState> {
+  const fragments = planFragments(layout, cfg.P);
+  const model = new GlobalModel(layout, fragments, theta0, cfg.outer, cfg.historyDepth);
+  let n = 0;
+  for (const e of log) {
+    n++;
+    const f = fragments[e.fragment];
+    if (!f) return fail('unknown-fragment', `entry ${n}: fragment ${e.fragment} of ${cfg.P}`);
+    const cs = [];
+    for (const k of e.contributors) {
+      const base = model.at(e.fragment, k.baseVersion);
+      if (!base) return fail('stale-base', `entry ${n}: base version ${k.baseVersion} of fragment ${e.fragment} is not in the history`);
+      const codec = getCodec(k.codec);
+      if (!codec.ok) return codec;
+      const delta = codec.value.decode(k.payload, f.size);
+      if (!delta.ok) return fail(delta.reason, `entry ${n}: ${delta.detail}`);
+      cs.push({ local: rebuildLocal(base, delta.value), cSteps: k.cSteps, cTokens: k.cTokens });
+    }
+    if (cs.length === 0) return fail('bad-field', `entry ${n} has no contributors`);
+    mergeRound(model, e.fragment, cs, e.contributors.map((k) => k.weight), e.version, cfg);
+  }
+  return ok(exportModel(model));
+}
