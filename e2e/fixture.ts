@@ -7,10 +7,13 @@
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
 import { startStack, type Stack } from './stack';
 
-export interface LearnerView { state: string; learnerId: string; backend: string; steps: number; merges: number; pushes: number; error: string; versions: number[] }
+export interface LearnerView { state: string; learnerId: string; backend: string; steps: number; merges: number; pushes: number; error: string; versions: number[]; mergedKeys: string[]; unacked: number }
 export interface CoordinatorView {
   state: string; error: string; globalStep: number; merges: number; mergedTokens: number; numParams: number;
-  learners: Array<{ id: string; backend: string; connected: boolean; merges: number; t: number }>;
+  epoch: number; resumedFrom: number | null; commitSeq: number; committedHash: string; restoredHash: string; firstCommitAfterStartMs: number | null; downtimeMs: number;
+  goodput: { trained: number; merged: number; ratio: number | null; stale: number; filtered: number; invalid: number; superseded: number; killedOrLost: number; pending: number };
+  chaos: Record<string, number>;
+  learners: Array<{ id: string; backend: string; connected: boolean; merges: number; t: number; strikes: number }>;
   loss: Array<{ step: number; tokens: number; loss: number }>;
   rejections: Record<string, number>;
   bytesIn: number;

@@ -22,7 +22,7 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
     sync: makeSyncConfig({
       runId: q.get('run') ?? 'demo', P: num('P', 4), H: num('H', 24), K: num('K', 1), tau: num('tau', 2),
       plannedTokens: num('tokens', 5e6), uplinkCodec: num('codec', 3), downlink: q.get('downlink') === 'fp16' ? 'fp16' : 'fp32',
-      maxStrikes: num('strikes', 5),
+      maxStrikes: num('strikes', 5), merge: q.get('merge') === 'centered-clip' ? 'centered-clip' : 'rda',
     }),
     workload: q.get('workload') === 'digits' ? 'digits' : 'text',
     model: q.get('model') === 'tiny' ? 'tiny' : 'default',

@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, logLine, makeLayout, planFragments, Syncer, theta0Line, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
+import { decodeMessage, encodeMessage, logLine, makeLayout, planFragments, replayLog, Syncer, theta0Line, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost } from '@tabswarm/net';
 import { startTrainer, type Trainer } from '@tabswarm/worker';
 import { Chaos } from './chaos';
@@ -51,7 +51,7 @@ export class CoordinatorDriver {
       this.restoredTokens = s.mergedTokens;
       Object.assign(this.status, {
         evalBackend: probe.chosen, numParams: theta0.length, epoch, resumedFrom: saved ? s.commitSeq : null,
-        commitSeq: s.commitSeq, committedHash: paramsHash(s.model.theta), mergesPerFragment: s.fragments.map(() => 0), contributorsPerFragment: s.fragments.map(() => 0),
+        commitSeq: s.commitSeq, committedHash: paramsHash(s.model.theta), restoredHash: paramsHash(s.model.theta), mergesPerFragment: s.fragments.map(() => 0), contributorsPerFragment: s.fragments.map(() => 0),
       });
       this.host = await hostCoordinator({
         peerId: coordinatorPeerId(this.cfg.sync.runId), signal: this.cfg.signal, iceServers: this.cfg.iceServers,
@@ -178,6 +178,22 @@ export class CoordinatorDriver {
   async logNdjson(): Promise<Blob> {
     const { theta0, entries } = await this.store!.log();
     return new Blob([`${theta0Line(theta0)}\n`, ...entries.map((e) => `${logLine(e)}\n`)], { type: 'application/x-ndjson' });
+  }
+
+  /**
+   * Replay the durable merge log from θ₀ with the core and compare with the committed state: parameters
+   * and optimizer state must match bit for bit (call it with the commands drained, e.g. while paused).
+   */
+  async verifyLog(): Promise<{ ok: boolean; entries: number; replayedHash: string; committedHash: string; detail: string }> {
+    const { theta0, entries } = await this.store!.log();
+    const committed = this.store!.state!;
+    const committedHash = paramsHash(committed.theta);
+    const r = replayLog(this.cfg.sync, this.syncer!.layout, theta0, entries);
+    if (!r.ok) return { ok: false, entries: entries.length, replayedHash: '', committedHash, detail: `${r.reason}: ${r.detail}` };
+    const replayedHash = paramsHash(r.value.theta);
+    const sameOuter = r.value.outer.every((o, p) => paramsHash(o.buf) === paramsHash(committed.outer[p]!.buf));
+    const ok = replayedHash === committedHash && sameOuter && r.value.versions.join() === committed.versions.join();
+    return { ok, entries: entries.length, replayedHash, committedHash, detail: ok ? 'replay reproduces the committed state bit for bit' : 'replay differs from the committed state' };
   }
 
   /** True once every command the syncer issued has been carried out (nothing waits on a commit). */

@@ -72,6 +72,9 @@ function download(name: string, blob: Blob): void {
 
 $('c-download').addEventListener('click', () => { if (driver.syncer) download(`${cfg.sync.runId}-step${driver.syncer.globalStep}.tsstate`, saveState(driver.syncer)); });
 $('c-log').addEventListener('click', () => { driver.logNdjson().then((b) => download(`${cfg.sync.runId}-merges.ndjson`, b), (e: unknown) => { driver.status.error = `log download failed: ${String(e)}`; }); });
+$('c-verify').addEventListener('click', () => {
+  driver.verifyLog().then((v) => { $('c-verified').textContent = `${v.entries} commits: ${v.detail} (${v.replayedHash})`; }, (e: unknown) => { $('c-verified').textContent = `replay failed: ${String(e)}`; });
+});
 $('c-load').addEventListener('change', (ev) => {
   const file = (ev.target as HTMLInputElement).files?.[0];
   if (!file || !driver.syncer || !driver.store) return;

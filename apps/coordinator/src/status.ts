@@ -10,6 +10,8 @@ export interface CoordinatorStatus {
   commitSeq: number;
   /** CRC-32 of the committed parameters (hex): equal before and after a reload. */
   committedHash: string;
+  /** CRC-32 of the parameters this incarnation started from (the last commit of the previous one). */
+  restoredHash: string;
   /** EMA of one durable commit's duration (ms). */
   commitMs: number;
   firstCommitAfterStartMs: number | null;
@@ -63,7 +65,7 @@ export function goodput(s: Syncer, trained: readonly number[], restoredTokens: n
 
 export function emptyStatus(): CoordinatorStatus {
   return {
-    state: 'starting', error: '', epoch: 0, resumedFrom: null, commitSeq: 0, committedHash: '', commitMs: 0, firstCommitAfterStartMs: null,
+    state: 'starting', error: '', epoch: 0, resumedFrom: null, commitSeq: 0, committedHash: '', restoredHash: '', commitMs: 0, firstCommitAfterStartMs: null,
     globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], mergedTokens: 0,
     learners: [], rejections: {}, bytesIn: 0, bytesOut: 0, loss: [], evalBackend: '–', numParams: 0,
     goodput: { trained: 0, merged: 0, ratio: null, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 0 }, downtimeMs: 0, chaos: {},

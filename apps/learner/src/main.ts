@@ -1,4 +1,5 @@
 import { readConfig } from './config';
+import { rawLink, type RawLink } from './raw-link';
 import { LearnerSession, type LearnerStatus } from './session';
 
 const cfg = readConfig();
@@ -22,6 +23,7 @@ function render(s: LearnerStatus): void {
 const session = new LearnerSession(cfg, () => render(session.status));
 // Playwright and curious visitors read the live status here.
 (window as unknown as { __tabswarm: LearnerStatus }).__tabswarm = session.status;
+(window as unknown as { __tabswarmRawLink: (id: string) => RawLink }).__tabswarmRawLink = (id) => rawLink(cfg, id);
 
 function start(): void {
   $('consent').hidden = true;

@@ -24,6 +24,8 @@ export interface LearnerStatus {
   loss: number | undefined;
   globalLoss: number | undefined;
   globalStep: number;
+  /** Coordinator incarnation this tab's weights come from. */
+  epoch: number;
   versions: number[];
   error: string;
 }
@@ -45,11 +47,14 @@ export class LearnerSession {
   private loop: Promise<void> | undefined;
   private readonly session = nextSession();
   private stepMsEma: number | undefined;
+  /** When the last hello went out without a snapshot in answer yet (ms), and how to say it again. */
+  private helloAt: number | undefined;
+  private hello: (() => void) | undefined;
 
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = {
       state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
-      loss: undefined, globalLoss: undefined, globalStep: 0, versions: [], error: '',
+      loss: undefined, globalLoss: undefined, globalStep: 0, epoch: 0, versions: [], error: '',
     };
   }
 
@@ -68,7 +73,9 @@ export class LearnerSession {
         coordinatorId: coordinatorPeerId(this.cfg.runId), learnerId: this.cfg.learnerId, signal: this.cfg.signal, iceServers: this.cfg.iceServers,
         // Hello, then every push not yet acked: the coordinator answers each exactly once (merged or not).
         onOpen: () => {
-          this.send({ type: 'hello', runId: this.cfg.runId, learnerId: this.cfg.learnerId, session: this.session, layoutHash: layout.hash, tokensPerStep: info.tokensPerStep, backend: this.status.backend, uplinkCodec: 3 });
+          this.hello = () => this.send({ type: 'hello', runId: this.cfg.runId, learnerId: this.cfg.learnerId, session: this.session, layoutHash: layout.hash, tokensPerStep: info.tokensPerStep, backend: this.status.backend, uplinkCodec: 3 });
+          this.hello();
+          this.helloAt = performance.now();
           for (const p of this.state?.resendable() ?? []) this.send(p);
         },
         onMessage: (bytes) => this.receive(bytes),
@@ -95,7 +102,7 @@ export class LearnerSession {
     const d = decodeMessage(bytes);
     if (!d.ok) return this.set({ error: `coordinator sent an invalid message: ${d.reason}` });
     const m = d.value;
-    if (m.type === 'snapshot') this.snapshot = m;
+    if (m.type === 'snapshot') { this.snapshot = m; this.helloAt = undefined; }
     else if (m.type === 'broadcast') this.inbox.push(m);
     else if (m.type === 'pull') this.pulls.push(m);
     else if (m.type === 'ack') this.settle(m);
@@ -118,6 +125,9 @@ export class LearnerSession {
     const trainer = this.trainer!, state = this.state!;
     let windowStart = performance.now(), windowSteps = 0;
     while (this.running) {
+      // A hello is answered by a snapshot; one lost with a connection that closed right after opening
+      // would leave this tab training on a dead epoch forever (its counters never match): ask again.
+      if (this.helloAt !== undefined && performance.now() - this.helloAt > HELLO_DEADLINE_MS) { this.helloAt = performance.now(); this.hello?.(); }
       if (this.snapshot) {
         const s = this.snapshot;
         this.snapshot = undefined;
@@ -125,7 +135,7 @@ export class LearnerSession {
         const r = state.applySnapshot(s, cur);
         if (!r.ok) { this.set({ error: `snapshot refused: ${r.reason}` }); continue; }
         await trainer.setParams(r.value);
-        this.set({ state: 'training', globalStep: state.globalStep, versions: [...state.baseVersions] });
+        this.set({ state: 'training', globalStep: state.globalStep, epoch: state.epoch, versions: [...state.baseVersions] });
       }
       if (!state.joined) { await nextFrame(); continue; } // waiting for the coordinator's snapshot
       for (const b of this.inbox.splice(0)) {
@@ -141,7 +151,9 @@ export class LearnerSession {
       this.stepMsEma = this.stepMsEma === undefined ? ms : 0.8 * this.stepMsEma + 0.2 * ms;
       state.recordStep(tokensPerStep);
       this.send(state.meta(this.stepMsEma));
-      for (const pull of this.pulls.splice(0)) {
+      // A snapshot that arrived during the step comes first: a pull answered from the old state would push
+      // against a dead epoch. The pulls wait one step and are answered from the new state.
+      for (const pull of this.snapshot ? [] : this.pulls.splice(0)) {
         const f = state.fragments[pull.fragment];
         const push = f && state.makePush(pull, new Float32Array(await trainer.readFragment(f)));
         if (push) { this.send(push); this.set({ pushes: this.status.pushes + 1, unacked: state.resendable().length }); }
@@ -205,5 +217,8 @@ function hashSeed(id: string, session: number): number {
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
   return h >>> 0;
 }
+
+/** Time for a snapshot to answer a hello (ms): a 7 MB snapshot takes ~2 s on a local link; 15 s is ample. */
+const HELLO_DEADLINE_MS = 15_000;
 
 const nextFrame = (): Promise<void> => new Promise((r) => setTimeout(r, 50));

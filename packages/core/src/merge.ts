@@ -7,9 +7,11 @@
  * Numerics: storage is fp32, every sum is a float64 accumulator, and every reduction runs in one fixed
  * order (contributors in the order given, elements ascending), so the same inputs give the same bits on
  * every engine. Loops are element-major (for each element, over contributors) so no scratch vector of
- * the fragment's size is needed; the only allocations are O(contributors + ranges) per call.
+ * the fragment's size is needed; the only allocations are O(contributors + ranges) per call, except
+ * 'centered-clip', which keeps its running centre in one float64 vector of the fragment's size.
  */
 import { ConfigError } from './result';
+import { centeredClip } from './robust';
 
 /**
  * The part of a fragment layout this module needs: where one tensor lies inside the fragment vector
@@ -24,8 +26,10 @@ export interface TensorRange {
 /**
  * 'rda': radial-directional averaging per dense tensor, weighted mean for embeddings (paper default).
  * 'weighted-mean': token-weighted mean everywhere. 'mean': unweighted mean everywhere (ablation).
+ * 'centered-clip': token-weighted centered clipping over the whole fragment vector (robust.ts), which
+ * bounds one outlier's pull per iteration; ranges are checked but do not split the merge.
  */
-export type MergeMode = 'rda' | 'weighted-mean' | 'mean';
+export type MergeMode = 'rda' | 'weighted-mean' | 'mean' | 'centered-clip';
 
 /** One learner's outer gradient for the fragment, Δ_m = Θ_current − θ_m, and its merge weight (≥ 0). */
 export interface Contribution {
@@ -67,6 +71,7 @@ export function tokenWeight(cTokens: number, cSteps: number, stepsCap: number): 
  * Per tensor range, by mode (weights normalised to sum to 1):
  *   weighted mean:  D = Σ w_m Δ_m
  *   RDA:            D = (Σ w_m ‖Δ_m‖) · φ(Σ w_m φ(Δ_m)),  φ(x) = x/‖x‖, φ(0) = 0   (norms per tensor)
+ * ('centered-clip' is not per range: see MergeMode and robust.ts.)
  * In 'rda' mode embedding ranges use the weighted mean (their deltas are not near-orthogonal), and a
  * dense range whose mean direction vanishes (see RDA_DIRECTION_EPS) falls back to the weighted mean.
  * Elements covered by no range are merged with the mode's plain mean ('mean': unweighted, else
@@ -105,9 +110,14 @@ export function mergeOuterGradient(
   const w = new Float64Array(M);
   for (let m = 0; m < M; m++) w[m] = mode === 'mean' || total === 0 ? 1 / M : contribs[m]!.weight / total;
 
+  const sorted = sortedRanges(ranges, n);
+  if (mode === 'centered-clip') {
+    centeredClip(deltas, w, result);
+    return result;
+  }
   const coef = new Float64Array(M); // RDA scratch, reused across ranges
   let cursor = 0; // first element not yet written (ranges visited in ascending offset)
-  for (const r of sortedRanges(ranges, n)) {
+  for (const r of sorted) {
     if (r.dstOffset > cursor) weightedMean(deltas, w, cursor, r.dstOffset, result);
     const lo = r.dstOffset, hi = r.dstOffset + r.size;
     if (mode === 'rda' && r.kind === 'dense') rda(deltas, w, coef, lo, hi, result);

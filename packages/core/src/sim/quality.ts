@@ -55,15 +55,17 @@ export function runDataParallel(seed: number, o: QualityOptions): { evalLoss: nu
   return { evalLoss: mlp.loss(params, heldOut), bayesLoss: task.bayesLoss(heldOut), simMs: steps * o.stepMs * o.speedSpread };
 }
 
-export function qualityComparison(o: QualityOptions = DEFAULT_QUALITY): QualityRow[] {
-  const swarm = (K: number, graceOn: boolean) => (seed: number): SwarmResult => {
-    const opts: SwarmOptions = {
-      seed, learners: o.learners, tokens: o.tokens, batch: o.batch, stepMs: o.stepMs, speedSpread: o.speedSpread,
-      nonIid: o.nonIid, latencyMs: 5,
-      sync: { K, H: o.H, P: o.P, ...(graceOn ? {} : { grace: { gamma: 0, tau: 2, capMs: 0, emaAlpha: 0.3 } }) },
-    };
-    return runSwarm(opts);
+/** The swarm every quality row runs, for one seed; `sync` adds to H and P (K, grace, merge…). */
+export function qualitySwarm(o: QualityOptions, seed: number, sync: SwarmOptions['sync']): SwarmOptions {
+  return {
+    seed, learners: o.learners, tokens: o.tokens, batch: o.batch, stepMs: o.stepMs, speedSpread: o.speedSpread,
+    nonIid: o.nonIid, latencyMs: 5, sync: { H: o.H, P: o.P, ...sync },
   };
+}
+
+export function qualityComparison(o: QualityOptions = DEFAULT_QUALITY): QualityRow[] {
+  const swarm = (K: number, graceOn: boolean) => (seed: number): SwarmResult =>
+    runSwarm(qualitySwarm(o, seed, { K, ...(graceOn ? {} : { grace: { gamma: 0, tau: 2, capMs: 0, emaAlpha: 0.3 } }) }));
   const row = (method: string, runs: SwarmResult[]): QualityRow => {
     const excess = runs.map((r) => r.evalLoss - r.bayesLoss);
     const merges = runs.reduce((s, r) => s + r.merges, 0);

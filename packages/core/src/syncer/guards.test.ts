@@ -65,17 +65,21 @@ describe('Syncer guards against hostile pushes', () => {
   it('refuses a ×100 update once the running median exists, and claims beyond batch × steps or elapsed time', () => {
     const s = setup();
     s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x') });
+    s.handle({ kind: 'join', id: 'y', now: 0, hello: hello('y') }); // pulled too and silent: keeps each round open
     let now = 1000;
     for (let r = 1; r <= 3; r++) {
-      s.handle({ kind: 'message', id: 'x', now, msg: meta(4, r - 1) });
+      for (const id of ['x', 'y']) s.handle({ kind: 'message', id, now, msg: meta(4, r - 1) });
       expect(reasons(s.handle({ kind: 'message', id: 'x', now: now + 1, msg: push(r, r, 1 + 0.1 * r) }))).toEqual([]);
+      s.handle({ kind: 'message', id: 'y', now: now + 2, msg: push(r, 100 + r, 1 + 0.1 * r) });
       now += 1000;
     }
-    s.handle({ kind: 'message', id: 'x', now, msg: meta(4, 3) });
+    for (const id of ['x', 'y']) s.handle({ kind: 'message', id, now, msg: meta(4, 3) });
+    s.handle({ kind: 'join', id: 'z', now: 0, hello: hello('z') });
+    s.handle({ kind: 'message', id: 'z', now, msg: meta(4, 3) });
     expect(reasons(s.handle({ kind: 'message', id: 'x', now, msg: push(4, 10, 100) }))).toEqual(['norm-outlier']);
-    expect(reasons(s.handle({ kind: 'message', id: 'x', now, msg: push(4, 11, 1, { cTokens: 41 }) }))).toEqual(['token-claim']); // 4 steps × 10 tokens
-    // 4000 ms since x first joined at 10 ms per step: at most 401 steps.
-    expect(reasons(s.handle({ kind: 'message', id: 'x', now, msg: push(4, 12, 1, { cSteps: 402, cTokens: 4020 }) }))).toEqual(['token-claim']);
+    expect(reasons(s.handle({ kind: 'message', id: 'y', now, msg: push(4, 11, 1, { cTokens: 41 }) }))).toEqual(['token-claim']); // 4 steps × 10 tokens
+    // 4000 ms since z first joined (at 0 ms here) at 10 ms per step: at most 401 steps.
+    expect(reasons(s.handle({ kind: 'message', id: 'z', now, msg: push(4, 12, 1, { cSteps: 402, cTokens: 4020 }) }))).toEqual(['token-claim']);
     expect(s.model.versions).toEqual([3]);
   });
 

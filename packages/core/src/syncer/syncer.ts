@@ -169,8 +169,8 @@ export class Syncer {
       norms: this.norms, prior: this.dedupe.get(l.id, l.session, m.seq), now,
     }, l, m);
     switch (a.kind) {
-      case 'answered': this.count('duplicate'); return ack(a.outcome, m.seq);
-      case 'pending': this.count('duplicate'); return;
+      case 'answered': this.duplicate(l.id, m); return ack(a.outcome, m.seq);
+      case 'pending': return this.duplicate(l.id, m);
       case 'refuse': {
         this.count(a.reason);
         // Credit at most what the learner's batch allows: a forged claim must not inflate the badput.
@@ -181,6 +181,9 @@ export class Syncer {
         // must not overwrite the outcome of the push it duplicates.
         if (a.reason !== 'duplicate') this.dedupe.set({ id: l.id, session: l.session, seq: m.seq, ...o });
         ack(o, m.seq);
+        // A refused learner will not answer this round again: stop waiting for it.
+        const r = this.rounds.get(m.round);
+        if (r?.waitingFor.delete(l.id)) this.advance(r, now);
         if (a.strike) this.strike(l.id, now);
         return;
       }
@@ -190,6 +193,12 @@ export class Syncer {
         a.round.waitingFor.delete(l.id);
         return this.advance(a.round, now);
     }
+  }
+
+  /** A resend (or a replay) of a push already answered or waiting: counted, never merged again. */
+  private duplicate(id: string, m: Msg<'push'>): void {
+    this.count('duplicate');
+    this.out.push({ kind: 'rejected', from: id, reason: 'duplicate', detail: `push seq ${m.seq} was already received` });
   }
 
   /** One strike for an invalid message; past maxStrikes the connection is dropped and the id banned. */
