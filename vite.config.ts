@@ -23,7 +23,8 @@ export default defineConfig({
   worker: { format: 'es' },
   test: {
     root: import.meta.dirname,
-    include: ['packages/**/src/**/*.test.ts'],
+    // e2e/*.test.ts: pure helpers of the browser tools; the Playwright specs there are *.spec.ts.
+    include: ['packages/**/src/**/*.test.ts', 'e2e/*.test.ts'],
     // Property and fuzz tests run thousands of cases; 2-core CI machines need headroom.
     testTimeout: 60_000,
   },

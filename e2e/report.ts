@@ -1,6 +1,6 @@
 import type { CoordinatorView } from './fixture';
 
-/** A self-contained HTML report: the run's parameters, final numbers and an inline SVG loss curve. */
+/** A self-contained HTML report: the run's parameters, final numbers (goodput, downtime) and an inline SVG loss curve. */
 export function reportHtml(c: CoordinatorView, meta: Record<string, string | number>): string {
   const pts = c.loss;
   const w = 640, h = 280, pad = 44;
@@ -10,8 +10,12 @@ export function reportHtml(c: CoordinatorView, meta: Record<string, string | num
   const Y = (y: number): number => pad / 2 + (1 - (y - y0) / (y1 - y0 || 1)) * (h - 1.5 * pad);
   const path = pts.map((p, i) => `${i ? 'L' : 'M'}${X(p.tokens).toFixed(1)},${Y(p.loss).toFixed(1)}`).join(' ');
   const esc = (s: string): string => s.replace(/[&<>]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[ch]!);
-  const rows = Object.entries({ ...meta, 'global step': c.globalStep, merges: c.merges, 'merged tokens': Math.round(c.mergedTokens), parameters: c.numParams,
-    'final loss (nats)': pts.at(-1)?.loss.toFixed(4) ?? '–', refused: JSON.stringify(c.rejections) })
+  const g = c.goodput, tok = (x: number): string => Math.round(x).toLocaleString('en');
+  const rows = Object.entries({ ...meta, 'global step': c.globalStep, commits: c.commitSeq, merges: c.merges, 'merged tokens': Math.round(c.mergedTokens), parameters: c.numParams,
+    'final loss (nats)': pts.at(-1)?.loss.toFixed(4) ?? '–', refused: JSON.stringify(c.rejections),
+    goodput: g.ratio === null ? '–' : `${(100 * g.ratio).toFixed(1)}% of ${tok(g.trained)} trained tokens`,
+    'badput (tokens)': `stale ${tok(g.stale)}, filtered ${tok(g.filtered)}, invalid ${tok(g.invalid)}, superseded ${tok(g.superseded)}, killed/lost ${tok(g.killedOrLost)}; pending ${tok(g.pending)}`,
+    'downtime (s)': (c.downtimeMs / 1000).toFixed(1) })
     .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`).join('');
   return `<!doctype html><meta charset="utf-8"><title>tabswarm swarm report</title>
 <style>body{font:15px system-ui,sans-serif;margin:2rem}th{text-align:left;padding-right:1rem}</style>

@@ -1,13 +1,24 @@
 /**
- * `npm run swarm -- --learners N --minutes M [--workload text|digits] [--model default|tiny] [--backend wasm|webgpu|webgl|cpu]`
+ * `npm run swarm -- --learners N --minutes M [--workload text|digits] [--model default|tiny] [--backend wasm|webgpu|webgl|cpu]
+ *                   [--chaos <spec>[,<spec>...]] [--chaos-seed N]`
  * Launches headless Chromium with one coordinator and N learner tabs (each its own browser context),
  * prints a progress line every 10 s and writes a report folder (report.json + index.html with the loss curve).
+ * The run's clock starts when the coordinator serves: --minutes and the chaos times count from there.
+ *
+ * --chaos injects faults on a seeded schedule (grammar in chaos-schedule.ts; --chaos-seed defaults to 1):
+ *   kill:50%@30s        every 30 s close half the open learner tabs for real (no goodbye) and open fresh ones
+ *   freeze:1@45s:10s    every 45 s pause one learner tab's main thread for 10 s (CDP Debugger.pause)
+ *   pause:60s:5s        every 60 s the coordinator handles nothing for 5 s
+ *   drop:10%            the coordinator loses 10% of incoming messages, the whole run
+ * Each fault prints a `chaos t=...` line and is listed in report.json (chaos.events, chaos.counts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type { Page } from '@playwright/test';
+import type { BrowserContext, CDPSession, Page } from '@playwright/test';
 import { launchBrowser } from './browser';
+import { howMany, parseChaos, parseSeed, pick, rng, timeline, type Fault } from './chaos-schedule';
 import type { CoordinatorView, LearnerView } from './fixture';
 import { reportHtml } from './report';
 import { startStack } from './stack';
@@ -17,50 +28,137 @@ const { values: a } = parseArgs({
     learners: { type: 'string', default: '3' }, minutes: { type: 'string', default: '3' }, workload: { type: 'string', default: 'digits' },
     model: { type: 'string', default: 'default' }, backend: { type: 'string' }, P: { type: 'string', default: '2' }, H: { type: 'string', default: '12' },
     K: { type: 'string', default: '1' }, batch: { type: 'string', default: '8' }, out: { type: 'string' },
+    chaos: { type: 'string' }, 'chaos-seed': { type: 'string', default: '1' },
   },
 });
-const N = Number(a.learners), minutes = Number(a.minutes);
+let faults: Fault[], seed: number;
+try { // a bad schedule is refused before anything starts
+  faults = a.chaos ? parseChaos(a.chaos) : [];
+  seed = parseSeed(a['chaos-seed']);
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(2);
+}
+const N = Number(a.learners), minutes = Number(a.minutes), runMs = minutes * 60_000;
 const out = a.out ?? `reports/swarm-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 const status = <T>(p: Page): Promise<T> => p.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __tabswarm: unknown }).__tabswarm)) as T);
+type CoordinatorWindow = { __coordinator: { pause(ms: number): void; chaos: { dropRate: number; record(fault: string, target: string, detail: string): void } } };
+const tokens = (x: number): string => Math.round(x).toLocaleString('en');
+const goodputLine = (c: CoordinatorView): string => {
+  const g = c.goodput;
+  return `goodput ${g.ratio === null ? '–' : `${(100 * g.ratio).toFixed(1)}%`} of ${tokens(g.trained)} trained tokens; badput: stale ${tokens(g.stale)}, filtered ${tokens(g.filtered)}, ` +
+    `invalid ${tokens(g.invalid)}, superseded ${tokens(g.superseded)}, killed/lost ${tokens(g.killedOrLost)} (pending ${tokens(g.pending)})  downtime ${(c.downtimeMs / 1000).toFixed(1)} s`;
+};
 
 const stack = await startStack({ quiet: true });
 const browser = await launchBrowser();
 const run = { run: `swarm${Date.now().toString(36)}`, signal: stack.signal, workload: a.workload, model: a.model };
-const started = Date.now();
+interface Tab { id: string; ctx: BrowserContext; page: Page; frozen: boolean }
+const tabs: Tab[] = [];
+let opened = 0;
+const openLearner = async (): Promise<Tab> => {
+  const ctx = await browser.newContext(); // its own storage: a separate visitor with its own learner id
+  const page = await ctx.newPage();
+  const tab: Tab = { id: `#${opened++}`, ctx, page, frozen: false };
+  page.on('pageerror', (e) => console.error(`learner ${tab.id}: ${e.message}`));
+  await page.goto(`${stack.baseUrl}/learner/?${new URLSearchParams({ ...run, autostart: '1', batch: a.batch, ...(a.backend ? { backend: a.backend } : {}) })}`);
+  tab.id = (await status<LearnerView>(page)).learnerId;
+  return tab;
+};
 try {
   const coordCtx = await browser.newContext();
   const coord = await coordCtx.newPage();
-  await coord.goto(`${stack.baseUrl}/coordinator/?${new URLSearchParams({ ...run, P: a.P, H: a.H, K: a.K, evalMs: '10000' })}`);
+  await coord.goto(`${stack.baseUrl}/coordinator/?${new URLSearchParams({ ...run, P: a.P, H: a.H, K: a.K, evalMs: '10000', chaosSeed: String(seed) })}`);
   await coord.waitForFunction(() => (window as unknown as { __tabswarm: { state: string } }).__tabswarm.state !== 'starting', null, { timeout: 180_000 });
   const first = await status<CoordinatorView>(coord);
   if (first.state !== 'running') throw new Error(`coordinator failed: ${first.error}`);
-  console.log(`coordinator up: ${first.numParams.toLocaleString('en')} parameters, workload ${a.workload}/${a.model}; opening ${N} learners`);
-  const learners: Page[] = [];
-  for (let i = 0; i < N; i++) {
-    const ctx = await browser.newContext();
-    const p = await ctx.newPage();
-    p.on('pageerror', (e) => console.error(`learner ${i}: ${e.message}`));
-    await p.goto(`${stack.baseUrl}/learner/?${new URLSearchParams({ ...run, autostart: '1', batch: a.batch, ...(a.backend ? { backend: a.backend } : {}) })}`);
-    learners.push(p);
-  }
+  console.log(`coordinator up: ${first.numParams.toLocaleString('en')} parameters, workload ${a.workload}/${a.model}; opening ${N} learners` +
+    (faults.length ? `; chaos ${a.chaos} (seed ${seed})` : ''));
+  const started = Date.now();
+  const elapsedS = (): number => (Date.now() - started) / 1000;
+  for (let i = 0; i < N; i++) tabs.push(await openLearner());
+
+  const random = rng(seed);
+  const events: Array<{ atS: number; fault: string; targets: string[] }> = [];
+  const counts: Record<string, number> = {};
+  const record = (fault: string, targets: string[], detail: string): void => {
+    const atS = Math.round(elapsedS());
+    events.push({ atS, fault, targets });
+    counts[fault] = (counts[fault] ?? 0) + targets.length; // tabs killed or frozen; coordinator pauses; 1 for drop
+    console.log(`chaos t=${atS}s ${detail}`);
+  };
+  // Everything that touches a page runs from this one queue, in time order: no evaluate races a close.
+  const jobs: Array<{ atMs: number; run: () => Promise<void> }> = [];
+  const schedule = (atMs: number, job: () => Promise<void>): void => {
+    jobs.push({ atMs, run: job });
+    jobs.sort((x, y) => x.atMs - y.atMs); // stable: at equal times, first scheduled runs first
+  };
+  const inject = async (f: Fault): Promise<void> => {
+    if (f.kind === 'kill') {
+      const victims = pick(random, tabs, howMany(f.count, tabs.length));
+      record('kill', victims.map((v) => v.id), `kill ${victims.length}/${tabs.length} tabs: ${victims.map((v) => v.id).join(', ')}`);
+      for (const v of victims) { tabs.splice(tabs.indexOf(v), 1); await v.ctx.close(); } // the tab dies: no goodbye
+      const fresh: Tab[] = [];
+      for (const _ of victims) fresh.push(await openLearner()); // volunteers come and go: the swarm size recovers
+      tabs.push(...fresh);
+      console.log(`chaos t=${Math.round(elapsedS())}s ${fresh.length} fresh tabs opened: ${fresh.map((t) => t.id).join(', ')}`);
+    } else if (f.kind === 'freeze') {
+      const awake = tabs.filter((t) => !t.frozen);
+      const victims = pick(random, awake, Math.min(awake.length, howMany(f.count, tabs.length)));
+      record('freeze', victims.map((v) => v.id), `freeze ${victims.length}/${tabs.length} tabs for ${f.forMs / 1000} s: ${victims.map((v) => v.id).join(', ')}`);
+      for (const v of victims) {
+        const cdp: CDPSession = await v.ctx.newCDPSession(v.page);
+        await cdp.send('Debugger.enable');
+        await cdp.send('Debugger.pause'); // halts at the tab's next JS statement: timers, messages, everything
+        v.frozen = true; // a paused page never answers evaluate: sampling skips it
+        schedule(Date.now() - started + f.forMs, async () => {
+          await cdp.send('Debugger.resume').then(() => cdp.detach()).catch(() => undefined); // the tab may have been killed meanwhile
+          v.frozen = false;
+        });
+      }
+    } else if (f.kind === 'pause') {
+      await coord.evaluate((ms) => (window as unknown as CoordinatorWindow).__coordinator.pause(ms), f.forMs);
+      record('pause', ['coordinator'], `pause the coordinator for ${f.forMs / 1000} s`);
+    } else {
+      await coord.evaluate((rate) => {
+        const c = (window as unknown as CoordinatorWindow).__coordinator.chaos;
+        c.dropRate = rate;
+        c.record('drop', 'everyone', `${100 * rate}% of incoming messages`);
+      }, f.rate);
+      record('drop', ['coordinator'], `drop ${100 * f.rate}% of the coordinator's incoming messages from now on`);
+    }
+  };
+
   const samples: Array<{ s: number; coordinator: CoordinatorView; learners: LearnerView[] }> = [];
-  const end = started + minutes * 60_000;
-  while (Date.now() < end) {
-    await coord.waitForTimeout(Math.min(10_000, Math.max(0, end - Date.now()))); // the reporting period of this CLI
+  const sample = async (): Promise<void> => {
     const c = await status<CoordinatorView>(coord);
-    const ls = await Promise.all(learners.map((p) => status<LearnerView>(p)));
-    const t = (Date.now() - started) / 1000;
+    const ls = (await Promise.all(tabs.filter((t) => !t.frozen).map((t) => status<LearnerView>(t.page).catch(() => undefined)))).filter((l) => l !== undefined);
+    const t = elapsedS();
     samples.push({ s: t, coordinator: c, learners: ls });
     const loss = c.loss.at(-1)?.loss;
     console.log(`[${t.toFixed(0).padStart(4)} s] step ${c.globalStep}  loss ${loss?.toFixed(4) ?? '–'}  learners ${c.learners.filter((l) => l.connected).length}/${N}  ` +
-      `merges ${c.merges}  bytes in ${(c.bytesIn / 1e6).toFixed(1)} MB out ${(c.bytesOut / 1e6).toFixed(1)} MB  backends ${[...new Set(ls.map((l) => l.backend))].join(',')}`);
+      `commits ${c.commitSeq}  merges ${c.merges}  bytes in ${(c.bytesIn / 1e6).toFixed(1)} MB out ${(c.bytesOut / 1e6).toFixed(1)} MB  backends ${[...new Set(ls.map((l) => l.backend))].join(',')}\n` +
+      `         ${goodputLine(c)}`);
+  };
+  for (const e of timeline(faults, runMs)) schedule(e.atMs, () => inject(e.fault));
+  for (let t = 10_000; t < runMs; t += 10_000) schedule(t, sample); // the reporting period of this CLI
+  schedule(runMs, sample);
+  for (let job = jobs.shift(); job && job.atMs <= runMs; job = jobs.shift()) { // a thaw due after the end is moot: the browser closes
+    await sleep(Math.max(0, job.atMs - (Date.now() - started)));
+    await job.run();
   }
-  const final = samples.at(-1)!;
+
+  const final = samples.at(-1)!.coordinator;
+  const chaos = faults.length ? { spec: a.chaos, seed, events, counts, coordinatorCounts: final.chaos } : undefined;
+  const summary = { commits: final.commitSeq, goodput: final.goodput, downtimeMs: final.downtimeMs };
   mkdirSync(out, { recursive: true });
-  writeFileSync(resolve(out, 'report.json'), JSON.stringify({ args: a, run, samples }, null, 2));
-  writeFileSync(resolve(out, 'index.html'), reportHtml(final.coordinator, { learners: N, minutes, workload: `${a.workload}/${a.model}` }));
-  console.log(`\nreport: ${out}/index.html`);
+  writeFileSync(resolve(out, 'report.json'), JSON.stringify({ args: a, run, summary, chaos, samples }, null, 2));
+  writeFileSync(resolve(out, 'index.html'), reportHtml(final, {
+    learners: N, minutes, workload: `${a.workload}/${a.model}`, ...(chaos ? { chaos: `${chaos.spec} (seed ${seed})`, 'faults injected': JSON.stringify(counts) } : {}),
+  }));
+  console.log(`\nfinal: commits ${final.commitSeq}, ${goodputLine(final)}${chaos ? `\nchaos injected: ${JSON.stringify(counts)}` : ''}\nreport: ${out}/index.html`);
 } finally {
   await browser.close();
   await stack.close();
 }
+process.exit(0); // peer 1.0.2 keeps timers it never stops (packages/net/server/signal.ts): without this the CLI never returns

@@ -47,6 +47,7 @@ export class LearnerSession {
   private loop: Promise<void> | undefined;
   private readonly session = nextSession();
   private stepMsEma: number | undefined;
+  private stepsThisTab = 0;
   /** When the last hello went out without a snapshot in answer yet (ms), and how to say it again. */
   private helloAt: number | undefined;
   private hello: (() => void) | undefined;
@@ -146,7 +147,13 @@ export class LearnerSession {
         this.set({ globalStep: state.globalStep, versions: [...state.baseVersions] });
       }
       const t0 = performance.now();
-      const { meanLoss } = await trainer.train(1, lrAt(state.progress));
+      // Local warmup after joining: a fresh AdamW state makes its first steps sign-like (|Δθ| ≈ lr for every
+      // weight), and a tab that joined mid-run would push that noise. On the churn spec (half the tabs
+      // replaced every 30 s for 5 min, digits) the loss gap at equal merged tokens to a fault-free run was
+      // +17.3% without this ramp and −0.9% with it (one run each).
+      const warm = Math.min(1, (this.stepsThisTab + 1) / LOCAL_WARMUP_STEPS);
+      const { meanLoss } = await trainer.train(1, warm * lrAt(state.progress));
+      this.stepsThisTab++;
       const ms = performance.now() - t0;
       this.stepMsEma = this.stepMsEma === undefined ? ms : 0.8 * this.stepMsEma + 0.2 * ms;
       state.recordStep(tokensPerStep);
@@ -217,6 +224,9 @@ function hashSeed(id: string, session: number): number {
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
   return h >>> 0;
 }
+
+/** Inner steps over which a newly started tab ramps its learning rate up from 1/LOCAL_WARMUP_STEPS of it. */
+const LOCAL_WARMUP_STEPS = 50;
 
 /** Time for a snapshot to answer a hello (ms): a 7 MB snapshot takes ~2 s on a local link; 15 s is ample. */
 const HELLO_DEADLINE_MS = 15_000;

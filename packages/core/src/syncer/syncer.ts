@@ -174,7 +174,8 @@ export class Syncer {
       case 'refuse': {
         this.count(a.reason);
         // Credit at most what the learner's batch allows: a forged claim must not inflate the badput.
-        this.badput[badputCause(a.reason)] += Math.min(m.cTokens, m.cSteps * l.tokensPerStep) / this.cfg.P;
+        const cause = badputCause(a.reason);
+        if (cause) this.badput[cause] += Math.min(m.cTokens, m.cSteps * l.tokensPerStep) / this.cfg.P;
         this.out.push({ kind: 'rejected', from: l.id, reason: a.reason, detail: a.detail });
         const o: Outcome = { round: m.round, fragment: m.fragment, reason: a.reason };
         // A refusal is remembered too (in memory) so a resend gets the same answer; a duplicate refusal
@@ -347,8 +348,13 @@ export class Syncer {
   }
 }
 
-/** Which badput bucket a refused push's tokens fall in (reliability.md §1). */
-function badputCause(r: Reason): 'stale' | 'filtered' | 'invalid' {
-  if (r === 'round-closed' || r === 'round-unknown' || r === 'stale-base' || r === 'stale-epoch' || r === 'duplicate' || r === 'no-steps') return 'stale';
+/**
+ * Which badput bucket a refused push's tokens fall in (reliability.md §1), or null when they are counted
+ * elsewhere: a push late for its round was already counted as superseded when the round closed without
+ * it, and a duplicate's tokens belong to the push it repeats.
+ */
+function badputCause(r: Reason): 'stale' | 'filtered' | 'invalid' | null {
+  if (r === 'round-closed' || r === 'round-unknown' || r === 'duplicate' || r === 'no-steps') return null;
+  if (r === 'stale-base' || r === 'stale-epoch') return 'stale';
   return r === 'norm-outlier' || r === 'token-claim' ? 'filtered' : 'invalid';
 }
