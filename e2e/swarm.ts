@@ -112,7 +112,9 @@ try {
         await cdp.send('Debugger.pause'); // halts at the tab's next JS statement: timers, messages, everything
         v.frozen = true; // a paused page never answers evaluate: sampling skips it
         schedule(Date.now() - started + f.forMs, async () => {
-          await cdp.send('Debugger.resume').then(() => cdp.detach()).catch(() => undefined); // the tab may have been killed meanwhile
+          // Resume fails when the pause is still pending (no JS ran meanwhile); disable cancels it. The tab may be dead.
+          for (const m of ['Debugger.resume', 'Debugger.disable'] as const) await cdp.send(m).catch(() => undefined);
+          await cdp.detach().catch(() => undefined);
           v.frozen = false;
         });
       }
@@ -132,7 +134,9 @@ try {
   const samples: Array<{ s: number; coordinator: CoordinatorView; learners: LearnerView[] }> = [];
   const sample = async (): Promise<void> => {
     const c = await status<CoordinatorView>(coord);
-    const ls = (await Promise.all(tabs.filter((t) => !t.frozen).map((t) => status<LearnerView>(t.page).catch(() => undefined)))).filter((l) => l !== undefined);
+    // A tab that does not answer within 5 s (busy, dying) is left out of this sample rather than stall the CLI.
+    const ls = (await Promise.all(tabs.filter((t) => !t.frozen).map((t) => Promise.race([status<LearnerView>(t.page).catch(() => undefined), sleep(5000, undefined)]))))
+      .filter((l) => l !== undefined);
     const t = elapsedS();
     samples.push({ s: t, coordinator: c, learners: ls });
     const loss = c.loss.at(-1)?.loss;

@@ -48,7 +48,7 @@ function render(s: CoordinatorStatus): void {
   $('c-durable').textContent = `commit ${s.commitSeq}, epoch ${s.epoch}${s.resumedFrom === null ? '' : ` (resumed from commit ${s.resumedFrom})`}, hash ${s.committedHash}, ${s.commitMs.toFixed(1)} ms per commit`;
   const g = s.goodput, k = (x: number): string => Math.round(x).toLocaleString('en');
   $('c-goodput').textContent = g.ratio === null ? '–' : `${(100 * g.ratio).toFixed(1)}% (${k(g.merged)} merged of ${k(g.trained)} trained tokens; ${k(g.pending)} not yet pushed)`;
-  $('c-badput').textContent = `stale ${k(g.stale)}, filtered ${k(g.filtered)}, invalid ${k(g.invalid)}, superseded ${k(g.superseded)}, killed or lost in flight ${k(g.killedOrLost)}`;
+  $('c-badput').textContent = `stale ${k(g.stale)}, filtered ${k(g.filtered)}, invalid ${k(g.invalid)}, superseded ${k(g.superseded)}, killed, lost in flight or overwritten in transit ${k(g.killedOrLost)}`;
   $('c-downtime').textContent = `${(s.downtimeMs / 1000).toFixed(1)} s`;
   $('x-counts').textContent = Object.entries(s.chaos).map(([f, n]) => `${f}: ${n}`).join(', ') || 'none';
   rows($('c-learners').querySelector('tbody')!, s.learners.map((l) => [

@@ -35,9 +35,11 @@ export interface CoordinatorStatus {
 
 /**
  * Goodput of this coordinator incarnation (reliability.md §1): tokens in merged updates over tokens the
- * learners trained. Badput by cause: refused as stale, filtered (norm / claims), invalid; the rest of
- * what was trained and is no longer held by a connected learner was killed before sending or lost in
- * flight. Tokens are counted per fragment (1/P of a step's tokens per fragment), like merged tokens.
+ * learners trained. Badput by cause: refused as stale, filtered (norm / claims), invalid, superseded (a
+ * merge closed without it and its broadcast overwrote it); the rest of what was trained and is no longer
+ * held by a connected learner is `killedOrLost`: killed before sending, lost in flight, or trained while
+ * a broadcast that overwrote it was in transit (the syncer cannot tell these apart). Tokens are counted
+ * per fragment (1/P of a step's tokens per fragment), like merged tokens.
  */
 export interface Goodput {
   trained: number;

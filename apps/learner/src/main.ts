@@ -24,6 +24,7 @@ const session = new LearnerSession(cfg, () => render(session.status));
 // Playwright and curious visitors read the live status here.
 (window as unknown as { __tabswarm: LearnerStatus }).__tabswarm = session.status;
 (window as unknown as { __tabswarmRawLink: (id: string) => RawLink }).__tabswarmRawLink = (id) => rawLink(cfg, id);
+(window as unknown as { __tabswarmFault: (k: 'crash' | 'hang' | 'device-loss') => void }).__tabswarmFault = (k) => session.injectFault(k);
 
 function start(): void {
   $('consent').hidden = true;

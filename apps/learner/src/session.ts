@@ -1,13 +1,14 @@
 import { decodeMessage, encodeMessage, LearnerState, makeLayout, type Message } from '@tabswarm/core';
 import { connectLearner, coordinatorPeerId, type LearnerLink } from '@tabswarm/net';
 import { startTrainer, type Trainer } from '@tabswarm/worker';
+import { HANG_DEADLINE_MS, isRecoverable, RecoveryBudget } from './recovery';
 import type { LearnerConfig } from './config';
 
 type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
 
 /** What the page shows, and what Playwright polls (window.__tabswarm). */
 export interface LearnerStatus {
-  state: 'idle' | 'probing' | 'loading' | 'connecting' | 'training' | 'paused' | 'failed';
+  state: 'idle' | 'probing' | 'loading' | 'connecting' | 'training' | 'recovering' | 'paused' | 'failed';
   learnerId: string;
   backend: string;
   why: string;
@@ -24,6 +25,10 @@ export interface LearnerStatus {
   loss: number | undefined;
   globalLoss: number | undefined;
   globalStep: number;
+  /** Worker rebuilds after a crash, hang or device loss, the last fault, and how long the last rebuild took (ms). */
+  recoveries: number;
+  lastFault: string;
+  recoveryMs: number;
   /** Coordinator incarnation this tab's weights come from. */
   epoch: number;
   versions: number[];
@@ -48,6 +53,8 @@ export class LearnerSession {
   private readonly session = nextSession();
   private stepMsEma: number | undefined;
   private stepsThisTab = 0;
+  private tokensPerStep = 0;
+  private readonly budget = new RecoveryBudget();
   /** When the last hello went out without a snapshot in answer yet (ms), and how to say it again. */
   private helloAt: number | undefined;
   private hello: (() => void) | undefined;
@@ -55,17 +62,15 @@ export class LearnerSession {
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = {
       state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
-      loss: undefined, globalLoss: undefined, globalStep: 0, epoch: 0, versions: [], error: '',
+      loss: undefined, globalLoss: undefined, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, epoch: 0, versions: [], error: '',
     };
   }
 
   async start(): Promise<void> {
     try {
       this.set({ state: 'probing' });
-      this.trainer = await startTrainer();
-      const probe = await this.trainer.probe({ force: this.cfg.backend, workload: this.cfg.workload });
-      this.set({ backend: probe.chosen, why: probe.why, state: 'loading' });
-      const info = await this.trainer.init({ workload: this.cfg.workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: this.cfg.batch, seed: hashSeed(this.cfg.learnerId, this.session), backend: probe.chosen });
+      const info = await this.startWorker();
+      this.tokensPerStep = info.tokensPerStep;
       const layout = makeLayout(info.specs);
       this.state = new LearnerState(layout);
       if (this.cfg.solo) return await this.solo(info.tokensPerStep);
@@ -86,8 +91,7 @@ export class LearnerSession {
           : this.set({ state: this.running ? 'connecting' : this.status.state }),
       });
       this.running = true;
-      this.loop = this.run(info.tokensPerStep);
-      await this.loop;
+      await this.drive();
     } catch (e) {
       this.fail(e);
     }
@@ -96,7 +100,55 @@ export class LearnerSession {
   pause(paused: boolean): void {
     this.running = !paused;
     this.set({ state: paused ? 'paused' : 'training' });
-    if (!paused && this.trainer && !this.loop) this.loop = this.run(0);
+    if (!paused && this.trainer && !this.loop) void this.drive().catch((e: unknown) => this.fail(e));
+  }
+
+  /** Chaos drill (window.__tabswarmFault): crash or hang the worker, or lose its WebGPU device. */
+  injectFault(kind: 'crash' | 'hang' | 'device-loss'): void {
+    if (kind === 'device-loss') void this.trainer?.debugLoseDevice().catch(() => undefined);
+    else this.trainer?.debugFault(kind, 60_000);
+  }
+
+  private async startWorker(): Promise<{ specs: Parameters<typeof makeLayout>[0]; tokensPerStep: number }> {
+    this.trainer = await startTrainer({ trainTimeoutMs: HANG_DEADLINE_MS, callTimeoutMs: HANG_DEADLINE_MS });
+    const probe = await this.trainer.probe({ force: this.cfg.backend, workload: this.cfg.workload });
+    this.set({ backend: probe.chosen, why: probe.why, state: this.status.state === 'recovering' ? 'recovering' : 'loading' });
+    return this.trainer.init({ workload: this.cfg.workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: this.cfg.batch, seed: hashSeed(this.cfg.learnerId, this.session), backend: probe.chosen });
+  }
+
+  /** The training loop, rebuilt after a recoverable worker failure; anything else propagates. */
+  private async drive(): Promise<void> {
+    for (;;) {
+      try {
+        this.loop = this.run(this.tokensPerStep);
+        return await this.loop;
+      } catch (e) {
+        this.loop = undefined;
+        if (!this.running || !isRecoverable(e) || !this.budget.take(performance.now())) throw e;
+        await this.recover(e);
+      }
+    }
+  }
+
+  /**
+   * A new worker, then the latest global weights: the learner state forgets its anchors (keeping its
+   * unacked pushes) and asks for a snapshot. Nothing from the dead worker is pushed: a pull is answered
+   * only after a successful step, and the counters restart from the snapshot.
+   */
+  private async recover(e: unknown): Promise<void> {
+    const t0 = performance.now();
+    this.set({ state: 'recovering', recoveries: this.status.recoveries + 1, lastFault: e instanceof Error ? e.message : String(e) });
+    this.trainer?.terminate();
+    const info = await this.startWorker();
+    if (info.tokensPerStep !== this.tokensPerStep) throw new Error('the rebuilt worker trains a different batch');
+    this.state!.rejoin();
+    this.snapshot = undefined;
+    this.inbox = [];
+    this.pulls = [];
+    this.stepsThisTab = 0; // a fresh optimizer: warm up again
+    this.hello?.();
+    this.helloAt = performance.now();
+    this.set({ recoveryMs: performance.now() - t0 });
   }
 
   private receive(bytes: Uint8Array): void {
@@ -189,9 +241,12 @@ export class LearnerSession {
     this.link?.send(encodeMessage(m)).catch((e: unknown) => this.set({ error: `send failed: ${String(e)}` }));
   }
 
+  /** Leave cleanly: say goodbye (the coordinator stops waiting at once), close the link, stop the worker. */
   private fail(e: unknown): void {
     this.running = false;
     this.set({ state: 'failed', error: e instanceof Error ? e.message : String(e) });
+    this.send({ type: 'bye' });
+    this.link?.close();
     this.trainer?.terminate();
   }
 

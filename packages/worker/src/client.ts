@@ -30,6 +30,8 @@ export interface Trainer {
   dispose(): Promise<void>;
   /** Test hook: destroys the WebGPU device so the next calls reject with 'device-lost'. */
   debugLoseDevice(): Promise<boolean>;
+  /** Test hook: make the worker crash, or hang for `ms` (see TrainerApi.debugFault). Not awaited by callers. */
+  debugFault(kind: 'crash' | 'hang', ms: number): void;
   /** Kills the worker now; pending and later calls reject with WorkerTerminatedError. Idempotent. */
   terminate(): void;
   /** Why the trainer is dead (terminated, crashed, timed out), or undefined while it is alive. */
@@ -163,6 +165,9 @@ class WorkerTrainer implements Trainer {
   }
   debugLoseDevice(): Promise<boolean> {
     return this.call('debugLoseDevice', this.others, () => this.remote.debugLoseDevice());
+  }
+  debugFault(kind: 'crash' | 'hang', ms: number): void {
+    void this.remote.debugFault(kind, ms).catch(() => undefined); // outside the pending set: its effect is the point
   }
 }
 

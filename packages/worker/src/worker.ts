@@ -27,6 +27,10 @@ const api: TrainerApi = {
   memory: () => core.memory(),
   dispose: () => core.dispose(),
   debugLoseDevice: () => core.debugLoseDevice(),
+  debugFault: async (kind, ms) => {
+    if (kind === 'crash') setTimeout(() => { throw new Error('chaos: worker crash'); }, 0);
+    else { const end = performance.now() + ms; while (performance.now() < end) { /* a hung worker: nothing else runs */ } }
+  },
 };
 
 // A GPU loss can surface only as an unhandled rejection from inside TF.js (mapAsync AbortError, TF.js #8571).

@@ -70,6 +70,11 @@ export class LearnerState {
     return ok(params);
   }
 
+  /** Forget the anchors (after a worker rebuild): the next snapshot is adopted whole. Unacked pushes stay. */
+  rejoin(): void {
+    this.codec = undefined;
+  }
+
   /** One inner step of `tokens` tokens was taken. */
   recordStep(tokens: number): void {
     this.t++;
