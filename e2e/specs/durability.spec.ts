@@ -93,3 +93,13 @@ test('a learner frozen past its heartbeat deadline is dropped, resumes, and noth
   expect(l.merges).toBe(mine.length);
   expect(back.merges).toBeLessThanOrEqual(l.merges);
 });
+
+test('a second coordinator tab on the same run in the same browser is refused: only one may commit', async ({ swarm }) => {
+  const coord = await swarm.coordinator(fast);
+  const second = await coord.context().newPage(); // same profile: the Web Lock is shared
+  await second.goto(coord.url());
+  const s = await swarm.until<CoordinatorView>(second, (c) => c.state !== 'starting', 'the second tab to settle', 60_000);
+  expect(s.state).toBe('failed');
+  expect(s.error).toMatch(/another coordinator tab holds run/);
+  expect((await swarm.status<CoordinatorView>(coord)).state).toBe('running');
+});

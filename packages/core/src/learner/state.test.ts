@@ -54,4 +54,36 @@ describe('LearnerState', () => {
     expect(r.ok && [...r.value]).toEqual([9, 9, 7.5, 8.5]);
     expect(s.baseVersions).toEqual([5, 6]);
   });
+
+  it('refuses weights from an older coordinator incarnation and adopts a newer one whole', () => {
+    const s = new LearnerState(layout);
+    expect(s.applySnapshot({ ...snapshot([4, 5], [1, 2, 3, 4]), epoch: 3 }).ok).toBe(true);
+    expect(s.applyBroadcast({ ...bcast(0, 9, [7, 7]), epoch: 2 }, new Float32Array(2))).toMatchObject({ ok: false, reason: 'stale-base' });
+    expect(s.applySnapshot({ ...snapshot([9, 9], [0, 0, 0, 0]), epoch: 2 })).toMatchObject({ ok: false, reason: 'stale-base' });
+    // A newer epoch at lower versions (a reload resumed from the last commit) still wins, fragment by fragment.
+    s.recordStep(8);
+    const r = s.applySnapshot({ ...snapshot([3, 4], [5, 6, 7, 8]), epoch: 4 }, Float32Array.from([9, 9, 9, 9]));
+    expect(r.ok && [...r.value]).toEqual([5, 6, 7, 8]);
+    expect([s.epoch, ...s.baseVersions, ...s.cSteps]).toEqual([4, 3, 4, 0, 0]);
+    const push = s.makePush({ type: 'pull', fragment: 1, round: 6 }, Float32Array.from([7, 8]));
+    expect(push).toBeNull(); // no step since the snapshot: nothing to push
+  });
+
+  it('keeps each push until its own ack (this session, this fragment) settles it, for a resend after a reconnect', () => {
+    const s = new LearnerState(layout);
+    s.applySnapshot(snapshot([0, 0], [1, 2, 3, 4]));
+    s.recordStep(10);
+    const a = s.makePush({ type: 'pull', fragment: 0, round: 5 }, Float32Array.from([1.5, 1]))!;
+    const b = s.makePush({ type: 'pull', fragment: 1, round: 6 }, Float32Array.from([3, 4]))!;
+    expect(s.resendable().map((p) => p.seq)).toEqual([a.seq, b.seq]);
+    const ack = { type: 'ack', fragment: 0, round: 5, seq: a.seq, session: 7, outcome: 'merged', reason: null } as const;
+    expect(s.settle({ ...ack, session: 6 }, 7)).toBeUndefined(); // another session's ack
+    expect(s.settle({ ...ack, fragment: 1 }, 7)).toBeUndefined(); // not the fragment that push carried
+    expect(s.settle(ack, 7)).toBe(a);
+    expect(s.settle(ack, 7)).toBeUndefined(); // a duplicated ack
+    expect(s.resendable().map((p) => p.seq)).toEqual([b.seq]);
+    s.rejoin(); // a rebuilt worker: anchors forgotten, the unacked push kept
+    expect(s.joined).toBe(false);
+    expect(s.resendable().map((p) => p.seq)).toEqual([b.seq]);
+  });
 });
