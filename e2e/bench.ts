@@ -1,8 +1,10 @@
 /**
  * Browser benchmarks (`npm run bench` runs them after the core ones), written to reports/bench/browser.json:
  *  - steps/s per backend for a model trained alone in a tab (worker), default text GPT and tiny;
- *  - the same model alone vs inside a 2-learner swarm (the swarm's overhead);
- *  - bytes on the wire per learner-step vs fp32 data-parallel (gradient up + parameters down every step);
+ *  - the digits MLP alone in a tab vs the same tab inside a swarm with its coordinator (the swarm's
+ *    overhead; the default GPT at ≈0.2 steps/s here would need many minutes per sync period);
+ *  - bytes on the wire per learner-step in steady state (after the join snapshot) vs fp32 data-parallel
+ *    (gradient up + parameters down every step), for the same model;
  *  - seconds from opening the join URL to the first accepted (merged) update.
  * Rates are measured between two status samples after a warm-up, side by side in one run.
  */
@@ -47,15 +49,15 @@ async function page(browser: Browser, url: string): Promise<Page> {
 async function main(stack: Stack, browser: Browser): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {};
   const perBackend: Array<{ backend: string; model: string; stepsPerSec: number | null; error?: string }> = [];
-  for (const [backend, model] of [['wasm', 'default'], ['webgl', 'tiny'], ['webgpu', 'tiny'], ['wasm', 'tiny'], ['cpu', 'tiny']] as const) {
-    const p = await page(browser, `${stack.baseUrl}/learner/?${new URLSearchParams({ solo: '1', autostart: '1', backend, model, workload: 'text', batch: '8' })}`);
-    try { perBackend.push({ backend, model, stepsPerSec: await rate(p) }); } catch (e) { perBackend.push({ backend, model, stepsPerSec: null, error: String(e).slice(0, 200) }); }
+  for (const [backend, model, workload] of [['wasm', 'default', 'text'], ['webgl', 'tiny', 'text'], ['webgpu', 'tiny', 'text'], ['wasm', 'tiny', 'text'], ['cpu', 'tiny', 'text'], ['wasm', 'default', 'digits']] as const) {
+    const p = await page(browser, `${stack.baseUrl}/learner/?${new URLSearchParams({ solo: '1', autostart: '1', backend, model, workload, batch: '8' })}`);
+    try { perBackend.push({ backend, model: workload === 'digits' ? 'digits' : model, stepsPerSec: await rate(p) }); } catch (e) { perBackend.push({ backend, model, stepsPerSec: null, error: String(e).slice(0, 200) }); }
     await p.context().close();
     console.log(perBackend.at(-1));
   }
   results.stepsPerSecAlone = perBackend;
 
-  const run = { run: `bench${Date.now().toString(36)}`, signal: stack.signal, workload: 'text', model: 'default' };
+  const run = { run: `bench${Date.now().toString(36)}`, signal: stack.signal, workload: 'digits' };
   const coord = await page(browser, `${stack.baseUrl}/coordinator/?${new URLSearchParams({ ...run, P: '4', H: '24' })}`);
   await waitFor<CoordinatorView>(coord, (c) => c.state !== 'starting', 180_000, 'coordinator');
   const opened = Date.now();
@@ -63,14 +65,15 @@ async function main(stack: Stack, browser: Browser): Promise<Record<string, unkn
   await waitFor<View>(l1, (s) => s.merges > 0, 600_000, 'first accepted update');
   results.joinToFirstAcceptedUpdateS = (Date.now() - opened) / 1000;
   // One learner, so the comparison with the tab alone shares the machine the same way (plus the coordinator).
+  // Bytes are the difference between two samples taken after the first merge: the join snapshot excluded.
+  const [c0, s0] = [await status<CoordinatorView>(coord), await status<View>(l1)];
   const swarmRate = await rate(l1);
-  const c = await status<CoordinatorView>(coord);
-  const learnerSteps = (await status<View>(l1)).steps;
-  const bytesPerStep = (c.bytesIn + c.bytesOut) / learnerSteps;
+  const [c, s1] = [await status<CoordinatorView>(coord), await status<View>(l1)];
+  const bytesPerStep = (c.bytesIn + c.bytesOut - c0.bytesIn - c0.bytesOut) / Math.max(1, s1.steps - s0.steps);
   const dpBytesPerStep = 2 * 4 * c.numParams; // fp32 gradient up + fp32 parameters (or reduced gradient) down
-  const alone = perBackend.find((r) => r.backend === 'wasm' && r.model === 'default')?.stepsPerSec ?? null;
+  const alone = perBackend.find((r) => r.backend === 'wasm' && r.model === 'digits')?.stepsPerSec ?? null;
   Object.assign(results, {
-    swarm: { learners: 1, stepsPerSec: swarmRate, aloneStepsPerSec: alone, overhead: alone ? 1 - swarmRate / alone : null, merges: c.merges },
+    swarm: { model: 'digits', learners: 1, stepsPerSec: swarmRate, aloneStepsPerSec: alone, overhead: alone ? 1 - swarmRate / alone : null, merges: c.merges - c0.merges },
     bytes: { perLearnerStep: bytesPerStep, dataParallelPerStep: dpBytesPerStep, ratio: dpBytesPerStep / bytesPerStep, numParams: c.numParams },
   });
   return results;

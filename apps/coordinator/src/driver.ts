@@ -27,7 +27,6 @@ export class CoordinatorDriver {
   private readonly paused: SyncEvent[] = [];
   /** Tokens trained per learner session during this incarnation: [local step when first seen, latest]. */
   private readonly trained = new Map<string, [number, number, number]>();
-  private startedAt = performance.now();
   private restoredTokens = 0;
 
   constructor(readonly cfg: CoordinatorConfig, private readonly onChange: () => void) {
@@ -62,7 +61,6 @@ export class CoordinatorDriver {
       });
       setInterval(() => this.feed({ kind: 'tick', now: performance.now() }), 500);
       setInterval(() => void this.evaluate(), this.cfg.evalEveryMs);
-      this.startedAt = performance.now();
       this.status.state = 'running';
       await this.evaluate();
     } catch (e) {
@@ -144,7 +142,8 @@ export class CoordinatorDriver {
         // grace cap + one heartbeat (reliability.md §1).
         const waited = done - (e.closedAt - e.graceMs);
         this.status.downtimeMs += Math.max(0, waited - (this.cfg.sync.grace.capMs + this.cfg.sync.heartbeatMinMs));
-        if (this.status.firstCommitAfterStartMs === null) this.status.firstCommitAfterStartMs = done - this.startedAt;
+        // performance.now() counts from this page's navigation: after a reload, the time from the reload.
+        if (this.status.firstCommitAfterStartMs === null) this.status.firstCommitAfterStartMs = done;
         this.status.commitMs = 0.9 * this.status.commitMs + 0.1 * (done - t0);
         this.status.commitSeq = c.commit.seq;
         this.status.committedHash = paramsHash(this.store!.state!.theta);

@@ -14,6 +14,7 @@ export interface CoordinatorStatus {
   restoredHash: string;
   /** EMA of one durable commit's duration (ms). */
   commitMs: number;
+  /** ms from this page's navigation (a reload) to its first durable commit. */
   firstCommitAfterStartMs: number | null;
   globalStep: number;
   merges: number;
