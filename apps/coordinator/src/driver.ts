@@ -37,7 +37,14 @@ export class CoordinatorDriver {
     try {
       await this.lead();
       this.evaluator = await startTrainer();
-      const probe = await this.evaluator.probe({ force: this.cfg.evalBackend, workload: this.cfg.workload });
+      // The evaluation backend measured on this browser is remembered: a reload forces it (self-test only)
+      // instead of timing all four again, which is most of the time a reload takes to serve.
+      const workload = this.cfg.workload, force = this.cfg.evalBackend ?? remembered();
+      const probe = await this.evaluator.probe({ force, workload }).catch((e: unknown) => {
+        if (this.cfg.evalBackend !== undefined || force === undefined) throw e;
+        return this.evaluator!.probe({ workload }); // the remembered backend is gone (e.g. no GPU now): measure again
+      });
+      remember(probe.chosen);
       const info = await this.evaluator.init({ workload: this.cfg.workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: 8, seed: this.cfg.seed, backend: probe.chosen });
       const layout = makeLayout(info.specs);
       const store = this.store = await DurableStore.open(this.cfg.sync.runId, planFragments(layout, this.cfg.sync.P), layout.hash);
@@ -239,4 +246,12 @@ export class CoordinatorDriver {
     }
     this.onChange();
   }
+}
+
+const EVAL_BACKEND_KEY = 'tabswarm.evalBackend';
+function remembered(): string | undefined {
+  try { return localStorage.getItem(EVAL_BACKEND_KEY) ?? undefined; } catch { return undefined; }
+}
+function remember(backend: string): void {
+  try { localStorage.setItem(EVAL_BACKEND_KEY, backend); } catch { /* storage refused: probe again next time */ }
 }
