@@ -1,3 +1,5 @@
+import type { Reason } from '../result';
+
 /**
  * Guards against hostile or broken learners (reliability.md §3): an adaptive cap on update norms, a cap
  * on what a learner may claim to have done, and a cap on any one learner's share of a merge. Pure
@@ -5,18 +7,18 @@
  */
 
 /**
- * Median of the last `window` accepted update norms of one fragment. The norm cap is a multiple of it:
+ * Median of the last `capacity` accepted update norms of one fragment. The norm cap is a multiple of it:
  * honest norms move slowly (learning-rate schedule, step counts capped at 2H), a boosted or scaled
  * update (×100, model replacement) does not. Below `warmup` samples there is no cap yet.
  */
 export class RunningMedian {
   private readonly values: number[] = [];
 
-  constructor(private readonly window: number, private readonly warmup: number) {}
+  constructor(private readonly capacity: number, private readonly warmup: number) {}
 
   push(v: number): void {
     this.values.push(v);
-    if (this.values.length > this.window) this.values.shift();
+    if (this.values.length > this.capacity) this.values.shift();
   }
 
   /** The median, or undefined while fewer than `warmup` values have been seen. */
@@ -59,4 +61,15 @@ export function capShares(weights: readonly number[], maxShare: number): number[
     w.forEach((x, i) => { if (!capped.has(i) && x > w[big]!) big = i; });
     capped.add(big);
   }
+}
+
+/**
+ * Which badput bucket a refused push's tokens fall in (reliability.md §1), or null when they are counted
+ * elsewhere: a push late for its round was already counted as superseded when the round closed without
+ * it, and a duplicate's tokens belong to the push it repeats.
+ */
+export function badputCause(r: Reason): 'stale' | 'filtered' | 'invalid' | null {
+  if (r === 'round-closed' || r === 'round-unknown' || r === 'duplicate' || r === 'no-steps') return null;
+  if (r === 'stale-base' || r === 'stale-epoch') return 'stale';
+  return r === 'norm-outlier' || r === 'token-claim' ? 'filtered' : 'invalid';
 }

@@ -9,7 +9,7 @@ import type { SyncConfig } from './config';
 import { DedupeTable, type Outcome } from './dedupe';
 import type { Msg, SyncCommand, SyncEvent } from './events';
 import { GlobalModel } from './global-model';
-import { RunningMedian } from './guards';
+import { badputCause, RunningMedian } from './guards';
 import { newLearner, silenceLimitMs, type LearnerRecord } from './learners';
 import { mergeRound, mergeWeights } from './merge-round';
 import { openRound, type Round } from './round';
@@ -348,13 +348,3 @@ export class Syncer {
   }
 }
 
-/**
- * Which badput bucket a refused push's tokens fall in (reliability.md §1), or null when they are counted
- * elsewhere: a push late for its round was already counted as superseded when the round closed without
- * it, and a duplicate's tokens belong to the push it repeats.
- */
-function badputCause(r: Reason): 'stale' | 'filtered' | 'invalid' | null {
-  if (r === 'round-closed' || r === 'round-unknown' || r === 'duplicate' || r === 'no-steps') return null;
-  if (r === 'stale-base' || r === 'stale-epoch') return 'stale';
-  return r === 'norm-outlier' || r === 'token-claim' ? 'filtered' : 'invalid';
-}
