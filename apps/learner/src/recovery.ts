@@ -27,6 +27,12 @@ export class RecoveryBudget {
 }
 
 /** A worker call that has not answered in this long (ms) is a hang: under issue #4's 10 s detection
- * target with room for the poll that notices, and 1.6× the slowest step seen here (the default text GPT
- * on 2 CPU cores, ≈ 5 s per step). */
+ * target with room for the poll that notices. A training step may take longer when steps are slow (the
+ * default text GPT on 2 CPU cores takes ≈ 5 s, more under load): see trainDeadlineMs. */
 export const HANG_DEADLINE_MS = 8_000;
+
+/** Deadline of one training step (ms): HANG_DEADLINE_MS, or 4× the measured step time when that is longer;
+ * the first step (no measurement yet, and it compiles kernels) gets 60 s. */
+export function trainDeadlineMs(stepMsEma: number | undefined): number {
+  return stepMsEma === undefined ? 60_000 : Math.max(HANG_DEADLINE_MS, 4 * stepMsEma);
+}

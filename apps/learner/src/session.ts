@@ -1,7 +1,7 @@
 import { decodeMessage, encodeMessage, LearnerState, makeLayout, type Message } from '@tabswarm/core';
 import { connectLearner, coordinatorPeerId, type LearnerLink } from '@tabswarm/net';
 import { startTrainer, type Trainer } from '@tabswarm/worker';
-import { HANG_DEADLINE_MS, isRecoverable, RecoveryBudget } from './recovery';
+import { HANG_DEADLINE_MS, isRecoverable, RecoveryBudget, trainDeadlineMs } from './recovery';
 import type { LearnerConfig } from './config';
 
 type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
@@ -204,7 +204,7 @@ export class LearnerSession {
       // replaced every 30 s for 5 min, digits) the loss gap at equal merged tokens to a fault-free run was
       // +17.3% without this ramp and −0.9% with it (one run each).
       const warm = Math.min(1, (this.stepsThisTab + 1) / LOCAL_WARMUP_STEPS);
-      const { meanLoss } = await trainer.train(1, warm * lrAt(state.progress));
+      const { meanLoss } = await trainer.train(1, warm * lrAt(state.progress), trainDeadlineMs(this.stepMsEma));
       this.stepsThisTab++;
       const ms = performance.now() - t0;
       this.stepMsEma = this.stepMsEma === undefined ? ms : 0.8 * this.stepMsEma + 0.2 * ms;
@@ -231,7 +231,10 @@ export class LearnerSession {
     this.set({ state: 'training' });
     const t0 = performance.now();
     while (this.running) {
-      const { meanLoss } = await this.trainer!.train(1, 1e-3);
+      const t1 = performance.now();
+      const { meanLoss } = await this.trainer!.train(1, 1e-3, trainDeadlineMs(this.stepMsEma));
+      const ms = performance.now() - t1;
+      this.stepMsEma = this.stepMsEma === undefined ? ms : 0.8 * this.stepMsEma + 0.2 * ms;
       const steps = this.status.steps + 1;
       this.set({ steps, tokens: steps * tokensPerStep, loss: meanLoss, stepsPerSec: (1000 * steps) / (performance.now() - t0) });
     }

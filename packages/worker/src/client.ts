@@ -21,7 +21,8 @@ export interface Trainer {
   init(opts: InitOptions): Promise<InitInfo>;
   setParams(values: Float32Array | ArrayBuffer): Promise<void>;
   getParams(): Promise<ArrayBuffer>;
-  train(n: number, lr: number): Promise<TrainResult>;
+  /** `timeoutMs` replaces the deadline from TrainerOptions for this call (a caller that knows its step time). */
+  train(n: number, lr: number, timeoutMs?: number): Promise<TrainResult>;
   readFragment(f: Fragment): Promise<ArrayBuffer>;
   writeFragment(f: Fragment, values: Float32Array | ArrayBuffer): Promise<void>;
   evaluate(): Promise<number>;
@@ -140,9 +141,9 @@ class WorkerTrainer implements Trainer {
   getParams(): Promise<ArrayBuffer> {
     return this.call('getParams', this.others, () => this.remote.getParams());
   }
-  train(n: number, lr: number): Promise<TrainResult> {
+  train(n: number, lr: number, timeoutMs?: number): Promise<TrainResult> {
     const extra = Number.isInteger(n) && n > 1 ? (n - 1) * (this.opts.trainStepTimeoutMs ?? 5_000) : 0;
-    return this.call('train', (this.opts.trainTimeoutMs ?? 30_000) + extra, () => this.remote.train(n, lr));
+    return this.call('train', timeoutMs ?? (this.opts.trainTimeoutMs ?? 30_000) + extra, () => this.remote.train(n, lr));
   }
   readFragment(f: Fragment): Promise<ArrayBuffer> {
     return this.call('readFragment', this.others, () => this.remote.readFragment(f));
