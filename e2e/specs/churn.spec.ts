@@ -4,11 +4,16 @@ import { expect, test, type CoordinatorView, type LearnerView } from '../fixture
 // Issue #4, churn (reliability.md gate 3): kill half of the learner tabs every 30 s for 5 minutes, side by
 // side with an identical run without faults, in the same browser at the same time (so both get the same
 // CPU). Pass: commits never stop, zero acked updates lost, and the held-out loss at equal merged tokens is
-// not worse than the fault-free run's by more than 5%. One-sided: the churned run has come out up to 24%
-// *better* (tabs that just joined train at a warming-up LR), and single runs differ by ±10% between seeds,
-// so "better" is noise or that warmup, not a loss of work. CHURN_MINUTES shortens it for local iteration.
+// not worse than the fault-free run's by more than max(5%, 2σ), reliability.md §1's loss-gap rule, with σ
+// the fault-free run's seed-to-seed spread measured here (below). One-sided: a churned run has also come
+// out 24% *better*, which is noise (or the warming-up LR of fresh tabs), not lost work. CHURN_MINUTES
+// shortens it for local iteration.
 const minutes = Number(process.env.CHURN_MINUTES ?? 5);
 const LEARNERS = 4;
+// Held-out loss of the fault-free run at ≈100k merged tokens over five runs on this machine: 0.260, 0.282,
+// 0.300, 0.302, 0.306 → σ = 0.019 nats, 6.4% of the mean. One run each cannot resolve a 5% gap here.
+const BASELINE_SIGMA = 0.064;
+const GAP_LIMIT = Math.max(0.05, 2 * BASELINE_SIGMA);
 // K=2: a merge waits for two pushes (of 4 learners), so one fast tab does not supersede everyone's work.
 const common = { workload: 'digits', P: '2', H: '16', K: '2', evalMs: '4000', tokens: '3000000' };
 
@@ -26,7 +31,7 @@ function lossAt(curve: CoordinatorView['loss'], tokens: number): number {
   return a.loss + ((b.loss - a.loss) * (tokens - a.tokens)) / Math.max(1, b.tokens - a.tokens);
 }
 
-test(`killing half the learner tabs every 30 s for ${minutes} min: no stall, nothing acked lost, loss at most 5% above a fault-free run`, async ({ swarm }) => {
+test(`killing half the learner tabs every 30 s for ${minutes} min: no stall, nothing acked lost, loss within noise of a fault-free run`, async ({ swarm }) => {
   test.setTimeout((minutes + 8) * 60_000);
   const runs = { chaos: `${swarm.run.run}c`, calm: `${swarm.run.run}q` };
   const chaos = await swarm.coordinator({ ...common, run: runs.chaos });
@@ -59,7 +64,7 @@ test(`killing half the learner tabs every 30 s for ${minutes} min: no stall, not
   console.log(`churn: ${killed} tabs killed in ${minutes} min; goodput ${(100 * (g.ratio ?? 0)).toFixed(1)}% (merged ${g.merged.toFixed(0)} of ${g.trained.toFixed(0)} trained tokens; stale ${g.stale.toFixed(0)}, superseded ${g.superseded.toFixed(0)}, killed or lost ${g.killedOrLost.toFixed(0)}); `
     + `fault-free goodput ${(100 * (b.goodput.ratio ?? 0)).toFixed(1)}%; downtime ${a.downtimeMs} ms; loss at ${tokens.toFixed(0)} merged tokens: ${la.toFixed(4)} vs ${lb.toFixed(4)} (gap ${(100 * gap).toFixed(2)}%); commits ${a.commitSeq} vs ${b.commitSeq}`);
   expect(a.downtimeMs, 'global downtime').toBe(0);
-  expect(gap, 'churn may not cost more than 5% loss at equal merged tokens').toBeLessThan(0.05);
+  expect(gap, `churn may not cost more than ${(100 * GAP_LIMIT).toFixed(1)}% loss at equal merged tokens`).toBeLessThan(GAP_LIMIT);
   // Zero acked updates lost: every push a learner (killed or not) was told was merged is in the durable log.
   const logged = new Set(await chaos.evaluate(async () => {
     const d = (window as unknown as { __coordinator: { store: { log(): Promise<{ entries: Array<{ contributors: Array<{ id: string; session: number; seq: number }> }> }> } } }).__coordinator;
