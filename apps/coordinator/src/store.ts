@@ -1,4 +1,4 @@
-import { applyCommit, copyOuterState, type Commit, type DurableState, type Fragment, type MergeLogEntry } from '@tabswarm/core';
+import { applyCommit, copyOuterState, gather, scatter, type Commit, type DurableState, type Fragment, type MergeLogEntry } from '@tabswarm/core';
 import { crc32 } from './crc32';
 
 /**
@@ -58,7 +58,7 @@ export class DurableStore {
     for (const [p, f] of this.fragments.entries()) {
       const r = await this.get<FragRecord>('frags', p);
       if (!r || crcOf(r) !== meta.crcs[p]) throw new Error(`stored fragment ${p} fails its checksum: refusing a corrupt state`);
-      f.segments.forEach((s) => theta.set(r.values.subarray(s.dstOffset, s.dstOffset + s.size), s.srcOffset));
+      scatter(theta, f, r.values);
       outer.push({ buf: r.buf, acc: r.acc, count: r.count });
     }
     this.crcs = [...meta.crcs];
@@ -139,10 +139,8 @@ export class DurableStore {
 }
 
 function fragRecord(f: Fragment, d: DurableState, p: number): FragRecord {
-  const values = new Float32Array(f.size);
-  f.segments.forEach((s) => values.set(d.theta.subarray(s.srcOffset, s.srcOffset + s.size), s.dstOffset));
   const o = d.outer[p]!;
-  return { values, buf: Float32Array.from(o.buf), acc: o.acc && Float32Array.from(o.acc), count: o.count };
+  return { values: gather(d.theta, f), buf: Float32Array.from(o.buf), acc: o.acc && Float32Array.from(o.acc), count: o.count };
 }
 
 function crcOf(r: FragRecord): number {
