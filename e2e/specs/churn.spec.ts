@@ -4,18 +4,24 @@ import { expect, test, type CoordinatorView, type LearnerView } from '../fixture
 // Issue #4, churn (reliability.md gate 3): kill half of the learner tabs every 30 s for 5 minutes, side by
 // side with an identical run without faults, in the same browser at the same time (so both get the same
 // CPU). Pass: commits never stop, zero acked updates lost, and the held-out loss at equal merged tokens is
-// not worse than the fault-free run's by more than max(5%, 2σ), reliability.md §1's loss-gap rule, with σ
-// the fault-free run's seed-to-seed spread measured here (below). One-sided: a churned run has also come
-// out 24% *better*, which is noise (or the warming-up LR of fresh tabs), not lost work. CHURN_MINUTES
-// shortens it for local iteration.
+// not significantly worse than the 5% target.
+//
+// One pair of runs cannot show "within 5%" on this machine: a single pair's gap varies by a few percent
+// from run to run (below). The 5% claim is measured over seeds instead: `npm run sim -- --churn` (ten
+// seeds, the same shape) and the pairs quoted below. This spec fails when one pair says, at 1%
+// one-sided, that churn costs more than 5%: gap > 5% + 2.33 · s, with s the spread of single-pair gaps
+// measured here. A churned run that comes out better is noise, not lost work, so only this side is tested.
+// CHURN_MINUTES shortens it for local iteration.
 const minutes = Number(process.env.CHURN_MINUTES ?? 5);
 const LEARNERS = 4;
-// Held-out loss of the fault-free run at ≈100k merged tokens over five runs on this machine: 0.260, 0.282,
-// 0.300, 0.302, 0.306 → σ = 0.019 nats, 6.4% of the mean. One run each cannot resolve a 5% gap here.
-const BASELINE_SIGMA = 0.064;
-const GAP_LIMIT = Math.max(0.05, 2 * BASELINE_SIGMA);
+// Gaps of four pairs on this machine (2 cores, settings below): +1.35%, −0.63%, +5.40%, +6.15%. That is a
+// mean of +3.1% and s = 3.3%. The fault-free loss was 0.2635, 0.2659, 0.2572 and 0.2400 (σ 4.6%).
+const PAIR_GAP_SD = 0.033;
+const GAP_LIMIT = 0.05 + 2.33 * PAIR_GAP_SD;
 // K=2: a merge waits for two pushes (of 4 learners), so one fast tab does not supersede everyone's work.
-const common = { workload: 'digits', P: '2', H: '16', K: '2', evalMs: '4000', tokens: '3000000' };
+// 36k planned tokens: both runs merge 42k–57k in 5 min here, so both end on the schedule's floor learning
+// rate. Annealed, one evaluation differs from the next by about 1%; at the peak rate it was about 10%.
+const common = { workload: 'digits', P: '2', H: '16', K: '2', evalMs: '4000', tokens: '36000' };
 
 /** Mean loss over the last 20% of merged tokens up to `tokens` (5 points, interpolated): one evaluation
  * alone swings with the latest merge. */
@@ -31,7 +37,7 @@ function lossAt(curve: CoordinatorView['loss'], tokens: number): number {
   return a.loss + ((b.loss - a.loss) * (tokens - a.tokens)) / Math.max(1, b.tokens - a.tokens);
 }
 
-test(`killing half the learner tabs every 30 s for ${minutes} min: no stall, nothing acked lost, loss within noise of a fault-free run`, async ({ swarm }) => {
+test(`killing half the learner tabs every 30 s for ${minutes} min: no stall, nothing acked lost, loss not significantly over 5% worse than a fault-free run`, async ({ swarm }) => {
   test.setTimeout((minutes + 8) * 60_000);
   const runs = { chaos: `${swarm.run.run}c`, calm: `${swarm.run.run}q` };
   const chaos = await swarm.coordinator({ ...common, run: runs.chaos });
@@ -60,11 +66,14 @@ test(`killing half the learner tabs every 30 s for ${minutes} min: no stall, not
   const tokens = Math.min(a.loss.at(-1)!.tokens, b.loss.at(-1)!.tokens);
   const [la, lb] = [lossNear(a.loss, tokens), lossNear(b.loss, tokens)];
   const gap = (la - lb) / lb;
+  // reliability.md §1 also asks for the gap at equal wall time: both runs' own last 20%, same 5 minutes.
+  const [wa, wb] = [lossNear(a.loss, a.loss.at(-1)!.tokens), lossNear(b.loss, b.loss.at(-1)!.tokens)];
   const g = a.goodput;
   console.log(`churn: ${killed} tabs killed in ${minutes} min; goodput ${(100 * (g.ratio ?? 0)).toFixed(1)}% (merged ${g.merged.toFixed(0)} of ${g.trained.toFixed(0)} trained tokens; stale ${g.stale.toFixed(0)}, superseded ${g.superseded.toFixed(0)}, killed or lost ${g.killedOrLost.toFixed(0)}); `
-    + `fault-free goodput ${(100 * (b.goodput.ratio ?? 0)).toFixed(1)}%; downtime ${a.downtimeMs} ms; loss at ${tokens.toFixed(0)} merged tokens: ${la.toFixed(4)} vs ${lb.toFixed(4)} (gap ${(100 * gap).toFixed(2)}%); commits ${a.commitSeq} vs ${b.commitSeq}`);
+    + `filtered ${g.filtered.toFixed(0)} vs ${b.goodput.filtered.toFixed(0)} fault-free; fault-free goodput ${(100 * (b.goodput.ratio ?? 0)).toFixed(1)}%; downtime ${a.downtimeMs} ms; loss at ${tokens.toFixed(0)} merged tokens: ${la.toFixed(4)} vs ${lb.toFixed(4)} (gap ${(100 * gap).toFixed(2)}%); at equal wall time ${wa.toFixed(4)} vs ${wb.toFixed(4)} (gap ${(100 * (wa - wb) / wb).toFixed(2)}%); commits ${a.commitSeq} vs ${b.commitSeq}`);
+  await test.info().attach('loss-curves.json', { body: JSON.stringify({ churned: a.loss, faultFree: b.loss, tokens, gap }), contentType: 'application/json' });
   expect(a.downtimeMs, 'global downtime').toBe(0);
-  expect(gap, `churn may not cost more than ${(100 * GAP_LIMIT).toFixed(1)}% loss at equal merged tokens`).toBeLessThan(GAP_LIMIT);
+  expect(gap, `loss gap at equal merged tokens (limit: 5% + 2.33 × the single-pair spread = ${(100 * GAP_LIMIT).toFixed(1)}%)`).toBeLessThan(GAP_LIMIT);
   // Zero acked updates lost: every push a learner (killed or not) was told was merged is in the durable log.
   const logged = new Set(await chaos.evaluate(async () => {
     const d = (window as unknown as { __coordinator: { store: { log(): Promise<{ entries: Array<{ contributors: Array<{ id: string; session: number; seq: number }> }> }> } } }).__coordinator;

@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, LearnerState, makeLayout, type Message } from '@tabswarm/core';
+import { decodeMessage, encodeMessage, LearnerState, localWarmup, lrAt, makeLayout, type Message } from '@tabswarm/core';
 import { connectLearner, coordinatorPeerId, type LearnerLink } from '@tabswarm/net';
 import { startTrainer, type Trainer } from '@tabswarm/worker';
 import { HANG_DEADLINE_MS, isRecoverable, RecoveryBudget, trainDeadlineMs } from './recovery';
@@ -199,12 +199,8 @@ export class LearnerSession {
         this.set({ globalStep: state.globalStep, versions: [...state.baseVersions] });
       }
       const t0 = performance.now();
-      // Local warmup after joining: a fresh AdamW state makes its first steps sign-like (|Δθ| ≈ lr for every
-      // weight), and a tab that joined mid-run would push that noise. On the churn spec (half the tabs
-      // replaced every 30 s for 5 min, digits) the loss gap at equal merged tokens to a fault-free run was
-      // +17.3% without this ramp and −0.9% with it (one run each).
-      const warm = Math.min(1, (this.stepsThisTab + 1) / LOCAL_WARMUP_STEPS);
-      const { meanLoss } = await trainer.train(1, warm * lrAt(state.progress), trainDeadlineMs(this.stepMsEma));
+      // Local warmup after joining (core's localWarmup): a fresh AdamW's first steps are sign-like.
+      const { meanLoss } = await trainer.train(1, localWarmup(this.stepsThisTab) * lrAt(state.progress), trainDeadlineMs(this.stepMsEma));
       this.stepsThisTab++;
       const ms = performance.now() - t0;
       this.stepMsEma = this.stepMsEma === undefined ? ms : 0.8 * this.stepMsEma + 0.2 * ms;
@@ -259,13 +255,6 @@ export class LearnerSession {
   }
 }
 
-/** Warmup + cosine on the coordinator's global progress clock (pitfall 9), peak 1e-3. */
-function lrAt(progress: number, peak = 1e-3, warmup = 0.02, floor = 0.1): number {
-  const p = Math.min(1, Math.max(0, progress));
-  if (p < warmup) return peak * Math.max(0.05, p / warmup);
-  return peak * (floor + (1 - floor) * 0.5 * (1 + Math.cos((Math.PI * (p - warmup)) / (1 - warmup))));
-}
-
 function nextSession(): number {
   const key = 'tabswarm.session';
   try {
@@ -282,9 +271,6 @@ function hashSeed(id: string, session: number): number {
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
   return h >>> 0;
 }
-
-/** Inner steps over which a newly started tab ramps its learning rate up from 1/LOCAL_WARMUP_STEPS of it. */
-const LOCAL_WARMUP_STEPS = 50;
 
 /** Time for a snapshot to answer a hello (ms): a 7 MB snapshot takes ~2 s on a local link; 15 s is ample. */
 const HELLO_DEADLINE_MS = 15_000;

@@ -5,6 +5,8 @@
  * Prints both tables and writes reports/sim/sim.json.
  * `npm run sim -- --robust [--seed N --quick]` instead runs the robustness tax (merge 'rda' vs
  * 'centered-clip' without attackers, the quality table's seeds and sizes) and writes reports/sim/robust.json.
+ * `npm run sim -- --churn [--seed N --quick]` instead runs the churn loss gap (half the learners killed every
+ * 270 steps vs no faults, ten seeds from N, three with --quick) and writes reports/sim/churn.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -13,8 +15,9 @@ import { DEFAULT_QUALITY, qualityComparison } from '../src/sim/quality';
 import { formatGoodputTable } from '../src/sim/table';
 import { formatQualityTable } from '../src/sim/quality-table';
 import { formatRobustTaxTable, robustnessTax } from '../src/sim/robust-tax';
+import { churnGap, DEFAULT_CHURN_GAP, formatChurnGap } from '../src/sim/churn-gap';
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, quick: { type: 'boolean', default: false }, robust: { type: 'boolean', default: false }, out: { type: 'string', default: 'reports/sim' } } });
+const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, quick: { type: 'boolean', default: false }, robust: { type: 'boolean', default: false }, churn: { type: 'boolean', default: false }, out: { type: 'string', default: 'reports/sim' } } });
 const seed = Number(values.seed);
 const qOpts = { ...DEFAULT_QUALITY, seeds: [seed, seed + 1, seed + 2], ...(values.quick ? { tokens: 100_000 } : {}) };
 
@@ -24,7 +27,14 @@ const save = (name: string, data: unknown): void => {
   console.log(`\nwrote ${values.out}/${name}`);
 };
 
-if (values.robust) {
+if (values.churn) {
+  const t0 = performance.now();
+  const o = { ...DEFAULT_CHURN_GAP, seeds: Array.from({ length: values.quick ? 3 : 10 }, (_, i) => seed + i) };
+  const r = churnGap(o);
+  console.log(formatChurnGap(r, o));
+  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  save('churn.json', { seed, options: o, result: r });
+} else if (values.robust) {
   const t0 = performance.now();
   const rows = robustnessTax(qOpts);
   console.log(formatRobustTaxTable(rows, qOpts));

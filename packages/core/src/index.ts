@@ -1,6 +1,7 @@
 // @tabswarm/core: Decoupled DiLoCo in pure TypeScript. Time and randomness are injected.
 export * from './result';
 export * from './rng';
+export * from './schedule';
 export * from './layout';
 export * from './fragments';
 export { codecByName, decodeAny, DEFAULT_BLOCK, getCodec, fp32, fp16, int8, int4, int2, int1, MIN_BLOCK, MAX_BLOCK } from './codecs';

@@ -1,11 +1,10 @@
 /**
- * AdamW against numbers worked by hand (float64, in the comments), and the learning-rate schedule.
+ * AdamW against numbers worked by hand (float64, in the comments).
  * Run: npx vitest run packages/model/src/adamw.test.ts
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW } from './adamw';
-import { lrAt } from './schedule';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -52,20 +51,6 @@ describe('AdamW', () => {
     expectClose(await p.data(), [1.0, -1.9]);
     opt.dispose();
     p.dispose();
-  });
-});
-
-describe('lrAt', () => {
-  it('warms up linearly, follows a cosine to the floor, then stays there', () => {
-    expect(lrAt(0, 1e-3, 0.1, 0.1)).toBe(0);
-    expect(lrAt(0.05, 1e-3, 0.1, 0.1)).toBeCloseTo(5e-4, 12);
-    expect(lrAt(0.1, 1e-3, 0.1, 0.1)).toBeCloseTo(1e-3, 12);
-    expect(lrAt(0.55, 1e-3, 0.1, 0.1)).toBeCloseTo(5.5e-4, 12); // cosine midpoint: (peak + floor) / 2
-    expect(lrAt(1, 1e-3, 0.1, 0.1)).toBeCloseTo(1e-4, 12);
-    expect(lrAt(3, 1e-3, 0.1, 0.1)).toBeCloseTo(1e-4, 12);
-    expect(lrAt(0, 1e-3, 0, 0.1)).toBeCloseTo(1e-3, 12); // no warmup
-    expect(() => lrAt(Number.NaN, 1e-3, 0.1, 0.1)).toThrow(/progress/);
-    expect(() => lrAt(0.5, 1e-3, 1, 0.1)).toThrow(/warmupFrac/);
   });
 });
 

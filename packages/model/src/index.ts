@@ -9,5 +9,4 @@ export { initParams, type ParamDef, type ParamInit } from './init';
 export { DEFAULT_LOAD_TIMEOUT_MS, loadDataset, type FetchFn, type LoadOptions } from './load-dataset';
 export { createMlp, mlpDefs, mlpInit, mlpParamCount, mlpSpecs, MLP_DEFAULT, type MlpConfig } from './mlp';
 export type { Model } from './nn';
-export { lrAt } from './schedule';
 export { createTrainModel, DEFAULT_INIT_SEED, type HeldOutMetrics, type StepResult, type TrainModel, type TrainOptions } from './trainer';

@@ -1,7 +1,7 @@
 /**
  * A learner's trainable model: one of the two networks, its AdamW state, its data stream and the
  * flat-vector seam, behind the small TrainModel interface the worker drives. The learning rate is
- * passed in per step (the caller computes lrAt from the coordinator's progress clock); nothing here
+ * passed in per step (the caller computes it with the core's lrAt from the coordinator's progress clock); nothing here
  * knows about rounds, fragments' schedules or the network.
  *
  * Every step runs in one tf.tidy and reads back one small tensor (loss and gradient norm) with an

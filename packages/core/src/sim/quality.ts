@@ -2,7 +2,7 @@ import { makeRng } from '../rng';
 import { DEFAULT_ADAMW } from './adamw';
 import { AdamW } from './adamw';
 import { makeMlp } from './mlp';
-import { innerLr } from './schedule';
+import { DEFAULT_LR, lrAt } from '../schedule';
 import { runSwarm, type SwarmOptions, type SwarmResult } from './swarm';
 import { makeTask } from './task';
 
@@ -49,7 +49,7 @@ export function runDataParallel(seed: number, o: QualityOptions): { evalLoss: nu
   const steps = Math.ceil(o.tokens / global);
   for (let s = 0; s < steps; s++) {
     mlp.loss(params, task.sample(rng, global), grad);
-    adam.step(params, grad, innerLr(DEFAULT_ADAMW.lr, s / steps));
+    adam.step(params, grad, lrAt(s / steps, { ...DEFAULT_LR, peak: DEFAULT_ADAMW.lr }));
   }
   // Each DP step waits for the slowest learner: wall time is steps × slowest step time.
   return { evalLoss: mlp.loss(params, heldOut), bayesLoss: task.bayesLoss(heldOut), simMs: steps * o.stepMs * o.speedSpread };

@@ -3,6 +3,7 @@ import { LearnerState } from '../learner/state';
 import type { ParamLayout } from '../layout';
 import type { Message } from '../protocol';
 import type { Rng } from '../rng';
+import { localWarmup } from '../schedule';
 import { AdamW, type AdamWConfig } from './adamw';
 import type { Mlp } from './mlp';
 import type { Task } from './task';
@@ -23,7 +24,8 @@ export interface LearnerSetup {
  */
 export class SimLearner {
   params: Float32Array = new Float32Array(0);
-  readonly state: LearnerState;
+  /** A fresh one per session, as a new tab has: its step counter t starts again at 0. */
+  state: LearnerState;
   adam: AdamW;
   session = 0;
   alive = true;
@@ -34,7 +36,7 @@ export class SimLearner {
   private pulls: Array<Msg<'pull'>> = [];
   private readonly grad: Float32Array;
 
-  constructor(readonly s: LearnerSetup, layout: ParamLayout, private readonly model: Mlp, private readonly task: Task, private readonly adamCfg: AdamWConfig, alpha = 0) {
+  constructor(readonly s: LearnerSetup, private readonly layout: ParamLayout, private readonly model: Mlp, private readonly task: Task, private readonly adamCfg: AdamWConfig, private readonly alpha = 0) {
     this.state = new LearnerState(layout, alpha);
     this.adam = new AdamW(model.size, adamCfg);
     this.grad = new Float32Array(model.size);
@@ -49,6 +51,7 @@ export class SimLearner {
     this.session++;
     this.alive = true;
     this.adam = new AdamW(this.model.size, this.adamCfg);
+    this.state = new LearnerState(this.layout, this.alpha);
     this.inbox = [];
     this.pulls = [];
   }
@@ -76,7 +79,7 @@ export class SimLearner {
     if (train) {
       const batch = this.task.sample(this.s.rng, this.s.batch, this.s.shard);
       this.model.loss(this.params, batch, this.grad);
-      this.adam.step(this.params, this.grad, lr);
+      this.adam.step(this.params, this.grad, lr * localWarmup(this.state.t));
       this.state.recordStep(batch.n);
       this.tokens += batch.n;
       out.push(this.state.meta(this.s.stepMs));

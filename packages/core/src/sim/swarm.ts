@@ -8,7 +8,7 @@ import { DEFAULT_ADAMW, type AdamWConfig } from './adamw';
 import { EventQueue } from './event-queue';
 import { checkFinal, InvariantChecker } from './invariants';
 import { makeMlp } from './mlp';
-import { innerLr } from './schedule';
+import { DEFAULT_LR, lrAt } from '../schedule';
 import { SimLearner } from './sim-learner';
 import { makeTask } from './task';
 
@@ -33,6 +33,9 @@ export interface SwarmOptions {
   disconnect?: number;
   /** Silent kills: each learner dies as a Poisson process (mean gap mtbfMs) and returns after downMs. */
   kill?: { mtbfMs: number; downMs: number };
+  /** Scheduled churn, as in the browser churn spec: every `everyMs`, the `fraction` of learners that have
+   * lived longest are killed silently and come back `downMs` later as fresh sessions (new inner optimizer). */
+  churn?: { everyMs: number; fraction: number; downMs: number };
   /** Label skew of learner shards in [0,1): 0 is i.i.d. */
   nonIid?: number;
   model?: { dim: number; hidden: number; classes: number };
@@ -46,7 +49,8 @@ export interface SwarmOptions {
 export interface SwarmResult {
   evalLoss: number;
   bayesLoss: number;
-  curve: Array<{ tokens: number; loss: number }>;
+  /** Held-out loss of the global model by tokens trained and by tokens merged (committed). */
+  curve: Array<{ tokens: number; merged: number; loss: number }>;
   merges: number;
   abandoned: number;
   contributorsPerMerge: number;
@@ -65,6 +69,7 @@ type Ev =
   | { k: 'tick' }
   | { k: 'rejoin'; id: string }
   | { k: 'kill'; id: string; session: number }
+  | { k: 'churn' }
   | { k: 'synced'; round: number }
   | { k: 'closed'; id: string };
 
@@ -134,12 +139,20 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
     transmit(l.s.id, null, l.conn, l.hello(cfg.runId, layout.hash, cfg.uplinkCodec));
     q.push(now + l.s.stepMs, { k: 'step', id: l.s.id, session: l.session });
   };
+  /** Silent: the syncer only learns of it from the heartbeat deadline. */
+  const kill = (l: SimLearner, downMs: number): void => {
+    l.alive = false;
+    pendingRejoins++;
+    q.push(now + downMs, { k: 'rejoin', id: l.s.id });
+  };
   const scheduleKill = (l: SimLearner): void => {
     if (o.kill) q.push(now + rng.exponential(o.kill.mtbfMs), { k: 'kill', id: l.s.id, session: l.session });
   };
 
-  for (const l of learners.values()) { connect(l); scheduleKill(l); }
+  const bornAt = new Map<SimLearner, number>();
+  for (const l of learners.values()) { connect(l); scheduleKill(l); bornAt.set(l, 0); }
   q.push(TICK_MS, { k: 'tick' });
+  if (o.churn) q.push(o.churn.everyMs, { k: 'churn' });
 
   for (;;) {
     const quiet = !training() && inFlight === 0 && pendingRejoins === 0 && syncer.rounds.size === 0;
@@ -160,9 +173,9 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
       const l = learners.get(ev.id)!;
       if (!l.alive || l.session !== ev.session) continue;
       const train = training();
-      for (const m of l.step(innerLr(adamCfg.lr, l.state.progress), train)) transmit(l.s.id, null, l.conn, m);
+      for (const m of l.step(lrAt(l.state.progress, { ...DEFAULT_LR, peak: adamCfg.lr }), train)) transmit(l.s.id, null, l.conn, m);
       if (train) res.tokensTrained += o.batch;
-      if (res.tokensTrained >= nextEval) { res.curve.push({ tokens: res.tokensTrained, loss: mlp.loss(syncer.model.theta, heldOut) }); nextEval += evalEvery; }
+      if (res.tokensTrained >= nextEval) { res.curve.push({ tokens: res.tokensTrained, merged: syncer.mergedTokens, loss: mlp.loss(syncer.model.theta, heldOut) }); nextEval += evalEvery; }
       q.push(now + l.s.stepMs * (0.9 + 0.2 * rng.next()), { k: 'step', id: l.s.id, session: l.session });
     } else if (ev.k === 'tick') {
       toSyncer({ kind: 'tick', now });
@@ -171,9 +184,13 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
     else if (ev.k === 'kill') {
       const l = learners.get(ev.id)!;
       if (!training() || !l.alive || l.session !== ev.session) continue;
-      l.alive = false; // silent: the syncer only learns of it from the heartbeat deadline
-      pendingRejoins++;
-      q.push(now + o.kill!.downMs, { k: 'rejoin', id: l.s.id });
+      kill(l, o.kill!.downMs);
+    } else if (ev.k === 'churn') {
+      if (!training()) continue;
+      const c = o.churn!;
+      const oldest = [...learners.values()].filter((l) => l.alive).sort((a, b) => bornAt.get(a)! - bornAt.get(b)!);
+      for (const l of oldest.slice(0, Math.round(c.fraction * o.learners))) kill(l, c.downMs);
+      q.push(now + c.everyMs, { k: 'churn' });
     } else if (ev.k === 'closed') {
       toSyncer({ kind: 'leave', id: ev.id, now });
       if (learners.get(ev.id)!.alive) q.push(now + 200, { k: 'rejoin', id: ev.id }); // a live tab dials again
@@ -181,7 +198,7 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
     } else if (ev.k === 'rejoin') {
       pendingRejoins--;
       const l = learners.get(ev.id)!;
-      if (!l.alive) { l.restart(); scheduleKill(l); }
+      if (!l.alive) { l.restart(); bornAt.set(l, now); scheduleKill(l); }
       l.conn++;
       connect(l);
     }

@@ -1,7 +1,8 @@
 import { getCodec } from '../codecs';
 import type { Fragment } from '../fragments';
 import type { Reason } from '../result';
-import type { SyncConfig } from './config';
+import { meanLocalWarmup } from '../schedule';
+import { lrShape, type SyncConfig } from './config';
 import type { Outcome } from './dedupe';
 import type { Msg } from './events';
 import type { GlobalModel } from './global-model';
@@ -13,7 +14,7 @@ import type { Contribution, Round } from './round';
 /** How the syncer answers a push. `strike`: the push could not come from an honest learner. */
 export type Admission =
   | { kind: 'accept'; contribution: Contribution; round: Round; norm: number }
-  | { kind: 'refuse'; reason: Reason; detail: string; strike: boolean }
+  | { kind: 'refuse'; reason: Reason; detail: string; strike: boolean; norm?: number }
   | { kind: 'answered'; outcome: Outcome } // a resend: its original outcome goes back, nothing is merged
   | { kind: 'pending' }; // a resend of a push already waiting in an open round: its ack will come
 
@@ -21,6 +22,8 @@ export interface AdmitContext {
   cfg: SyncConfig;
   epoch: number;
   globalStep: number;
+  /** The global progress clock, for the norm cap's LR-schedule scaling. */
+  progress: number;
   fragments: readonly Fragment[];
   rounds: ReadonlyMap<number, Round>;
   model: GlobalModel;
@@ -35,7 +38,7 @@ export interface AdmitContext {
  * codec, base version, finiteness and the adaptive norm cap. Pure: returns what to do, changes nothing.
  */
 export function admitPush(x: AdmitContext, l: LearnerRecord, m: Msg<'push'>): Admission {
-  const refuse = (reason: Reason, detail: string, strike = false): Admission => ({ kind: 'refuse', reason, detail, strike });
+  const refuse = (reason: Reason, detail: string, strike = false): Extract<Admission, { kind: 'refuse' }> => ({ kind: 'refuse', reason, detail, strike });
   if (x.prior) return { kind: 'answered', outcome: x.prior };
   const frag = x.fragments[m.fragment];
   if (!frag) return refuse('unknown-fragment', `fragment ${m.fragment} of ${x.cfg.P}`, true);
@@ -59,10 +62,14 @@ export function admitPush(x: AdmitContext, l: LearnerRecord, m: Msg<'push'>): Ad
   if (!base) return refuse('stale-base', `base version ${m.baseVersion} of fragment ${m.fragment} is no longer held`);
   const local = rebuildLocal(base, delta.value);
   if (!local.every(Number.isFinite)) return refuse('non-finite', 'base + delta overflows fp32', true);
-  const norm = l2(delta.value);
+  // Per unit of the learning rate the push was trained at: the schedule's warmup alone grows honest norms
+  // ×20, and a fresh tab's local warmup ×50. The local factor comes from the push's own step counter t: a
+  // learner claiming a larger t than it has gains nothing (a mature learner's factor is 1), and one claiming
+  // a smaller t only makes its own norm look larger.
+  const norm = l2(delta.value) / (lrShape(x.cfg, x.progress) * meanLocalWarmup(m.t, m.cSteps));
   const median = x.norms[m.fragment]!.median;
   if (median !== undefined && norm > x.cfg.normCapFactor * median) {
-    return refuse('norm-outlier', `update norm ${norm.toPrecision(3)} > ${x.cfg.normCapFactor} × median ${median.toPrecision(3)}`);
+    return { ...refuse('norm-outlier', `update norm ${norm.toPrecision(3)} > ${x.cfg.normCapFactor} × median ${median.toPrecision(3)} (per unit of scheduled LR)`), norm };
   }
   return {
     kind: 'accept', round: r, norm,

@@ -2,6 +2,7 @@ import { ConfigError } from '../result';
 import { DEFAULT_GRACE, type GraceConfig } from '../grace';
 import { DEFAULT_OUTER, type OuterConfig } from '../outer';
 import type { MergeMode } from '../merge';
+import { DEFAULT_LR, lrAt, type LrSchedule } from '../schedule';
 
 /** Everything the syncer needs to know about a run. Defaults follow algorithm.md §3.2. */
 export interface SyncConfig {
@@ -41,12 +42,18 @@ export interface SyncConfig {
   /** Hostile-input guards (guards.ts). No learner holds more than maxShare of one merge's weight: 0.5 lets
    * two honest learners of unequal batch still merge (equally) and keeps any one of ≥ 3 below half. */
   maxShare: number;
-  /** A push whose update norm exceeds normCapFactor × the running median of the last normWindow accepted
-   * norms of its fragment is refused as 'norm-outlier' (no cap before normWarmup samples). Honest norms
-   * vary by ~2× (steps capped at 2H) and drift slowly with the LR schedule; a ×100 attack does not hide. */
+  /** A push whose update norm exceeds normCapFactor × the running median of its fragment's last normWindow
+   * norms is refused as 'norm-outlier' (no cap before normWarmup samples). Norms are divided by the shape
+   * of the inner LR schedule at the current progress (lrShape) and by the push's mean local warmup, so
+   * the schedule's ×20 warmup ramp and fresh tabs' small first pushes are not taken for an attack. The window holds every norm that reached the check, refused ones too: only a
+   * majority moves a median, and an honest majority whose norms grew (a local warmup ending, a longer H)
+   * must not be locked out by a median of its own smaller past. Honest norms vary by ~2× (steps capped at
+   * 2H); a ×100 attack does not hide. */
   normCapFactor: number;
   normWindow: number;
   normWarmup: number;
+  /** The inner LR schedule the learners follow (their peak may differ; only the shape is used here). */
+  innerLr: LrSchedule;
   /** A hello may not claim more tokens per step than the run assigns (batch × context). */
   maxTokensPerStep: number;
   /** No inner step is faster than this (ms): steps claimed since a learner first joined are capped by
@@ -80,6 +87,7 @@ export const DEFAULT_SYNC: SyncConfig = {
   normCapFactor: 8,
   normWindow: 32,
   normWarmup: 8,
+  innerLr: DEFAULT_LR,
   maxTokensPerStep: 1 << 20,
   minStepMs: 1,
   maxStrikes: 5,
@@ -101,4 +109,9 @@ export function makeSyncConfig(overrides: Partial<SyncConfig> = {}): SyncConfig 
   (['normWindow', 'normWarmup', 'maxTokensPerStep', 'maxStrikes'] as const).forEach(positiveInt);
   if (!(c.minStepMs > 0)) throw new ConfigError('minStepMs must be > 0');
   return c;
+}
+
+/** The inner learning rate at `progress` as a fraction of its peak, in [start·peak, peak]/peak. */
+export function lrShape(c: SyncConfig, progress: number): number {
+  return lrAt(Math.max(0, progress), c.innerLr) / c.innerLr.peak;
 }

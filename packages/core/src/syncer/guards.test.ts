@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getCodec } from '../codecs';
 import { makeLayout } from '../layout';
 import { capShares, RunningMedian } from './guards';
-import { makeSyncConfig } from './config';
+import { lrShape, makeSyncConfig, type SyncConfig } from './config';
 import type { Msg, SyncCommand } from './events';
 import { Syncer } from './syncer';
 
@@ -95,5 +95,58 @@ describe('Syncer guards against hostile pushes', () => {
     expect(reasons(s.handle({ kind: 'join', id: 'x', now: 1000, hello: hello('x') }))).toEqual(['too-many-strikes']);
     expect(reasons(s.handle({ kind: 'join', id: 'x', now: 70_000, hello: hello('x') }))).toEqual([]);
     expect(reasons(s.handle({ kind: 'join', id: 'y', now: 70_000, hello: hello('y', 1 << 21) }))).toEqual(['token-claim']);
+  });
+
+  /** One learner alone (K=1): each call announces steps, answers the pull with a push of `scale`, and
+   * returns the push's refusal reason, or null when it merged. */
+  const lone = (over: Partial<SyncConfig>) => {
+    const cfg = makeSyncConfig({ runId: 'r', P: 1, H: 4, tau: 1, K: 1, uplinkCodec: 0, normWarmup: 3, normCapFactor: 8, ...over });
+    const s = new Syncer(cfg, layout, new Float32Array(4));
+    s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x', 1000) });
+    let now = 1000, seq = 0, round: number | undefined;
+    const handle = (msg: Msg<'meta'> | Msg<'push'>): SyncCommand[] => {
+      const out = s.handle({ kind: 'message', id: 'x', now, msg });
+      for (const c of out) if ((c.kind === 'send' || c.kind === 'broadcast') && c.msg.type === 'pull') round = c.msg.round;
+      return out;
+    };
+    return {
+      s, cfg,
+      push(scale: number, cTokens = 40, t = 1000): string | null {
+        now += 1000;
+        handle(meta(4, s.model.versions[0]));
+        const open = round;
+        if (open === undefined) throw new Error('no round was opened');
+        round = undefined; // the next pull may come out of this push's own handling
+        return reasons(handle(push(open, ++seq, scale, { baseVersion: s.model.versions[0], cTokens, t })))[0] ?? null;
+      },
+    };
+  };
+
+  it('does not lock out an honest majority whose norms grew past the cap: refused norms enter the median too', () => {
+    const x = lone({});
+    for (let i = 0; i < 6; i++) expect(x.push(1)).toBeNull();
+    // Window: six norms of 0.02 (×1/shape). Norms ×20 are refused while the median is still small: with
+    // k of them added, the median is small until they are half of the 6 + k values, i.e. k = 6 (hand-worked).
+    const after = Array.from({ length: 12 }, () => x.push(20));
+    expect(after).toEqual([...Array(6).fill('norm-outlier'), ...Array(6).fill(null)]);
+    expect(x.push(2000)).toBe('norm-outlier'); // the cap still holds against a ×100 update
+  });
+
+  it('scales norms by the inner LR schedule: the end of its warmup is not an attack', () => {
+    // Warmup over the first half of 8000 planned tokens, from 5% of peak (P = 1: a merge credits cTokens).
+    const x = lone({ plannedTokens: 8000, innerLr: { peak: 1e-3, warmup: 0.5, floor: 0.1, start: 0.05 } });
+    for (let i = 0; i < 3; i++) expect(x.push(0.05, 1)).toBeNull(); // at 5% of peak: the median is 0.05 × 0.02
+    expect(x.push(0.05, 4000)).toBeNull(); // merges 4000 tokens: progress 0.5, the end of warmup
+    expect(lrShape(x.cfg, x.s.progress)).toBeCloseTo(1, 4);
+    // An honest update at the full learning rate is 20× the median's raw norms, 1× per unit of scheduled LR.
+    expect(x.push(1)).toBeNull();
+  });
+
+  it('scales norms by the local warmup of the steps a push was made of: a fresh tab does not lock out the rest', () => {
+    const x = lone({});
+    // Fresh tabs' first pushes (steps 0–3, at 1/50…4/50 of the rate: mean 0.05) fill the window.
+    for (let i = 0; i < 5; i++) expect(x.push(0.05, 40, 4)).toBeNull();
+    expect(x.push(1)).toBeNull(); // a mature learner's push: 20× their raw norm, the same per unit of rate
+    expect(x.push(1, 40, 4)).toBe('norm-outlier'); // claiming to be fresh only shrinks one's own allowance
   });
 });

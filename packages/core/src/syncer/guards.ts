@@ -7,9 +7,9 @@ import type { Reason } from '../result';
  */
 
 /**
- * Median of the last `capacity` accepted update norms of one fragment. The norm cap is a multiple of it:
- * honest norms move slowly (learning-rate schedule, step counts capped at 2H), a boosted or scaled
- * update (×100, model replacement) does not. Below `warmup` samples there is no cap yet.
+ * Median of the last `capacity` update norms of one fragment (SyncConfig.normCapFactor says which). The
+ * norm cap is a multiple of it: a minority of boosted or scaled updates (×100, model replacement) cannot
+ * move a median, and honest norms stay within a few × of it. Below `warmup` samples there is no cap yet.
  */
 export class RunningMedian {
   private readonly values: number[] = [];

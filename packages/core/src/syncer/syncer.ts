@@ -165,7 +165,7 @@ export class Syncer {
       this.out.push({ kind: 'send', to: l.id, msg: { type: 'ack', fragment: o.fragment, round: o.round, seq, session: l.session, outcome: o.reason === null ? 'merged' : 'rejected', reason: o.reason } });
     };
     const a = admitPush({
-      cfg: this.cfg, epoch: this.epoch, globalStep: this.globalStep, fragments: this.fragments, rounds: this.rounds, model: this.model,
+      cfg: this.cfg, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress, fragments: this.fragments, rounds: this.rounds, model: this.model,
       norms: this.norms, prior: this.dedupe.get(l.id, l.session, m.seq), now,
     }, l, m);
     switch (a.kind) {
@@ -173,6 +173,7 @@ export class Syncer {
       case 'pending': return this.duplicate(l.id, m);
       case 'refuse': {
         this.count(a.reason);
+        if (a.norm !== undefined) this.norms[m.fragment]!.push(a.norm); // see SyncConfig.normCapFactor
         // Credit at most what the learner's batch allows: a forged claim must not inflate the badput.
         const cause = badputCause(a.reason);
         if (cause) this.badput[cause] += Math.min(m.cTokens, m.cSteps * l.tokensPerStep) / this.cfg.P;
