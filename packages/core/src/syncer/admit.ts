@@ -69,7 +69,7 @@ export function admitPush(x: AdmitContext, l: LearnerRecord, m: Msg<'push'>): Ad
   const norm = l2(delta.value) / (lrShape(x.cfg, x.progress) * meanLocalWarmup(m.t, m.cSteps));
   const median = x.norms[m.fragment]!.median;
   if (median !== undefined && norm > x.cfg.normCapFactor * median) {
-    return { ...refuse('norm-outlier', `update norm ${norm.toPrecision(3)} > ${x.cfg.normCapFactor} × median ${median.toPrecision(3)} (per unit of scheduled LR)`), norm };
+    return { ...refuse('norm-outlier', `update norm ${norm.toPrecision(3)} > ${x.cfg.normCapFactor} × median ${median.toPrecision(3)} (per unit of the learning rate it was trained at)`), norm };
   }
   return {
     kind: 'accept', round: r, norm,
