@@ -15,6 +15,7 @@ export interface CoordinatorView {
   chaos: Record<string, number>;
   learners: Array<{ id: string; backend: string; connected: boolean; merges: number; t: number; strikes: number }>;
   loss: Array<{ step: number; tokens: number; loss: number }>;
+  evalFailures: number; evalError: string;
   rejections: Record<string, number>;
   bytesIn: number;
   bytesOut: number;

@@ -103,3 +103,18 @@ test('a second coordinator tab on the same run in the same browser is refused: o
   expect(s.error).toMatch(/another coordinator tab holds run/);
   expect((await swarm.status<CoordinatorView>(coord)).state).toBe('running');
 });
+
+test('a dead evaluation worker costs points of the loss curve, not the run: the next evaluation starts a new one', async ({ swarm }) => {
+  const coord = await swarm.coordinator(fast);
+  await swarm.learner({ workload: 'digits', backend: 'wasm' });
+  const before = await swarm.until<CoordinatorView>(coord, (c) => c.loss.length >= 2 && c.commitSeq >= 2, 'two evaluations', 120_000);
+  // What a missed deadline does to it (the worker client terminates a worker that did not answer in time).
+  await onDriver(coord, (d) => (d as unknown as { evaluator: { trainer: { terminate(): void } } }).evaluator.trainer.terminate());
+  const failed = await swarm.until<CoordinatorView>(coord, (c) => c.evalFailures >= 1, 'the failed evaluation to be counted', 30_000);
+  expect(failed.evalError).toMatch(/terminated/);
+  const after = await swarm.until<CoordinatorView>(coord, (c) => c.loss.length >= failed.loss.length + 2, 'evaluations on a new worker', 120_000);
+  expect(after.state).toBe('running');
+  expect(after.commitSeq).toBeGreaterThan(before.commitSeq);
+  expect(after.loss.every((p) => Number.isFinite(p.loss))).toBe(true);
+});
+

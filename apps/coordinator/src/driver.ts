@@ -1,10 +1,11 @@
 import { decodeMessage, encodeMessage, logLine, makeLayout, planFragments, replayLog, Syncer, theta0Line, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost } from '@tabswarm/net';
-import { startTrainer, type Trainer } from '@tabswarm/worker';
+import { describeError } from '@tabswarm/worker';
 import { Chaos } from './chaos';
 import type { CoordinatorConfig } from './config';
 import { paramsHash } from './crc32';
 import { emptyStatus, goodput, type CoordinatorStatus } from './status';
+import { Evaluator } from './evaluator';
 import { DurableStore } from './store';
 
 /**
@@ -19,7 +20,8 @@ export class CoordinatorDriver {
   readonly status: CoordinatorStatus = emptyStatus();
   readonly chaos: Chaos;
   private host: CoordinatorHost | undefined;
-  private evaluator: Trainer | undefined;
+  private readonly evaluator: Evaluator;
+  private evaluating = false;
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private evaluatedAt = -1;
   private chain: Promise<void> = Promise.resolve();
@@ -31,32 +33,24 @@ export class CoordinatorDriver {
 
   constructor(readonly cfg: CoordinatorConfig, private readonly onChange: () => void) {
     this.chaos = new Chaos(cfg.chaosSeed, () => performance.now());
+    this.evaluator = new Evaluator(cfg);
   }
 
   async start(): Promise<void> {
     try {
       await this.lead();
-      this.evaluator = await startTrainer();
-      // The evaluation backend measured on this browser is remembered: a reload forces it (self-test only)
-      // instead of timing all four again, which is most of the time a reload takes to serve.
-      const workload = this.cfg.workload, force = this.cfg.evalBackend ?? remembered();
-      const probe = await this.evaluator.probe({ force, workload }).catch((e: unknown) => {
-        if (this.cfg.evalBackend !== undefined || force === undefined) throw e;
-        return this.evaluator!.probe({ workload }); // the remembered backend is gone (e.g. no GPU now): measure again
-      });
-      remember(probe.chosen);
-      const info = await this.evaluator.init({ workload: this.cfg.workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: 8, seed: this.cfg.seed, backend: probe.chosen });
+      const { info, backend, theta0: initial } = await this.evaluator.boot();
       const layout = makeLayout(info.specs);
       const store = this.store = await DurableStore.open(this.cfg.sync.runId, planFragments(layout, this.cfg.sync.P), layout.hash);
       const epoch = await store.nextIncarnation();
       const saved = await store.load();
-      const theta0 = saved?.theta0 ?? new Float32Array(await this.evaluator.getParams());
+      const theta0 = saved?.theta0 ?? initial;
       const s = this.syncer = new Syncer(this.cfg.sync, layout, theta0, epoch);
       if (saved) s.restore(saved.state);
       else await store.init(s.durable());
       this.restoredTokens = s.mergedTokens;
       Object.assign(this.status, {
-        evalBackend: probe.chosen, numParams: theta0.length, epoch, resumedFrom: saved ? s.commitSeq : null,
+        evalBackend: backend, numParams: theta0.length, epoch, resumedFrom: saved ? s.commitSeq : null,
         commitSeq: s.commitSeq, committedHash: paramsHash(s.model.theta), restoredHash: paramsHash(s.model.theta), mergesPerFragment: s.fragments.map(() => 0), contributorsPerFragment: s.fragments.map(() => 0),
       });
       this.host = await hostCoordinator({
@@ -207,19 +201,30 @@ export class CoordinatorDriver {
     return this.queued === 0;
   }
 
-  /** Held-out loss of the global model, in the evaluation worker; skipped when nothing merged since. */
+  /**
+   * Held-out loss of the global model, in the evaluation worker; skipped when nothing merged since or one
+   * is still running. A failed evaluation costs one point of the loss curve, never the run: it is counted
+   * and shown, and the next interval tries again on a new worker.
+   */
   private async evaluate(): Promise<void> {
-    const s = this.syncer, ev = this.evaluator;
-    if (!s || !ev || s.merges === this.evaluatedAt || this.status.state !== 'running') return;
-    this.evaluatedAt = s.merges;
-    const step = s.globalStep, tokens = s.mergedTokens;
-    await ev.setParams(Float32Array.from(s.model.theta));
-    const loss = await ev.evaluate();
-    this.status.loss.push({ step, tokens, loss, at: performance.now() });
-    const to = s.connectedIds();
-    const bytes = encodeMessage({ type: 'status', globalStep: step, loss, learners: to.length });
-    this.status.bytesOut += bytes.length * to.length;
-    void this.host?.broadcast(to, bytes);
+    const s = this.syncer;
+    if (!s || this.evaluating || s.merges === this.evaluatedAt || this.status.state !== 'running') return;
+    this.evaluating = true;
+    const merges = s.merges, step = s.globalStep, tokens = s.mergedTokens;
+    try {
+      const loss = await this.evaluator.loss(Float32Array.from(s.model.theta));
+      this.evaluatedAt = merges;
+      this.status.loss.push({ step, tokens, loss, at: performance.now() });
+      const to = s.connectedIds();
+      const bytes = encodeMessage({ type: 'status', globalStep: step, loss, learners: to.length });
+      this.status.bytesOut += bytes.length * to.length;
+      void this.host?.broadcast(to, bytes);
+    } catch (e) {
+      this.status.evalFailures++;
+      this.status.evalError = describeError(e);
+    } finally {
+      this.evaluating = false;
+    }
     this.refresh();
   }
 
@@ -246,12 +251,4 @@ export class CoordinatorDriver {
     }
     this.onChange();
   }
-}
-
-const EVAL_BACKEND_KEY = 'tabswarm.evalBackend';
-function remembered(): string | undefined {
-  try { return localStorage.getItem(EVAL_BACKEND_KEY) ?? undefined; } catch { return undefined; }
-}
-function remember(backend: string): void {
-  try { localStorage.setItem(EVAL_BACKEND_KEY, backend); } catch { /* storage refused: probe again next time */ }
 }

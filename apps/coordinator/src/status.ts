@@ -27,6 +27,9 @@ export interface CoordinatorStatus {
   bytesOut: number;
   loss: Array<{ step: number; tokens: number; loss: number; at: number }>;
   evalBackend: string;
+  /** Evaluations that failed (the run goes on without those points of the loss curve), and the last why. */
+  evalFailures: number;
+  evalError: string;
   numParams: number;
   goodput: Goodput;
   /** Time (ms) a quorum of valid pushes waited beyond grace cap + one heartbeat with no commit. */
@@ -70,7 +73,7 @@ export function emptyStatus(): CoordinatorStatus {
   return {
     state: 'starting', error: '', epoch: 0, resumedFrom: null, commitSeq: 0, committedHash: '', restoredHash: '', commitMs: 0, firstCommitAfterStartMs: null,
     globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], mergedTokens: 0,
-    learners: [], rejections: {}, bytesIn: 0, bytesOut: 0, loss: [], evalBackend: '–', numParams: 0,
+    learners: [], rejections: {}, bytesIn: 0, bytesOut: 0, loss: [], evalBackend: '–', evalFailures: 0, evalError: '', numParams: 0,
     goodput: { trained: 0, merged: 0, ratio: null, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 0 }, downtimeMs: 0, chaos: {},
   };
 }
