@@ -15,7 +15,7 @@ export class Evaluator {
 
   /** Start a worker and build the model. The first boot measures (or forces the remembered) backend. */
   async boot(): Promise<{ info: InitInfo; backend: string; theta0: Float32Array }> {
-    const t = this.trainer = await startTrainer();
+    const t = await startTrainer();
     try {
       // The backend measured on this browser is remembered: a reload forces it (self-test only) instead of
       // timing all four again, which is most of the time a reload takes to serve.
@@ -26,9 +26,11 @@ export class Evaluator {
       });
       remember(this.backend = probe.chosen);
       const info = await t.init({ workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: 8, seed: this.cfg.seed, backend: probe.chosen });
-      return { info, backend: probe.chosen, theta0: new Float32Array(await t.getParams()) };
+      const theta0 = new Float32Array(await t.getParams());
+      this.trainer = t; // only a worker that booted is used
+      return { info, backend: probe.chosen, theta0 };
     } catch (e) {
-      this.drop();
+      t.terminate();
       throw e;
     }
   }

@@ -45,10 +45,10 @@ export interface SyncConfig {
   /** A push whose update norm exceeds normCapFactor × the running median of its fragment's last normWindow
    * norms is refused as 'norm-outlier' (no cap before normWarmup samples). Norms are divided by the shape
    * of the inner LR schedule at the current progress (lrShape) and by the push's mean local warmup, so
-   * the schedule's ×20 warmup ramp and fresh tabs' small first pushes are not taken for an attack. The window holds every norm that reached the check, refused ones too: only a
-   * majority moves a median, and an honest majority whose norms grew (a local warmup ending, a longer H)
-   * must not be locked out by a median of its own smaller past. Honest norms vary by ~2× (steps capped at
-   * 2H); a ×100 attack does not hide. */
+   * the schedule's ×20 warmup ramp and fresh tabs' small first pushes are not taken for an attack. The
+   * median's window holds every norm that reached the check, refused ones too: only a majority moves a
+   * median, and an honest majority whose norms grew must not be locked out by a median of its own smaller
+   * past. Honest norms vary by ~2× (steps capped at 2H); a ×100 attack does not hide. */
   normCapFactor: number;
   normWindow: number;
   normWarmup: number;
