@@ -1,4 +1,5 @@
 import type { BrowserContext, Page } from '@playwright/test';
+import { lossNear, type LossPoint } from '@tabswarm/core';
 import { expect, test, type CoordinatorView, type LearnerView } from '../fixture';
 
 // Issue #4, churn (reliability.md gate 3): kill half of the learner tabs every 30 s for 5 minutes, side by
@@ -24,19 +25,8 @@ const GAP_LIMIT = 0.05 + 2.33 * PAIR_GAP_SD;
 // rate. Annealed, one evaluation differs from the next by about 1%; at the peak rate it was about 10%.
 const common = { workload: 'digits', P: '2', H: '16', K: '2', evalMs: '4000', tokens: '36000' };
 
-/** Mean loss over the last 20% of merged tokens up to `tokens` (5 points, interpolated): one evaluation
- * alone swings with the latest merge. */
-function lossNear(curve: CoordinatorView['loss'], tokens: number): number {
-  return [0.8, 0.85, 0.9, 0.95, 1].reduce((s, f) => s + lossAt(curve, f * tokens), 0) / 5;
-}
-
-/** Loss at `tokens` merged tokens, linearly interpolated between evaluations. */
-function lossAt(curve: CoordinatorView['loss'], tokens: number): number {
-  const i = curve.findIndex((p) => p.tokens >= tokens);
-  if (i <= 0) return curve[Math.max(0, i)]?.loss ?? NaN;
-  const a = curve[i - 1]!, b = curve[i]!;
-  return a.loss + ((b.loss - a.loss) * (tokens - a.tokens)) / Math.max(1, b.tokens - a.tokens);
-}
+/** The coordinator's curve on the core's axis: its `tokens` are merged tokens. */
+const merged = (curve: CoordinatorView['loss']): LossPoint[] => curve.map((p) => ({ merged: p.tokens, loss: p.loss }));
 
 test(`killing half the learner tabs every 30 s for ${minutes} min: no stall, nothing acked lost, loss not significantly over 5% worse than a fault-free run`, async ({ swarm }) => {
   test.setTimeout((minutes + 8) * 60_000);
@@ -65,10 +55,10 @@ test(`killing half the learner tabs every 30 s for ${minutes} min: no stall, not
   for (const t of tabs) await collect(t);
   const [a, b] = [await swarm.status<CoordinatorView>(chaos), await swarm.status<CoordinatorView>(calm)];
   const tokens = Math.min(a.loss.at(-1)!.tokens, b.loss.at(-1)!.tokens);
-  const [la, lb] = [lossNear(a.loss, tokens), lossNear(b.loss, tokens)];
+  const [la, lb] = [lossNear(merged(a.loss), tokens), lossNear(merged(b.loss), tokens)];
   const gap = (la - lb) / lb;
   // reliability.md §1 also asks for the gap at equal wall time: both runs' own last 20%, same 5 minutes.
-  const [wa, wb] = [lossNear(a.loss, a.loss.at(-1)!.tokens), lossNear(b.loss, b.loss.at(-1)!.tokens)];
+  const [wa, wb] = [lossNear(merged(a.loss), a.loss.at(-1)!.tokens), lossNear(merged(b.loss), b.loss.at(-1)!.tokens)];
   const g = a.goodput;
   console.log(`churn: ${killed} tabs killed in ${minutes} min; goodput ${(100 * (g.ratio ?? 0)).toFixed(1)}% (merged ${g.merged.toFixed(0)} of ${g.trained.toFixed(0)} trained tokens; stale ${g.stale.toFixed(0)}, superseded ${g.superseded.toFixed(0)}, killed or lost ${g.killedOrLost.toFixed(0)}); `
     + `filtered ${g.filtered.toFixed(0)} vs ${b.goodput.filtered.toFixed(0)} fault-free; fault-free goodput ${(100 * (b.goodput.ratio ?? 0)).toFixed(1)}%; downtime ${a.downtimeMs} ms; loss at ${tokens.toFixed(0)} merged tokens: ${la.toFixed(4)} vs ${lb.toFixed(4)} (gap ${(100 * gap).toFixed(2)}%); at equal wall time ${wa.toFixed(4)} vs ${wb.toFixed(4)} (gap ${(100 * (wa - wb) / wb).toFixed(2)}%); commits ${a.commitSeq} vs ${b.commitSeq}`);

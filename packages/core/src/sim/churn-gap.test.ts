@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { churnGap, DEFAULT_CHURN_GAP, lossAtMerged, tCritical95 } from './churn-gap';
+import { lossAtMerged } from '../loss-curve';
+import { churnGap, DEFAULT_CHURN_GAP, tCritical95 } from './churn-gap';
 
 describe('churn loss gap (reliability.md gate 3, in the simulator)', () => {
   it('interpolates the loss curve by merged tokens (hand-worked)', () => {

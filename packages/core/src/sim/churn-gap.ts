@@ -1,5 +1,6 @@
 import type { QualityOptions } from './quality';
-import { runSwarm, type SwarmOptions, type SwarmResult } from './swarm';
+import { lossNear } from '../loss-curve';
+import { runSwarm, type SwarmOptions } from './swarm';
 
 /**
  * The churn loss gap (reliability.md gate 3 and §1's loss-gap rule), measured where it can be resolved:
@@ -64,21 +65,6 @@ export function churnGap(o: ChurnGapOptions = DEFAULT_CHURN_GAP): ChurnGapResult
   const ci95 = (tCritical95(gaps.length - 1) * sd(gaps)) / Math.sqrt(gaps.length);
   const limit = Math.max(o.threshold, 2 * calmSigma);
   return { pairs, meanGap, ci95, calmSigma, limit, pass: Math.abs(meanGap) <= limit };
-}
-
-/** Mean held-out loss over the last 20% of `merged` committed tokens (5 points, interpolated): one
- * evaluation alone swings with the latest merge. */
-export function lossNear(curve: SwarmResult['curve'], merged: number): number {
-  return [0.8, 0.85, 0.9, 0.95, 1].reduce((s, f) => s + lossAtMerged(curve, f * merged), 0) / 5;
-}
-
-/** Held-out loss at `merged` committed tokens, linearly interpolated between evaluations. */
-export function lossAtMerged(curve: SwarmResult['curve'], merged: number): number {
-  const i = curve.findIndex((p) => p.merged >= merged);
-  if (i < 0) return curve.at(-1)?.loss ?? Number.NaN;
-  if (i === 0) return curve[0]!.loss;
-  const a = curve[i - 1]!, b = curve[i]!;
-  return a.loss + ((b.loss - a.loss) * (merged - a.merged)) / Math.max(1, b.merged - a.merged);
 }
 
 export function formatChurnGap(r: ChurnGapResult, o: ChurnGapOptions): string {
