@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Channel } from './channel';
 import { CHUNK_HEADER_BYTES } from './chunk';
 import { Cancel } from './drain';
-import { mbpsToBytesPerMs, takeTokens, TokenBucket } from './rate-limit';
+import { mbpsToBytesPerMs, parseLinkMbps, takeTokens, TokenBucket } from './rate-limit';
 import { FakeClock, settle } from '../test/fake-clock';
 import { FakeConn } from '../test/fake-peer';
 
@@ -57,6 +57,14 @@ describe('TokenBucket', () => {
     await settle();
     expect(second).toBe('closed');
     expect(clock.pending).toBe(0);
+  });
+});
+
+describe('parseLinkMbps', () => {
+  it('reads a positive number, no parameter as no cap, and refuses the rest', () => {
+    expect(parseLinkMbps('2.5')).toBe(2.5);
+    expect(parseLinkMbps(null)).toBe(Infinity);
+    for (const bad of ['', ' ', '0', '-1', 'fast', 'Infinity', 'NaN']) expect(() => parseLinkMbps(bad), bad).toThrow(/linkMbps=.*want a positive number of megabits\/s/);
   });
 });
 

@@ -6,12 +6,21 @@
  * one link leave in the order they asked and the cap holds over all of them together, like a FIFO queue
  * on a slow line.
  */
+import { ConfigError } from '@tabswarm/core';
 import type { Clock, TimerHandle } from './clock';
 import type { Cancel } from './drain';
 import { NetError } from './errors';
 
 /** Megabits per second (10⁶ bit/s, as links are sold) → bytes per millisecond. */
 export const mbpsToBytesPerMs = (mbps: number): number => (mbps * 1e6) / 8 / 1000;
+
+/** The pages' `linkMbps` URL parameter: absent means no cap (Infinity); anything but a positive finite number is refused. */
+export function parseLinkMbps(v: string | null): number {
+  if (v === null) return Infinity;
+  const n = Number(v);
+  if (!(v.trim() !== '' && Number.isFinite(n) && n > 0)) throw new ConfigError(`linkMbps=${JSON.stringify(v)}: want a positive number of megabits/s`);
+  return n;
+}
 
 export class TokenBucket {
   private tokens: number;
