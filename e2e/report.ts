@@ -1,7 +1,8 @@
 import type { CoordinatorView } from './fixture';
+import type { SwarmSummary } from './swarm-summary';
 
-/** A self-contained HTML report: the run's parameters, final numbers (goodput, downtime) and an inline SVG loss curve. */
-export function reportHtml(c: CoordinatorView, meta: Record<string, string | number>): string {
+/** A self-contained HTML report: the run's parameters, final numbers (goodput, downtime, contributors, bytes) and an inline SVG loss curve. */
+export function reportHtml(c: CoordinatorView, meta: Record<string, string | number>, s: SwarmSummary): string {
   const pts = c.loss;
   const w = 640, h = 280, pad = 44;
   const xs = pts.map((p) => p.tokens), ys = pts.map((p) => p.loss);
@@ -15,7 +16,12 @@ export function reportHtml(c: CoordinatorView, meta: Record<string, string | num
     'final loss (nats)': pts.at(-1)?.loss.toFixed(4) ?? '–', refused: JSON.stringify(c.rejections),
     goodput: g.ratio === null ? '–' : `${(100 * g.ratio).toFixed(1)}% of ${tok(g.trained)} trained tokens`,
     'badput (tokens)': `stale ${tok(g.stale)}, filtered ${tok(g.filtered)}, invalid ${tok(g.invalid)}, superseded ${tok(g.superseded)}, killed/lost ${tok(g.killedOrLost)}; pending ${tok(g.pending)}`,
-    'downtime (s)': (c.downtimeMs / 1000).toFixed(1) })
+    'downtime (s)': (c.downtimeMs / 1000).toFixed(1),
+    'contributors per merge': s.contributorsPerMerge?.toFixed(2) ?? '–',
+    'bytes per learner step': s.bytesPerLearnerStep === null ? '–' : `${tok(s.bytesPerLearnerStep)} (in + out at the coordinator, join snapshots excluded)`,
+    'data-parallel bytes per learner step': `${tok(s.dpBytesPerLearnerStep)} (2 × 4 B × parameters: an fp32 gradient up, the fp32 update down)`,
+    'fewer bytes than data-parallel': s.dpBytesRatio === null ? '–' : `${s.dpBytesRatio.toFixed(1)}×`,
+    'LR clock at the end': s.progress === null ? 'coordinator default plan' : `${(100 * s.progress).toFixed(0)}% of planned tokens` })
     .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`).join('');
   return `<!doctype html><meta charset="utf-8"><title>tabswarm swarm report</title>
 <style>body{font:15px system-ui,sans-serif;margin:2rem}th{text-align:left;padding-right:1rem}</style>

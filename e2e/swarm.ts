@@ -1,5 +1,6 @@
 /**
  * `npm run swarm -- --learners N --minutes M [--workload text|digits] [--model default|tiny] [--backend wasm|webgpu|webgl|cpu]
+ *                   [--method decoupled|diloco] [--K N] [--link-mbps N] [--throttle p%:Nx] [--tokens N]
  *                   [--chaos <spec>[,<spec>...]] [--chaos-seed N]`
  * Launches headless Chromium with one coordinator and N learner tabs (each its own browser context),
  * prints a progress line every 10 s and writes a report folder (report.json + index.html with the loss curve).
@@ -11,6 +12,15 @@
  *   pause:60s:5s        every 60 s the coordinator handles nothing for 5 s
  *   drop:10%            the coordinator loses 10% of incoming messages, the whole run
  * Each fault prints a `chaos t=...` line and is listed in report.json (chaos.events, chaos.counts).
+ *
+ * Comparisons (grammar and checks in swarm-options.ts), all through the same pages and transport:
+ *   --method decoupled    Decoupled DiLoCo: a merge closes on a quorum of --K pushes (default 1), plus grace
+ *   --method diloco       synchronous DiLoCo: K = --learners, every merge waits for every learner
+ *   --link-mbps 10        each learner's link carries at most 10 Mbit/s each way (a token bucket per link, a WAN stand-in)
+ *   --throttle 50%:2x     every other learner tab trains 2× slower (its steps idle as long again as they compute)
+ *   --tokens N            the LR clock's planned tokens; default: predicted from measured throughput (swarm-options.ts)
+ * report.json's summary: goodput, contributorsPerMerge, bytesPerLearnerStep vs dpBytesPerLearnerStep
+ * (2 × 4 B × parameters per step) and the LR clock's progress at the end.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -22,24 +32,33 @@ import { howMany, parseChaos, parseSeed, pick, rng, timeline, type Fault } from 
 import type { CoordinatorView, LearnerView } from './fixture';
 import { reportHtml } from './report';
 import { startStack } from './stack';
+import { parseLearners, parseMethod, parsePositive, parseThrottle, plannedTokens, quorum, slowdownOf, type Throttle } from './swarm-options';
+import { summarize, summaryLine, type SummaryView } from './swarm-summary';
 
 const { values: a } = parseArgs({
   options: {
     learners: { type: 'string', default: '3' }, minutes: { type: 'string', default: '3' }, workload: { type: 'string', default: 'digits' },
     model: { type: 'string', default: 'default' }, backend: { type: 'string' }, P: { type: 'string', default: '2' }, H: { type: 'string', default: '12' },
-    K: { type: 'string', default: '1' }, batch: { type: 'string', default: '8' }, out: { type: 'string' },
+    K: { type: 'string' }, batch: { type: 'string', default: '8' }, out: { type: 'string' },
     chaos: { type: 'string' }, 'chaos-seed': { type: 'string', default: '1' },
+    method: { type: 'string', default: 'decoupled' }, 'link-mbps': { type: 'string' }, throttle: { type: 'string' }, tokens: { type: 'string' },
   },
 });
-let faults: Fault[], seed: number;
-try { // a bad schedule is refused before anything starts
+let faults: Fault[], seed: number, N: number, K: number, throttle: Throttle | undefined, linkMbps: number | undefined, planned: number | undefined;
+const minutes = Number(a.minutes), runMs = minutes * 60_000;
+try { // bad flags are refused before anything starts
   faults = a.chaos ? parseChaos(a.chaos) : [];
   seed = parseSeed(a['chaos-seed']);
+  N = parseLearners(a.learners);
+  K = quorum(parseMethod(a.method), a.K, N);
+  throttle = a.throttle ? parseThrottle(a.throttle) : undefined;
+  linkMbps = a['link-mbps'] ? parsePositive('link-mbps', a['link-mbps']) : undefined;
+  planned = a.tokens ? Math.round(parsePositive('tokens', a.tokens)) : plannedTokens({ workload: a.workload, model: a.model, batch: Number(a.batch), runS: runMs / 1000, K, learners: N });
 } catch (e) {
   console.error((e as Error).message);
   process.exit(2);
 }
-const N = Number(a.learners), minutes = Number(a.minutes), runMs = minutes * 60_000;
+const link: Record<string, string> = linkMbps === undefined ? {} : { linkMbps: String(linkMbps) }; // both pages: each side caps its own sends
 const out = a.out ?? `reports/swarm-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 const status = <T>(p: Page): Promise<T> => p.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __tabswarm: unknown }).__tabswarm)) as T);
 type CoordinatorWindow = { __coordinator: { pause(ms: number): void; chaos: { dropRate: number; record(fault: string, target: string, detail: string): void } } };
@@ -53,30 +72,37 @@ const goodputLine = (c: CoordinatorView): string => {
 const stack = await startStack({ quiet: true });
 const browser = await launchBrowser();
 const run = { run: `swarm${Date.now().toString(36)}`, signal: stack.signal, workload: a.workload, model: a.model };
-interface Tab { id: string; ctx: BrowserContext; page: Page; frozen: boolean }
+interface Tab { id: string; ctx: BrowserContext; page: Page; frozen: boolean; slowdown: number }
 const tabs: Tab[] = [];
 let opened = 0;
 const openLearner = async (): Promise<Tab> => {
   const ctx = await browser.newContext(); // its own storage: a separate visitor with its own learner id
   const page = await ctx.newPage();
-  const tab: Tab = { id: `#${opened++}`, ctx, page, frozen: false };
+  const slowdown = slowdownOf(throttle, opened);
+  const tab: Tab = { id: `#${opened++}`, ctx, page, frozen: false, slowdown };
   page.on('pageerror', (e) => console.error(`learner ${tab.id}: ${e.message}`));
-  await page.goto(`${stack.baseUrl}/learner/?${new URLSearchParams({ ...run, autostart: '1', batch: a.batch, ...(a.backend ? { backend: a.backend } : {}) })}`);
+  await page.goto(`${stack.baseUrl}/learner/?${new URLSearchParams({
+    ...run, ...link, autostart: '1', batch: a.batch, ...(a.backend ? { backend: a.backend } : {}), ...(slowdown > 1 ? { slowdown: String(slowdown) } : {}),
+  })}`);
   tab.id = (await status<LearnerView>(page)).learnerId;
   return tab;
 };
 try {
   const coordCtx = await browser.newContext();
   const coord = await coordCtx.newPage();
-  await coord.goto(`${stack.baseUrl}/coordinator/?${new URLSearchParams({ ...run, P: a.P, H: a.H, K: a.K, evalMs: '10000', chaosSeed: String(seed) })}`);
+  await coord.goto(`${stack.baseUrl}/coordinator/?${new URLSearchParams({
+    ...run, ...link, P: a.P, H: a.H, K: String(K), evalMs: '10000', chaosSeed: String(seed), ...(planned === undefined ? {} : { tokens: String(planned) }),
+  })}`);
   await coord.waitForFunction(() => (window as unknown as { __tabswarm: { state: string } }).__tabswarm.state !== 'starting', null, { timeout: 180_000 });
   const first = await status<CoordinatorView>(coord);
   if (first.state !== 'running') throw new Error(`coordinator failed: ${first.error}`);
-  console.log(`coordinator up: ${first.numParams.toLocaleString('en')} parameters, workload ${a.workload}/${a.model}; opening ${N} learners` +
-    (faults.length ? `; chaos ${a.chaos} (seed ${seed})` : ''));
+  console.log(`coordinator up: ${first.numParams.toLocaleString('en')} parameters, workload ${a.workload}/${a.model}; method ${a.method}, K ${K}; ` +
+    `planned tokens ${planned === undefined ? 'coordinator default (no throughput measured for this workload)' : tokens(planned)}; opening ${N} learners` +
+    (linkMbps === undefined ? '' : `; links capped at ${linkMbps} Mbit/s each way`) + (throttle ? `; throttle ${a.throttle}` : '') + (faults.length ? `; chaos ${a.chaos} (seed ${seed})` : ''));
   const started = Date.now();
   const elapsedS = (): number => (Date.now() - started) / 1000;
   for (let i = 0; i < N; i++) tabs.push(await openLearner());
+  if (throttle) console.log(`slowed ${throttle.slowdown}×: ${tabs.filter((t) => t.slowdown > 1).map((t) => t.id).join(', ') || 'none'}`);
 
   const random = rng(seed);
   const events: Array<{ atS: number; fault: string; targets: string[] }> = [];
@@ -131,9 +157,9 @@ try {
     }
   };
 
-  const samples: Array<{ s: number; coordinator: CoordinatorView; learners: LearnerView[] }> = [];
+  const samples: Array<{ s: number; coordinator: SummaryView; learners: LearnerView[] }> = [];
   const sample = async (): Promise<void> => {
-    const c = await status<CoordinatorView>(coord);
+    const c = await status<SummaryView>(coord);
     // A tab that does not answer within 5 s (busy, dying) is left out of this sample rather than stall the CLI.
     const ls = (await Promise.all(tabs.filter((t) => !t.frozen).map((t) => Promise.race([status<LearnerView>(t.page).catch(() => undefined), sleep(5000, undefined)]))))
       .filter((l) => l !== undefined);
@@ -154,13 +180,17 @@ try {
 
   const final = samples.at(-1)!.coordinator;
   const chaos = faults.length ? { spec: a.chaos, seed, events, counts, coordinatorCounts: final.chaos } : undefined;
-  const summary = { commits: final.commitSeq, goodput: final.goodput, downtimeMs: final.downtimeMs };
+  const summary = summarize(final, planned);
+  const slowed = Object.fromEntries(tabs.filter((t) => t.slowdown > 1).map((t) => [t.id, t.slowdown])); // the tabs open at the end
+  const args = { ...a, K: String(K), ...(planned === undefined ? {} : { tokens: String(planned) }) };
   mkdirSync(out, { recursive: true });
-  writeFileSync(resolve(out, 'report.json'), JSON.stringify({ args: a, run, summary, chaos, samples }, null, 2));
+  writeFileSync(resolve(out, 'report.json'), JSON.stringify({ args, run, summary, slowed, chaos, samples }, null, 2));
   writeFileSync(resolve(out, 'index.html'), reportHtml(final, {
-    learners: N, minutes, workload: `${a.workload}/${a.model}`, ...(chaos ? { chaos: `${chaos.spec} (seed ${seed})`, 'faults injected': JSON.stringify(counts) } : {}),
-  }));
-  console.log(`\nfinal: commits ${final.commitSeq}, ${goodputLine(final)}${chaos ? `\nchaos injected: ${JSON.stringify(counts)}` : ''}\nreport: ${out}/index.html`);
+    learners: N, minutes, workload: `${a.workload}/${a.model}`, method: `${a.method} (K ${K})`, 'planned tokens': planned ?? 'coordinator default',
+    ...(linkMbps === undefined ? {} : { 'link cap (Mbit/s each way)': linkMbps }), ...(throttle ? { throttle: `${a.throttle}: ${Object.keys(slowed).join(', ')}` } : {}),
+    ...(chaos ? { chaos: `${chaos.spec} (seed ${seed})`, 'faults injected': JSON.stringify(counts) } : {}),
+  }, summary));
+  console.log(`\nfinal: commits ${final.commitSeq}, ${goodputLine(final)}\n       ${summaryLine(summary)}${chaos ? `\nchaos injected: ${JSON.stringify(counts)}` : ''}\nreport: ${out}/index.html`);
 } finally {
   await browser.close();
   await stack.close();

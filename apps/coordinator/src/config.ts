@@ -1,4 +1,5 @@
 import { makeSyncConfig, type SyncConfig } from '@tabswarm/core';
+import { parseLinkMbps } from '@tabswarm/net';
 
 /** The coordinator's URL parameters; every hyperparameter is shown on the page. */
 export interface CoordinatorConfig {
@@ -10,6 +11,8 @@ export interface CoordinatorConfig {
   evalEveryMs: number;
   /** Seed of the chaos panel's random choices. */
   chaosSeed: number;
+  /** Cap on this page's sends to each learner, megabits/s per link (Infinity: none); `npm run swarm -- --link-mbps`. */
+  linkMbps: number;
   signal: { host: string; port: number; path: string; key: string; secure: boolean };
   iceServers: RTCIceServer[];
 }
@@ -30,6 +33,7 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
     evalBackend: q.get('evalBackend') ?? undefined,
     evalEveryMs: num('evalMs', 5000),
     chaosSeed: num('chaosSeed', 1),
+    linkMbps: parseLinkMbps(q.get('linkMbps')),
     signal: { host: host ?? location.hostname, port: Number(port ?? 9000), path: '/signal', key: 'tabswarm', secure: location.protocol === 'https:' },
     iceServers: q.get('ice') ? (JSON.parse(q.get('ice')!) as RTCIceServer[]) : [],
   };

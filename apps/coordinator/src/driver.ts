@@ -59,6 +59,7 @@ export class CoordinatorDriver {
         onJoin: () => undefined, // a learner exists for the syncer once it has said hello
         onMessage: (id, bytes) => this.incoming(id, bytes),
         onLeave: (id) => this.feed({ kind: 'leave', id, now: performance.now() }),
+        tuning: { linkMbps: this.cfg.linkMbps },
       });
       setInterval(() => this.feed({ kind: 'tick', now: performance.now() }), 500);
       setInterval(() => void this.evaluate(), this.cfg.evalEveryMs);
@@ -150,11 +151,13 @@ export class CoordinatorDriver {
         this.status.committedHash = paramsHash(this.store!.state!.theta);
         this.status.mergesPerFragment[e.fragment]!++;
         this.status.contributorsPerFragment[e.fragment] = e.contributors.length;
+        this.status.contributorsTotal += e.contributors.length;
         return;
       }
       case 'send': {
         const bytes = encodeMessage(c.msg);
         this.status.bytesOut += bytes.length;
+        if (c.msg.type === 'snapshot') this.status.snapshotBytes += bytes.length; // a join's whole model, not per-step traffic
         host.send(c.to, bytes).catch(() => undefined); // a failed send means the link is closing: onLeave follows
         return;
       }
@@ -248,6 +251,7 @@ export class CoordinatorDriver {
         return { id: l.id, backend: l.backend, connected: l.connected, stepMs: l.stepMs, t: l.t, merges: l.merges, tokens: l.tokensMerged, lastSeenMs: now - l.lastSeen, strikes: l.strikes };
       });
       this.status.goodput = goodput(s, [...this.trained.values()].map(([t0, t, tps]) => (t - t0) * tps), this.restoredTokens);
+      this.status.learnerSteps = [...this.trained.values()].reduce((n, [t0, t]) => n + t - t0, 0);
     }
     this.onChange();
   }

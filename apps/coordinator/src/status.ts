@@ -19,12 +19,18 @@ export interface CoordinatorStatus {
   globalStep: number;
   merges: number;
   mergesPerFragment: number[];
+  /** Contributors of the latest merge per fragment, and their running total over this incarnation's commits. */
   contributorsPerFragment: number[];
+  contributorsTotal: number;
   mergedTokens: number;
   learners: Array<{ id: string; backend: string; connected: boolean; stepMs: number | undefined; t: number; merges: number; tokens: number; lastSeenMs: number; strikes: number }>;
   rejections: Partial<Record<Reason, number>>;
+  /** Message bytes received and sent (all learners); snapshotBytes: the part of bytesOut that was join snapshots (the whole model per join). */
   bytesIn: number;
   bytesOut: number;
+  snapshotBytes: number;
+  /** Local steps the learners trained during this incarnation, summed over learner sessions. */
+  learnerSteps: number;
   loss: Array<{ step: number; tokens: number; loss: number; at: number }>;
   evalBackend: string;
   /** Evaluations that failed (the run goes on without those points of the loss curve), and the last why. */
@@ -72,8 +78,8 @@ export function goodput(s: Syncer, trained: readonly number[], restoredTokens: n
 export function emptyStatus(): CoordinatorStatus {
   return {
     state: 'starting', error: '', epoch: 0, resumedFrom: null, commitSeq: 0, committedHash: '', restoredHash: '', commitMs: 0, firstCommitAfterStartMs: null,
-    globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], mergedTokens: 0,
-    learners: [], rejections: {}, bytesIn: 0, bytesOut: 0, loss: [], evalBackend: '–', evalFailures: 0, evalError: '', numParams: 0,
+    globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], contributorsTotal: 0, mergedTokens: 0,
+    learners: [], rejections: {}, bytesIn: 0, bytesOut: 0, snapshotBytes: 0, learnerSteps: 0, loss: [], evalBackend: '–', evalFailures: 0, evalError: '', numParams: 0,
     goodput: { trained: 0, merged: 0, ratio: null, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 0 }, downtimeMs: 0, chaos: {},
   };
 }

@@ -1,3 +1,6 @@
+import { ConfigError } from '@tabswarm/core';
+import { parseLinkMbps } from '@tabswarm/net';
+
 /** Everything a learner tab reads from its URL, with defaults that work on localhost. */
 export interface LearnerConfig {
   runId: string;
@@ -12,6 +15,17 @@ export interface LearnerConfig {
   autostart: boolean;
   /** Train alone, without joining a run: the baseline for the swarm's overhead (npm run bench). */
   solo: boolean;
+  /** Cap on this tab's sends to the coordinator, megabits/s (Infinity: none); `npm run swarm -- --link-mbps`. */
+  linkMbps: number;
+  /** Each training step takes this many times its compute time (≥ 1): a slower device; `npm run swarm -- --throttle`. */
+  slowdown: number;
+}
+
+function parseSlowdown(v: string | null): number {
+  if (v === null) return 1;
+  const n = Number(v);
+  if (!(v.trim() !== '' && Number.isFinite(n) && n >= 1)) throw new ConfigError(`slowdown=${JSON.stringify(v)}: want a number >= 1 (times slower than this device)`);
+  return n;
 }
 
 function stableId(): string {
@@ -40,5 +54,7 @@ export function readConfig(url = new URL(location.href)): LearnerConfig {
     iceServers: q.get('ice') ? (JSON.parse(q.get('ice')!) as RTCIceServer[]) : [],
     autostart: q.get('autostart') === '1',
     solo: q.get('solo') === '1',
+    linkMbps: parseLinkMbps(q.get('linkMbps')),
+    slowdown: parseSlowdown(q.get('slowdown')),
   };
 }

@@ -113,7 +113,7 @@ export class LearnerSession {
     this.trainer = await startTrainer({ trainTimeoutMs: HANG_DEADLINE_MS, callTimeoutMs: HANG_DEADLINE_MS });
     const probe = await this.trainer.probe({ force: this.cfg.backend, workload: this.cfg.workload });
     this.set({ backend: probe.chosen, why: probe.why, state: this.status.state === 'recovering' ? 'recovering' : 'loading' });
-    return this.trainer.init({ workload: this.cfg.workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: this.cfg.batch, seed: hashSeed(this.cfg.learnerId, this.session), backend: probe.chosen });
+    return this.trainer.init({ workload: this.cfg.workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: this.cfg.batch, seed: hashSeed(this.cfg.learnerId, this.session), backend: probe.chosen, slowdown: this.cfg.slowdown });
   }
 
   /** The training loop, rebuilt after a recoverable worker failure; anything else propagates. */

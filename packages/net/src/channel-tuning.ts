@@ -23,6 +23,8 @@ export interface ChannelTuning {
   maxBufferedBytes: number;
   /** Drop an incomplete incoming message after this long without a chunk, in ms (default 30 s). */
   partialIdleMs: number;
+  /** Cap on this side's sends, megabits/s (rate-limit.ts; default Infinity: no cap). */
+  linkMbps: number;
 }
 
 export const DEFAULT_TUNING: Omit<ChannelTuning, 'maxBufferedBytes'> = {
@@ -34,6 +36,7 @@ export const DEFAULT_TUNING: Omit<ChannelTuning, 'maxBufferedBytes'> = {
   heartbeatTimeoutMs: DEFAULT_HEARTBEAT.timeoutMs,
   maxPartials: 4,
   partialIdleMs: 30_000,
+  linkMbps: Infinity,
 };
 
 export interface ChannelStats {

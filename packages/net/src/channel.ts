@@ -1,16 +1,17 @@
 /**
  * One open data connection as a message pipe: whole Uint8Array messages in and out, chunked
- * (chunk.ts), reassembled with limits (reassembler.ts), paced by backpressure (drain.ts) and watched
- * by a heartbeat (heartbeat.ts). Closes itself on heartbeat silence, on a protocol violation by the
+ * (chunk.ts), reassembled with limits (reassembler.ts), paced by backpressure (drain.ts) and, when
+ * tuning.linkMbps is finite, by a rate cap (rate-limit.ts), and watched by a heartbeat (heartbeat.ts). Closes itself on heartbeat silence, on a protocol violation by the
  * peer, or when a send cannot drain; `onClose` fires exactly once with the reason.
  */
 import { BYE_MAGIC, byeFrame, readBye } from './bye';
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TUNING, type ChannelStats, type ChannelTuning } from './channel-tuning';
-import { CHUNK_MAGIC, chunkCount, chunkFrames, frameMagic, type FrameRefusal } from './chunk';
+import { CHUNK_HEADER_BYTES, CHUNK_MAGIC, chunkCount, chunkFrames, frameMagic, type FrameRefusal } from './chunk';
 import { systemClock, type Clock } from './clock';
 import { Cancel, waitForDrain } from './drain';
 import { NetError } from './errors';
 import { HEARTBEAT_MAGIC, Heartbeat } from './heartbeat';
+import { mbpsToBytesPerMs, takeTokens, TokenBucket } from './rate-limit';
 import { Reassembler, makeLimits } from './reassembler';
 import type { RawConnection } from './transport';
 
@@ -49,6 +50,7 @@ export class Channel {
   private readonly heartbeat: Heartbeat;
   private readonly reassembler: Reassembler;
   private readonly cancel = new Cancel();
+  private readonly bucket: TokenBucket | undefined;
   private readonly counters = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, messagesIn: 0, messagesOut: 0 };
   private readonly refused: Partial<Record<FrameRefusal, number>> = {};
   private nextMsgId = 0;
@@ -61,6 +63,8 @@ export class Channel {
     this.maxMessageBytes = o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.tuning = { ...DEFAULT_TUNING, maxBufferedBytes: 2 * this.maxMessageBytes, ...o.tuning };
     const t = this.tuning;
+    // Burst: one full chunk frame, so a capped link never sends two frames back to back faster than its rate.
+    if (Number.isFinite(t.linkMbps)) this.bucket = new TokenBucket(mbpsToBytesPerMs(t.linkMbps), t.chunkBytes + CHUNK_HEADER_BYTES, this.clock);
     this.reassembler = new Reassembler(
       makeLimits(this.maxMessageBytes, { chunkBytes: t.chunkBytes, maxPartials: t.maxPartials, maxBufferedBytes: t.maxBufferedBytes, idleTimeoutMs: t.partialIdleMs }),
       () => this.clock.now(),
@@ -120,6 +124,7 @@ export class Channel {
   }
 
   private async sendFrame(frame: Uint8Array<ArrayBuffer>): Promise<void> {
+    if (this.bucket) await takeTokens(this.bucket, frame.length, this.clock, this.cancel);
     let dc = this.openChannel();
     // A loop, not an if: many senders wake on the same event, and each must see the others' frames.
     // Chromium closes a data channel whose send buffer passes 16 MiB, so overshoot must stay bounded.
@@ -149,10 +154,15 @@ export class Channel {
     return dc;
   }
 
-  /** Heartbeat frames bypass backpressure (7 bytes) and never throw: a failed one reads as silence. */
+  /**
+   * Heartbeat frames bypass backpressure (7 bytes) and never throw: a failed one reads as silence. Under a
+   * rate cap they are paid for but never delayed, as a line's tiny packets are: a heartbeat stuck behind a
+   * model transfer would read as a dead peer.
+   */
   private sendControl(frame: Uint8Array<ArrayBuffer>): void {
     const dc = this.conn.dataChannel;
     if (this.closedWith !== undefined || !dc || dc.readyState !== 'open') return;
+    this.bucket?.reserve(frame.length);
     try {
       dc.send(frame);
       this.counters.bytesOut += frame.length;

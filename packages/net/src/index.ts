@@ -13,6 +13,7 @@ export type { ChannelOptions } from './channel';
 export type { ChannelStats, ChannelTuning } from './channel-tuning';
 export { CHUNK_HEADER_BYTES, CHUNK_MAGIC, DEFAULT_CHUNK_BYTES, MAX_FRAME_BYTES, chunkCount, chunkFrames, readChunkHeader } from './chunk';
 export type { ChunkHeader, FrameRefusal, Refusal } from './chunk';
+export { mbpsToBytesPerMs, parseLinkMbps, TokenBucket } from './rate-limit';
 export { Reassembler, makeLimits } from './reassembler';
 export type { PushResult, ReassemblerLimits } from './reassembler';
 export { DEFAULT_HEARTBEAT, HEARTBEAT_MAGIC, Heartbeat, heartbeatFrame } from './heartbeat';

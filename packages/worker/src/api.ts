@@ -69,6 +69,11 @@ export interface InitOptions {
   seed: number;
   /** Backend to train on; default: the last probe's choice. */
   backend?: string;
+  /**
+   * Each training step takes this many times its measured compute time (finite, ≥ 1; default 1): the
+   * stand-in for a slower device in a swarm run on one machine (`npm run swarm -- --throttle`).
+   */
+  slowdown?: number;
 }
 
 export interface InitInfo {

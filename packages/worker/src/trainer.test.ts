@@ -95,6 +95,31 @@ describe('TrainerCore', () => {
     expect(await core.train(2, 0.5)).toEqual({ steps: 2, meanLoss: 1.5, msPerStep: 5 });
   });
 
+  it('slowdown s makes each step take s× its own compute time, waiting (s − 1) × the step after it', async () => {
+    let t = 0;
+    const waits: number[] = [];
+    const mod: ModelModule = {
+      loadDataset: async () => ({}),
+      createTrainModel: () => {
+        const m = new FakeModel();
+        const step = m.step.bind(m);
+        m.step = (lr) => { t += 10 * (m.steps + 1); return step(lr); }; // steps of 10 ms, then 20 ms
+        return m;
+      },
+    };
+    const init = async (backend: BackendName): Promise<BackendInit> => ({ ok: true, backend, initMs: 1 });
+    const core = new TrainerCore(mod, init, () => t, async (ms) => { waits.push(ms); t += ms; });
+    const opts = { workload: 'digits' as const, dataBaseUrl: 'http://x/data/', batch: 4, seed: 1, backend: 'cpu' };
+    await core.init({ ...opts, slowdown: 2.5 });
+    // Waits 1.5 × 10 and 1.5 × 20 ms; wall time 10 + 15 + 20 + 30 = 75 ms over 2 steps = 2.5 × the 15 ms mean.
+    expect(await core.train(2, 0.5)).toEqual({ steps: 2, meanLoss: 1.5, msPerStep: 37.5 });
+    expect(waits).toEqual([15, 30]);
+    await core.init(opts); // the default: no slowdown, no waiting
+    expect(await core.train(1, 0.5)).toEqual({ steps: 1, meanLoss: 2, msPerStep: 10 });
+    expect(waits).toHaveLength(2);
+    for (const slowdown of [0.5, NaN, Infinity]) await expect(core.init({ ...opts, slowdown })).rejects.toMatchObject({ code: 'bad-argument' });
+  });
+
   it('validates arguments before touching anything', async () => {
     const { core, start, models } = setup();
     await start();

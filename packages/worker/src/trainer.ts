@@ -33,12 +33,18 @@ export class TrainerCore {
   private adapter: AdapterInfo | undefined;
   private suspect: string | undefined;
   private lastChoice: BackendName | undefined;
+  private slowdown = 1;
   private readonly probed = new Map<BackendName, BackendInit>();
   private readonly datasets = new Map<string, Promise<unknown>>();
   private readonly loss = new DeviceLossWatch();
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly models: ModelModule, private readonly initFn: typeof initBackend = initBackend, private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly models: ModelModule,
+    private readonly initFn: typeof initBackend = initBackend,
+    private readonly now: () => number = () => performance.now(),
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ) {}
 
   /** Runs `fn` after every earlier call has settled; converts whatever it throws into a TrainerError. */
   private run<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -95,6 +101,8 @@ export class TrainerCore {
       if (opts.workload !== 'text' && opts.workload !== 'digits') throw badArgument(`unknown workload ${JSON.stringify(opts.workload)}`);
       if (!Number.isInteger(opts.batch) || opts.batch < 1) throw badArgument(`batch ${opts.batch} is not a positive integer`);
       if (!Number.isInteger(opts.seed)) throw badArgument(`seed ${opts.seed} is not an integer`);
+      const slowdown = opts.slowdown ?? 1;
+      if (!(Number.isFinite(slowdown) && slowdown >= 1)) throw badArgument(`slowdown ${slowdown} is not a finite number >= 1`);
       const backend = parseBackend(opts.backend) ?? this.lastChoice;
       if (!backend) throw badArgument('no backend given and none probed yet');
       this.disposeModel();
@@ -112,6 +120,7 @@ export class TrainerCore {
         throw new TrainerError('model-failed', `building the ${opts.workload} model: ${describeError(e)}`);
       }
       this.model = model;
+      this.slowdown = slowdown;
       this.numParams = model.specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
       this.suspect = undefined;
       return { specs: model.specs, tokensPerStep: model.tokensPerStep, backend, numParams: this.numParams, ...(this.adapter ? { adapter: this.adapter } : {}) };
@@ -161,6 +170,7 @@ export class TrainerCore {
       let sum = 0;
       for (let i = 1; i <= n; i++) {
         let loss: number;
+        const s0 = this.slowdown > 1 ? this.now() : 0;
         try {
           ({ loss } = await this.loss.race(m.step(lr)));
         } catch (e) {
@@ -168,6 +178,9 @@ export class TrainerCore {
         }
         if (!Number.isFinite(loss)) throw this.poison('non-finite-loss', `step ${i}/${n} gave loss ${loss}`);
         sum += loss;
+        // A device `slowdown`× slower: idle (slowdown − 1) × this step's own compute time (ms), so the
+        // step's wall time (and msPerStep, and the stepMs the coordinator sees) scales with it.
+        if (this.slowdown > 1) await this.sleep((this.slowdown - 1) * (this.now() - s0));
       }
       return { steps: n, meanLoss: sum / n, msPerStep: (this.now() - t0) / n };
     });

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { parseLearners, parseMethod, parsePositive, parseThrottle, plannedTokens, quorum, slowdownOf } from './swarm-options';
+
+describe('swarm comparison flags', () => {
+  it('knows decoupled and diloco and refuses any other method by name', () => {
+    expect(parseMethod('decoupled')).toBe('decoupled');
+    expect(parseMethod('diloco')).toBe('diloco');
+    expect(() => parseMethod('dp')).toThrow('--method dp: unknown method (known: decoupled, diloco)');
+  });
+
+  it('diloco waits for every learner; decoupled takes --K, default 1', () => {
+    expect(quorum('decoupled', undefined, 4)).toBe(1);
+    expect(quorum('decoupled', '2', 4)).toBe(2);
+    expect(quorum('diloco', undefined, 4)).toBe(4);
+    expect(quorum('diloco', '4', 4)).toBe(4);
+    expect(() => quorum('diloco', '2', 4)).toThrow(/K = --learners = 4\); drop --K 2/);
+    expect(() => quorum('decoupled', '0', 4)).toThrow(/--K 0: want a whole number >= 1/);
+    expect(() => parseLearners('2.5')).toThrow(/--learners 2.5/);
+  });
+
+  it('reads p%:Nx and refuses the rest', () => {
+    expect(parseThrottle('50%:2x')).toEqual({ share: 0.5, slowdown: 2 });
+    expect(parseThrottle('100%:1.5x')).toEqual({ share: 1, slowdown: 1.5 });
+    for (const bad of ['50%', '50:2x', '0%:2x', '150%:2x', '50%:0.5x', '50%:2']) expect(() => parseThrottle(bad), bad).toThrow(/want <percent>%:<factor>x/);
+    expect(parsePositive('link-mbps', '2.5')).toBe(2.5);
+    for (const bad of ['0', '-3', 'x', '']) expect(() => parsePositive('link-mbps', bad), bad).toThrow(/--link-mbps .*want a positive number/);
+  });
+
+  it('slows an evenly spread share of the tabs: 50% is every other tab, 100% all, 1/3 every third', () => {
+    const slowed = (share: number, n: number): number[] => Array.from({ length: n }, (_, i) => i).filter((i) => slowdownOf({ share, slowdown: 2 }, i) === 2);
+    expect(slowed(0.5, 6)).toEqual([1, 3, 5]);
+    expect(slowed(1, 3)).toEqual([0, 1, 2]);
+    expect(slowed(1 / 3, 6)).toEqual([2, 5]);
+    expect(slowed(0.25, 8)).toEqual([3, 7]);
+    expect(slowdownOf(undefined, 1)).toBe(1);
+  });
+
+  it('plans the merged tokens the measured throughput predicts, and nothing for unmeasured workloads', () => {
+    // 93.2 steps/s × 8 tokens × (180 − 22) s × 1/3 × 0.71 = 27 880: the baseline run merged 28 028.
+    expect(plannedTokens({ workload: 'digits', model: 'default', batch: 8, runS: 180, K: 1, learners: 3 })).toBe(27_880);
+    // diloco (K = N) merges everyone's tokens: 3× the plan of K = 1.
+    expect(plannedTokens({ workload: 'digits', model: 'default', batch: 8, runS: 180, K: 3, learners: 3 })).toBe(83_641);
+    expect(plannedTokens({ workload: 'digits', model: 'default', batch: 8, runS: 10, K: 1, learners: 3 })).toBe(1); // shorter than the start-up
+    expect(plannedTokens({ workload: 'text', model: 'default', batch: 8, runS: 180, K: 1, learners: 3 })).toBeUndefined();
+  });
+});

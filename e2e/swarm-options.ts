@@ -1,0 +1,88 @@
+/**
+ * The comparison flags of `npm run swarm` (issue #9), parsed and checked before anything starts:
+ *   --method decoupled|diloco  decoupled: quorum --K (default 1); diloco: synchronous DiLoCo, K = --learners
+ *   --link-mbps N              cap each learner link at N megabits/s, both directions (the pages' linkMbps)
+ *   --throttle p%:Nx           that share of the learner tabs trains N times slower (the pages' slowdown)
+ *   --tokens N                 planned tokens of the LR clock; default: plannedTokens() below
+ * Pure: swarm.ts turns the errors into a message and exit code 2.
+ */
+
+export type Method = 'decoupled' | 'diloco';
+export const METHODS: readonly Method[] = ['decoupled', 'diloco'];
+
+export function parseMethod(v: string): Method {
+  if (!(METHODS as readonly string[]).includes(v)) throw new Error(`--method ${v}: unknown method (known: ${METHODS.join(', ')})`);
+  return v as Method;
+}
+
+/** Learner tabs: a whole number ≥ 1. */
+export function parseLearners(v: string): number {
+  if (!/^[1-9]\d*$/.test(v)) throw new Error(`--learners ${v}: want a whole number >= 1`);
+  return Number(v);
+}
+
+/** The merge quorum K: --K for decoupled (default 1); every learner for diloco, where --K must agree if given. */
+export function quorum(method: Method, K: string | undefined, learners: number): number {
+  if (K !== undefined && !/^[1-9]\d*$/.test(K)) throw new Error(`--K ${K}: want a whole number >= 1`);
+  if (method === 'decoupled') return K === undefined ? 1 : Number(K);
+  if (K !== undefined && Number(K) !== learners) throw new Error(`--method diloco waits for every learner (K = --learners = ${learners}); drop --K ${K}`);
+  return learners;
+}
+
+/** A positive finite number, for --link-mbps and --tokens. */
+export function parsePositive(flag: string, v: string): number {
+  const n = Number(v);
+  if (!(v.trim() !== '' && Number.isFinite(n) && n > 0)) throw new Error(`--${flag} ${v}: want a positive number`);
+  return n;
+}
+
+export interface Throttle {
+  /** Share of the learner tabs slowed, in (0, 1]. */
+  share: number;
+  /** How many times slower they train, ≥ 1. */
+  slowdown: number;
+}
+
+export function parseThrottle(spec: string): Throttle {
+  const m = /^(\d+(?:\.\d+)?)%:(\d+(?:\.\d+)?)x$/.exec(spec);
+  const share = m ? Number(m[1]) / 100 : NaN, slowdown = m ? Number(m[2]) : NaN;
+  if (!(share > 0 && share <= 1 && slowdown >= 1)) throw new Error(`--throttle ${spec}: want <percent>%:<factor>x with a percent in (0, 100] and a factor >= 1, e.g. 50%:2x`);
+  return { share, slowdown };
+}
+
+/**
+ * Slowdown of the tab opened i-th (from 0, fresh tabs after a kill included): deterministic and evenly
+ * spread, tab i is slowed when ⌊(i + 1)·share⌋ > ⌊i·share⌋. 50% slows every other tab (#1, #3, …);
+ * 100% slows all of them.
+ */
+export function slowdownOf(t: Throttle | undefined, i: number): number {
+  if (!t) return 1;
+  const n = (k: number): number => Math.floor(k * t.share + 1e-9); // 1e-9: 3 × 0.333… is 1, not 0.999…
+  return n(i + 1) > n(i) ? t.slowdown : 1;
+}
+
+/**
+ * Measured on the 2-core development machine: a fresh 3-minute default run (3 learners, digits/default,
+ * batch 8, K = 1; reports/baseline-swarm/report.json, 2026-12-02), least-squares over its samples from 30 s on.
+ * The learners together trained 93.2 steps/s (CPU-bound, so about the same for any tab count), starting
+ * 22 s after the coordinator served (tabs opening and probing their backends). 23.7% of the trained tokens
+ * were merged with one contributor per merge: a share of 0.71 of a contributor's tokens reaches the model.
+ */
+const THROUGHPUT: Record<string, { stepsPerS: number; startS: number; mergedShare: number }> = {
+  'digits/default': { stepsPerS: 93.2, startS: 22, mergedShare: 0.71 },
+};
+
+/**
+ * Planned tokens for the LR clock, so that warmup and the cosine decay complete within the run. The
+ * coordinator's progress is merged tokens / planned tokens (docs/method.md §3), so this predicts merged
+ * tokens: steps/s × batch (digits: one token per example) × training seconds × the share merged. A merge
+ * takes the pushes of K of the N learners and the others' work is superseded, so that share is
+ * min(K, N)/N × mergedShare. Undefined when nothing was measured for the workload: the coordinator's
+ * default applies (pass --tokens).
+ */
+export function plannedTokens(o: { workload: string; model: string; batch: number; runS: number; K: number; learners: number }): number | undefined {
+  const m = THROUGHPUT[`${o.workload}/${o.model}`];
+  if (!m) return undefined;
+  const merged = (Math.min(o.K, o.learners) / o.learners) * m.mergedShare;
+  return Math.max(1, Math.round(m.stepsPerS * o.batch * Math.max(0, o.runS - m.startS) * merged));
+}
