@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, logLine, makeLayout, planFragments, replayLog, Syncer, theta0Line, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
+import { decodeMessage, encodeMessage, logLine, makeLayout, planFragments, replayLog, Syncer, theta0Line, waitsForCommit, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost } from '@tabswarm/net';
 import { describeError } from '@tabswarm/worker';
 import { Chaos } from './chaos';
@@ -12,7 +12,8 @@ import { DurableStore } from './store';
  * Runs the core syncer on live learners: decoded messages in, commands out through the PeerJS host.
  * Commands run strictly in order behind a promise chain, and a 'commit' is a durable IndexedDB write:
  * nothing the syncer says after a merge (its broadcast, its acks, anything later) leaves this page before
- * that merge is on disk. Evaluation of the global model runs in a worker, never on the main thread.
+ * that merge is on disk. A pull reveals no state, so it skips the queue (core's waitsForCommit): a round
+ * opens while the previous round's commit is still being written (docs/method.md §4). Evaluation of the global model runs in a worker, never on the main thread.
  */
 export class CoordinatorDriver {
   syncer: Syncer | undefined;
@@ -30,6 +31,8 @@ export class CoordinatorDriver {
   /** Tokens trained per learner session during this incarnation: [local step when first seen, latest]. */
   private readonly trained = new Map<string, [number, number, number]>();
   private restoredTokens = 0;
+  /** How long each version's durable commit took (ms), until its broadcast reports 'synced'. */
+  private readonly commitMs = new Map<number, number>();
 
   constructor(readonly cfg: CoordinatorConfig, private readonly onChange: () => void) {
     this.chaos = new Chaos(cfg.chaosSeed, () => performance.now());
@@ -127,6 +130,7 @@ export class CoordinatorDriver {
   private enqueue(c: SyncCommand): void {
     if (c.kind === 'wake') return this.wake(c.at); // timers are local, not a message: no need to wait
     if (c.kind === 'rejected') { this.status.rejections[c.reason] = (this.status.rejections[c.reason] ?? 0) + 1; return; }
+    if (!waitsForCommit(c)) { void this.run(c); return; }
     this.queued++;
     this.chain = this.chain.then(() => this.run(c)).catch((e: unknown) => this.fail(e)).finally(() => { this.queued--; });
   }
@@ -147,6 +151,7 @@ export class CoordinatorDriver {
         // performance.now() counts from this page's navigation: after a reload, the time from the reload.
         if (this.status.firstCommitAfterStartMs === null) this.status.firstCommitAfterStartMs = done;
         this.status.commitMs = 0.9 * this.status.commitMs + 0.1 * (done - t0);
+        this.commitMs.set(c.commit.version, done - t0);
         this.status.commitSeq = c.commit.seq;
         this.status.committedHash = paramsHash(this.store!.state!.theta);
         this.status.mergesPerFragment[e.fragment]!++;
@@ -165,7 +170,12 @@ export class CoordinatorDriver {
         const bytes = encodeMessage(c.msg); // encoded once for every recipient
         this.status.bytesOut += bytes.length * c.to.length;
         const round = c.msg.type === 'broadcast' ? c.msg.version : undefined;
-        void host.broadcast(c.to, bytes).then(() => { if (round !== undefined) this.feed({ kind: 'synced', round, now: performance.now() }); });
+        void host.broadcast(c.to, bytes).then(() => {
+          if (round === undefined) return;
+          const commitMs = this.commitMs.get(round);
+          this.commitMs.delete(round);
+          this.feed({ kind: 'synced', round, now: performance.now(), ...(commitMs === undefined ? {} : { commitMs }) });
+        });
         return;
       }
       case 'drop': return host.drop(c.id, c.reason);

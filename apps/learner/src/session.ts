@@ -1,10 +1,8 @@
-import { decodeMessage, encodeMessage, LearnerState, localWarmup, lrAt, makeLayout, type Message } from '@tabswarm/core';
+import { DEFAULT_LR, decodeMessage, encodeMessage, gather, LearnerEngine, makeLayout, type EngineCommand, type EngineEvent, type Message } from '@tabswarm/core';
 import { connectLearner, coordinatorPeerId, type LearnerLink } from '@tabswarm/net';
 import { startTrainer, type Trainer } from '@tabswarm/worker';
 import { HANG_DEADLINE_MS, isRecoverable, RecoveryBudget, trainDeadlineMs } from './recovery';
 import type { LearnerConfig } from './config';
-
-type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
 
 /** What the page shows, and what Playwright polls (window.__tabswarm). */
 export interface LearnerStatus {
@@ -32,37 +30,37 @@ export interface LearnerStatus {
   /** Coordinator incarnation this tab's weights come from. */
   epoch: number;
   versions: number[];
+  /** Each step is made to take this many times its compute time (the `slowdown` URL parameter; 1 = none). */
+  slowdown: number;
   error: string;
 }
 
 /**
- * One learner tab (algorithm.md §2.3): the worker trains, this loop owns the protocol. Between steps it
- * applies broadcasts, then answers pulls with an asynchronous readback of just the pulled fragment.
- * The session number grows on every restart of the tab so (learner, session, seq) names a push uniquely.
+ * One learner tab: core's LearnerEngine owns every rule of the protocol (docs/method.md §3); this class
+ * interprets its commands. Model commands (train, read, load, write) run one after another on the worker,
+ * in the order the engine issued them; messages go out at once, so a pull is answered from the engine's
+ * host copy while a step is still running. A worker that crashes, hangs or loses its device is rebuilt
+ * and the engine asks for the latest global weights.
  */
 export class LearnerSession {
   readonly status: LearnerStatus;
   private trainer: Trainer | undefined;
   private link: LearnerLink | undefined;
-  private state: LearnerState | undefined;
-  private inbox: Array<Msg<'broadcast'>> = [];
-  private pulls: Array<Msg<'pull'>> = [];
-  private snapshot: Msg<'snapshot'> | undefined;
+  private engine: LearnerEngine | undefined;
+  /** The worker's queue: each model command starts when the one before it has finished. */
+  private work: Promise<void> = Promise.resolve();
+  /** Worker generation: commands queued for a worker that has since died are dropped, not run on the next. */
+  private gen = 0;
   private running = false;
-  private loop: Promise<void> | undefined;
   private readonly session = nextSession();
-  private stepMsEma: number | undefined;
-  private stepsThisTab = 0;
   private tokensPerStep = 0;
   private readonly budget = new RecoveryBudget();
-  /** When the last hello went out without a snapshot in answer yet (ms), and how to say it again. */
-  private helloAt: number | undefined;
-  private hello: (() => void) | undefined;
+  private rate = { since: 0, steps: 0 };
 
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = {
       state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
-      loss: undefined, globalLoss: undefined, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, epoch: 0, versions: [], error: '',
+      loss: undefined, globalLoss: undefined, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, epoch: 0, versions: [], slowdown: cfg.slowdown, error: '',
     };
   }
 
@@ -71,36 +69,33 @@ export class LearnerSession {
       this.set({ state: 'probing' });
       const info = await this.startWorker();
       this.tokensPerStep = info.tokensPerStep;
-      const layout = makeLayout(info.specs);
-      this.state = new LearnerState(layout);
       if (this.cfg.solo) return await this.solo(info.tokensPerStep);
+      const gpu = this.status.backend === 'webgpu' || this.status.backend === 'webgl';
+      this.engine = new LearnerEngine({
+        runId: this.cfg.runId, learnerId: this.cfg.learnerId, session: this.session, tokensPerStep: info.tokensPerStep, backend: this.status.backend,
+        lr: DEFAULT_LR, adoption: 'eager', readAhead: gpu ? 'due' : 'all', helloDeadlineMs: HELLO_DEADLINE_MS,
+      }, makeLayout(info.specs));
       this.set({ state: 'connecting' });
+      this.running = true;
       this.link = connectLearner({
         coordinatorId: coordinatorPeerId(this.cfg.runId), learnerId: this.cfg.learnerId, signal: this.cfg.signal, iceServers: this.cfg.iceServers,
-        // Hello, then every push not yet acked: the coordinator answers each exactly once (merged or not).
-        onOpen: () => {
-          this.hello = () => this.send({ type: 'hello', runId: this.cfg.runId, learnerId: this.cfg.learnerId, session: this.session, layoutHash: layout.hash, tokensPerStep: info.tokensPerStep, backend: this.status.backend, uplinkCodec: 3 });
-          this.hello();
-          this.helloAt = performance.now();
-          for (const p of this.state?.resendable() ?? []) this.send(p);
-        },
+        tuning: { linkMbps: this.cfg.linkMbps }, // --link-mbps: this direction's half of the cap
+        onOpen: () => this.feed({ kind: 'connected', now: performance.now() }), // hello, then every push not yet acked
         onMessage: (bytes) => this.receive(bytes),
         // 'replaced': another tab (a duplicated one shares our id) took over; the link gives up for good.
         onClose: (reason) => reason === 'replaced'
           ? this.fail(new Error('another tab with this learner id took over; this one has stopped'))
-          : this.set({ state: this.running ? 'connecting' : this.status.state }),
+          : this.set({ state: this.running && this.status.state !== 'paused' ? 'connecting' : this.status.state }),
       });
-      this.running = true;
-      await this.drive();
+      setInterval(() => this.feed({ kind: 'tick', now: performance.now() }), 1000); // the hello deadline
     } catch (e) {
       this.fail(e);
     }
   }
 
   pause(paused: boolean): void {
-    this.running = !paused;
     this.set({ state: paused ? 'paused' : 'training' });
-    if (!paused && this.trainer && !this.loop) void this.drive().catch((e: unknown) => this.fail(e));
+    this.feed({ kind: 'pause', paused, now: performance.now() });
   }
 
   /** Chaos drill (window.__tabswarmFault): crash or hang the worker, or lose its WebGPU device. */
@@ -116,109 +111,96 @@ export class LearnerSession {
     return this.trainer.init({ workload: this.cfg.workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: this.cfg.batch, seed: hashSeed(this.cfg.learnerId, this.session), backend: probe.chosen, slowdown: this.cfg.slowdown });
   }
 
-  /** The training loop, rebuilt after a recoverable worker failure; anything else propagates. */
-  private async drive(): Promise<void> {
-    for (;;) {
-      try {
-        this.loop = this.run(this.tokensPerStep);
-        return await this.loop;
-      } catch (e) {
-        this.loop = undefined;
-        if (!this.running || !isRecoverable(e) || !this.budget.take(performance.now())) throw e;
-        await this.recover(e);
-      }
+  private feed(ev: EngineEvent): void {
+    if (!this.engine || this.status.state === 'failed') return;
+    for (const c of this.engine.handle(ev)) this.run(c);
+    this.show();
+  }
+
+  private run(c: EngineCommand): void {
+    if (c.kind === 'send') {
+      this.send(c.msg);
+      if (c.msg.type === 'push') this.status.pushes++;
+    } else if (c.kind === 'settled') {
+      if (c.ack.outcome === 'merged') {
+        const keys = this.status.mergedKeys;
+        keys.push(`${this.cfg.learnerId}/${this.session}/${c.ack.seq}`);
+        if (keys.length > 10_000) keys.shift();
+        this.status.merges++;
+      } else this.status.rejected++;
+    } else if (c.kind === 'refused') this.status.error = `${c.what} refused: ${c.reason} (${c.detail})`;
+    else {
+      const gen = this.gen;
+      this.work = this.work.then(() => (gen === this.gen ? this.onWorker(c) : undefined)).catch((e: unknown) => this.workerFailed(e, gen));
+    }
+  }
+
+  /** One model command on the worker; its answer (a finished step, a readback) goes back to the engine. */
+  private async onWorker(c: Exclude<EngineCommand, { kind: 'send' | 'settled' | 'refused' }>): Promise<void> {
+    const trainer = this.trainer!, fragments = this.engine!.fragments;
+    if (c.kind === 'train') {
+      const t0 = performance.now();
+      const { meanLoss } = await trainer.train(1, c.lr, trainDeadlineMs(this.engine!.stepMs));
+      const now = performance.now();
+      this.status.loss = meanLoss;
+      this.countStep(now);
+      this.feed({ kind: 'stepped', now, ms: now - t0 });
+    } else if (c.kind === 'read') {
+      const values = new Float32Array(await trainer.readFragment(fragments[c.fragment]!));
+      this.feed({ kind: 'read', tag: c.tag, values, now: performance.now() });
+    } else if (c.kind === 'write') {
+      await trainer.writeFragment(fragments[c.fragment]!, c.values, c.rebase);
+    } else {
+      const kept = new Set(c.kept);
+      if (kept.size === 0) await trainer.setParams(c.params);
+      else for (const f of fragments) if (!kept.has(f.index)) await trainer.writeFragment(f, gather(c.params, f));
+      if (this.status.state !== 'paused') this.set({ state: 'training' });
     }
   }
 
   /**
-   * A new worker, then the latest global weights: the learner state forgets its anchors (keeping its
-   * unacked pushes) and asks for a snapshot. Nothing from the dead worker is pushed: a pull is answered
-   * only after a successful step, and the counters restart from the snapshot.
+   * A model command failed. A recoverable fault rebuilds the worker: the engine forgets its anchors, host
+   * copies and pushes in flight (keeping unacked pushes) and asks for a snapshot at once; every command it
+   * issues meanwhile waits for the new worker. Nothing from the dead worker is pushed.
    */
-  private async recover(e: unknown): Promise<void> {
+  private workerFailed(e: unknown, gen: number): Promise<void> | undefined {
+    if (gen !== this.gen) return undefined; // that worker's failure was handled already
+    this.gen++;
+    if (!this.running || !isRecoverable(e) || !this.budget.take(performance.now())) { this.fail(e); return undefined; }
     const t0 = performance.now();
     this.set({ state: 'recovering', recoveries: this.status.recoveries + 1, lastFault: e instanceof Error ? e.message : String(e) });
     this.trainer?.terminate();
-    const info = await this.startWorker();
-    if (info.tokensPerStep !== this.tokensPerStep) throw new Error('the rebuilt worker trains a different batch');
-    this.state!.rejoin();
-    this.snapshot = undefined;
-    this.inbox = [];
-    this.pulls = [];
-    this.stepsThisTab = 0; // a fresh optimizer: warm up again
-    this.hello?.();
-    this.helloAt = performance.now();
-    this.set({ recoveryMs: performance.now() - t0 });
+    this.work = this.startWorker().then((info) => {
+      if (info.tokensPerStep !== this.tokensPerStep) throw new Error('the rebuilt worker trains a different batch');
+      this.set({ recoveryMs: performance.now() - t0 });
+    }).catch((err: unknown) => this.fail(err));
+    this.feed({ kind: 'rebuilt', now: performance.now() });
+    return this.work;
   }
 
   private receive(bytes: Uint8Array): void {
     const d = decodeMessage(bytes);
     if (!d.ok) return this.set({ error: `coordinator sent an invalid message: ${d.reason}` });
     const m = d.value;
-    if (m.type === 'snapshot') { this.snapshot = m; this.helloAt = undefined; }
-    else if (m.type === 'broadcast') this.inbox.push(m);
-    else if (m.type === 'pull') this.pulls.push(m);
-    else if (m.type === 'ack') this.settle(m);
-    else if (m.type === 'status') this.set({ globalLoss: m.loss });
+    if (m.type === 'status') this.set({ globalLoss: m.loss });
     else if (m.type === 'reject') this.set({ error: `coordinator refused us: ${m.reason} (${m.detail})` });
+    else this.feed({ kind: 'message', msg: m, now: performance.now() });
   }
 
-  private settle(ack: Msg<'ack'>): void {
-    const push = this.state?.settle(ack, this.session);
-    if (!push) return; // a duplicate ack, or one for another session of this learner id
-    if (ack.outcome === 'merged') {
-      const keys = this.status.mergedKeys;
-      keys.push(`${this.cfg.learnerId}/${this.session}/${ack.seq}`);
-      if (keys.length > 10_000) keys.shift();
-      this.set({ merges: this.status.merges + 1, unacked: this.state!.resendable().length });
-    } else this.set({ rejected: this.status.rejected + 1, unacked: this.state!.resendable().length });
-  }
-
-  private async run(tokensPerStep: number): Promise<void> {
-    const trainer = this.trainer!, state = this.state!;
-    let windowStart = performance.now(), windowSteps = 0;
-    while (this.running) {
-      // A hello is answered by a snapshot; one lost with a connection that closed right after opening
-      // would leave this tab training on a dead epoch forever (its counters never match): ask again.
-      if (this.helloAt !== undefined && performance.now() - this.helloAt > HELLO_DEADLINE_MS) { this.helloAt = performance.now(); this.hello?.(); }
-      if (this.snapshot) {
-        const s = this.snapshot;
-        this.snapshot = undefined;
-        const cur = state.joined ? new Float32Array(await trainer.getParams()) : undefined;
-        const r = state.applySnapshot(s, cur);
-        if (!r.ok) { this.set({ error: `snapshot refused: ${r.reason}` }); continue; }
-        await trainer.setParams(r.value);
-        this.set({ state: 'training', globalStep: state.globalStep, epoch: state.epoch, versions: [...state.baseVersions] });
-      }
-      if (!state.joined) { await nextFrame(); continue; } // waiting for the coordinator's snapshot
-      for (const b of this.inbox.splice(0)) {
-        const f = state.fragments[b.fragment];
-        if (!f) continue;
-        const r = state.applyBroadcast(b, b.values); // overwrite (α = 0): the current values are not needed
-        if (r.ok) await trainer.writeFragment(f, r.value);
-        this.set({ globalStep: state.globalStep, versions: [...state.baseVersions] });
-      }
-      const t0 = performance.now();
-      // Local warmup after joining (core's localWarmup): a fresh AdamW's first steps are sign-like.
-      const { meanLoss } = await trainer.train(1, localWarmup(this.stepsThisTab) * lrAt(state.progress), trainDeadlineMs(this.stepMsEma));
-      this.stepsThisTab++;
-      const ms = performance.now() - t0;
-      this.stepMsEma = this.stepMsEma === undefined ? ms : 0.8 * this.stepMsEma + 0.2 * ms;
-      state.recordStep(tokensPerStep);
-      this.send(state.meta(this.stepMsEma));
-      // A snapshot that arrived during the step comes first: a pull answered from the old state would push
-      // against a dead epoch. The pulls wait one step and are answered from the new state.
-      for (const pull of this.snapshot ? [] : this.pulls.splice(0)) {
-        const f = state.fragments[pull.fragment];
-        const push = f && state.makePush(pull, new Float32Array(await trainer.readFragment(f)));
-        if (push) { this.send(push); this.set({ pushes: this.status.pushes + 1, unacked: state.resendable().length }); }
-      }
-      windowSteps++;
-      const now = performance.now();
-      if (now - windowStart > 2000) { this.set({ stepsPerSec: (1000 * windowSteps) / (now - windowStart) }); windowStart = now; windowSteps = 0; }
-      this.set({ steps: state.t, tokens: this.status.tokens + tokensPerStep, loss: meanLoss });
+  private countStep(now: number): void {
+    this.rate.steps++;
+    if (now - this.rate.since > 2000) {
+      if (this.rate.since > 0) this.status.stepsPerSec = (1000 * this.rate.steps) / (now - this.rate.since);
+      this.rate = { since: now, steps: 0 };
     }
-    this.loop = undefined;
+  }
+
+  /** Copies what the page shows out of the engine. */
+  private show(): void {
+    const e = this.engine;
+    if (!e) return;
+    const st = e.state;
+    this.set({ steps: st.t, tokens: e.tokens, globalStep: st.globalStep, epoch: st.epoch, versions: [...st.baseVersions], unacked: st.resendable().length });
   }
 
   /** The same inner loop with no network: what this tab does alone, for measuring the swarm's overhead. */
@@ -226,11 +208,12 @@ export class LearnerSession {
     this.running = true;
     this.set({ state: 'training' });
     const t0 = performance.now();
+    let stepMs: number | undefined;
     while (this.running) {
       const t1 = performance.now();
-      const { meanLoss } = await this.trainer!.train(1, 1e-3, trainDeadlineMs(this.stepMsEma));
+      const { meanLoss } = await this.trainer!.train(1, 1e-3, trainDeadlineMs(stepMs));
       const ms = performance.now() - t1;
-      this.stepMsEma = this.stepMsEma === undefined ? ms : 0.8 * this.stepMsEma + 0.2 * ms;
+      stepMs = stepMs === undefined ? ms : 0.8 * stepMs + 0.2 * ms;
       const steps = this.status.steps + 1;
       this.set({ steps, tokens: steps * tokensPerStep, loss: meanLoss, stepsPerSec: (1000 * steps) / (performance.now() - t0) });
     }
@@ -243,6 +226,7 @@ export class LearnerSession {
   /** Leave cleanly: say goodbye (the coordinator stops waiting at once), close the link, stop the worker. */
   private fail(e: unknown): void {
     this.running = false;
+    this.gen++;
     this.set({ state: 'failed', error: e instanceof Error ? e.message : String(e) });
     this.send({ type: 'bye' });
     this.link?.close();
@@ -274,5 +258,3 @@ function hashSeed(id: string, session: number): number {
 
 /** Time for a snapshot to answer a hello (ms): a 7 MB snapshot takes ~2 s on a local link; 15 s is ample. */
 const HELLO_DEADLINE_MS = 15_000;
-
-const nextFrame = (): Promise<void> => new Promise((r) => setTimeout(r, 50));

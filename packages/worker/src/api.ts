@@ -113,7 +113,8 @@ export interface TrainerApi {
   getParams(): Promise<ArrayBuffer>;
   train(n: number, lr: number): Promise<TrainResult>;
   readFragment(f: Fragment): Promise<ArrayBuffer>;
-  writeFragment(f: Fragment, buf: ArrayBuffer): Promise<void>;
+  /** θ_f ← buf, or with `rebase` θ_f ← buf + (θ_f − rebase): eager re-application (core's `rebased`). */
+  writeFragment(f: Fragment, buf: ArrayBuffer, rebase?: ArrayBuffer): Promise<void>;
   evaluate(): Promise<number>;
   resetOptimizer(): Promise<void>;
   memory(): Promise<MemoryInfo>;

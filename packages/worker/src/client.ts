@@ -24,7 +24,8 @@ export interface Trainer {
   /** `timeoutMs` replaces the deadline from TrainerOptions for this call (a caller that knows its step time). */
   train(n: number, lr: number, timeoutMs?: number): Promise<TrainResult>;
   readFragment(f: Fragment): Promise<ArrayBuffer>;
-  writeFragment(f: Fragment, values: Float32Array | ArrayBuffer): Promise<void>;
+  /** With `rebase`: θ_f ← values + (θ_f − rebase), in the worker (eager re-application). */
+  writeFragment(f: Fragment, values: Float32Array | ArrayBuffer, rebase?: Float32Array): Promise<void>;
   evaluate(): Promise<number>;
   resetOptimizer(): Promise<void>;
   memory(): Promise<MemoryInfo>;
@@ -148,9 +149,10 @@ class WorkerTrainer implements Trainer {
   readFragment(f: Fragment): Promise<ArrayBuffer> {
     return this.call('readFragment', this.others, () => this.remote.readFragment(f));
   }
-  writeFragment(f: Fragment, values: Float32Array | ArrayBuffer): Promise<void> {
+  writeFragment(f: Fragment, values: Float32Array | ArrayBuffer, rebase?: Float32Array): Promise<void> {
     const buf = values instanceof ArrayBuffer ? values : copyOut(values);
-    return this.call('writeFragment', this.others, () => this.remote.writeFragment(f, Comlink.transfer(buf, [buf])));
+    const base = rebase && copyOut(rebase);
+    return this.call('writeFragment', this.others, () => this.remote.writeFragment(f, Comlink.transfer(buf, base ? [buf, base] : [buf]), base));
   }
   evaluate(): Promise<number> {
     return this.call('evaluate', this.opts.evaluateTimeoutMs ?? 30_000, () => this.remote.evaluate());

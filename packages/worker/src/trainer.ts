@@ -12,7 +12,7 @@
  *   whose moments may hold the same garbage.
  * - On WebGPU, a device loss rejects the calls in flight and all later ones with 'device-lost'.
  */
-import type { Fragment } from '@tabswarm/core';
+import { rebased, type Fragment } from '@tabswarm/core';
 import * as tf from '@tensorflow/tfjs';
 import type { AdapterInfo, BackendName, InitInfo, InitOptions, MemoryInfo, ProbeOptions, ProbeReport, TrainResult } from './api';
 import { initBackend, type BackendInit } from './backends';
@@ -196,13 +196,15 @@ export class TrainerCore {
     });
   }
 
-  writeFragment(f: Fragment, buf: ArrayBuffer): Promise<void> {
+  writeFragment(f: Fragment, buf: ArrayBuffer, rebase?: ArrayBuffer): Promise<void> {
     return this.run('writeFragment', async () => {
       const m = this.ready();
       checkFragment(f, this.numParams);
       if (!(buf instanceof ArrayBuffer) || buf.byteLength !== 4 * f.size) throw badArgument(`writeFragment ${f.index} wants ${f.size} float32 values, got ${describeBytes(buf)}`);
+      if (rebase !== undefined && (!(rebase instanceof ArrayBuffer) || rebase.byteLength !== 4 * f.size)) throw badArgument(`writeFragment ${f.index} rebase wants ${f.size} float32 values, got ${describeBytes(rebase)}`);
+      const current = rebase === undefined ? undefined : await this.loss.race(m.readFragment(f));
       try {
-        m.writeFragment(f, new Float32Array(buf));
+        m.writeFragment(f, current === undefined ? new Float32Array(buf) : rebased(new Float32Array(buf), current, new Float32Array(rebase!)));
       } catch (e) {
         throw this.poison('model-failed', `writeFragment ${f.index} threw`, e);
       }

@@ -21,7 +21,10 @@ describe('LearnerState', () => {
     s.recordStep(10);
     s.recordStep(10);
     const p = s.makePush({ type: 'pull', fragment: 0, round: 5 }, Float32Array.from([1.5, 1]))!;
-    expect([p.baseVersion, p.cSteps, p.cTokens, p.round, p.seq]).toEqual([0, 2, 20, 5, 1]);
+    expect([p.baseVersion, p.cSteps, p.cTokens, p.round, p.seq, p.t]).toEqual([0, 2, 20, 5, 1, 2]);
+    // From a host copy taken one step earlier: that copy's counters travel, not today's.
+    const q = s.makePush({ type: 'pull', fragment: 1, round: 6 }, Float32Array.from([3, 4]), { t: 1, cSteps: 1, cTokens: 10 })!;
+    expect([q.cSteps, q.cTokens, q.t]).toEqual([1, 10, 1]);
     const fp32 = getCodec(0);
     const d = fp32.ok ? fp32.value.decode(p.payload, 2) : undefined;
     expect(d?.ok && [...d.value]).toEqual([0.5, -1]);
@@ -50,8 +53,9 @@ describe('LearnerState', () => {
     const s = new LearnerState(layout);
     s.applySnapshot(snapshot([0, 0], [1, 2, 3, 4]));
     s.applyBroadcast(bcast(1, 6, [7, 8]), Float32Array.from([3, 4]));
-    const r = s.applySnapshot(snapshot([5, 5], [9, 9, 9, 9]), Float32Array.from([1, 2, 7.5, 8.5]));
-    expect(r.ok && [...r.value]).toEqual([9, 9, 7.5, 8.5]);
+    const r = s.applySnapshot(snapshot([5, 5], [9, 9, 9, 9]));
+    expect(r.ok && r.value.kept).toEqual([1]); // the caller writes fragment 0 only
+    expect(r.ok && [...r.value.params]).toEqual([9, 9, 9, 9]);
     expect(s.baseVersions).toEqual([5, 6]);
   });
 
@@ -62,8 +66,9 @@ describe('LearnerState', () => {
     expect(s.applySnapshot({ ...snapshot([9, 9], [0, 0, 0, 0]), epoch: 2 })).toMatchObject({ ok: false, reason: 'stale-base' });
     // A newer epoch at lower versions (a reload resumed from the last commit) still wins, fragment by fragment.
     s.recordStep(8);
-    const r = s.applySnapshot({ ...snapshot([3, 4], [5, 6, 7, 8]), epoch: 4 }, Float32Array.from([9, 9, 9, 9]));
-    expect(r.ok && [...r.value]).toEqual([5, 6, 7, 8]);
+    const r = s.applySnapshot({ ...snapshot([3, 4], [5, 6, 7, 8]), epoch: 4 });
+    expect(r.ok && [...r.value.params]).toEqual([5, 6, 7, 8]);
+    expect(r.ok && r.value.kept).toEqual([]);
     expect([s.epoch, ...s.baseVersions, ...s.cSteps]).toEqual([4, 3, 4, 0, 0]);
     const push = s.makePush({ type: 'pull', fragment: 1, round: 6 }, Float32Array.from([7, 8]));
     expect(push).toBeNull(); // no step since the snapshot: nothing to push

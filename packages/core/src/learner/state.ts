@@ -1,5 +1,5 @@
 import { getCodec, type Codec } from '../codecs';
-import { gather, planFragments, scatter, type Fragment } from '../fragments';
+import { gather, planFragments, type Fragment } from '../fragments';
 import type { ParamLayout } from '../layout';
 import type { Message } from '../protocol';
 import { fail, ok, type Result } from '../result';
@@ -38,23 +38,23 @@ export class LearnerState {
   }
 
   /**
-   * Adopt the coordinator's full model. Returns the flat parameters to load into the model.
-   * Fragment by fragment, a snapshot never takes a learner back: if a newer broadcast of a fragment
-   * overtook this snapshot on the wire (same epoch), that fragment and its counters are kept as they are,
-   * taken from `current` (the learner's parameters now; needed once joined).
+   * Adopt the coordinator's full model. Returns the flat parameters and the fragments to keep: fragment by
+   * fragment, a snapshot never takes a learner back. If a newer broadcast of a fragment overtook this
+   * snapshot on the wire (same epoch), that fragment and its counters stay as they are, and the caller
+   * writes every fragment but the kept ones.
    */
-  applySnapshot(s: Msg<'snapshot'>, current?: Float32Array): Result<Float32Array> {
+  applySnapshot(s: Msg<'snapshot'>): Result<{ params: Float32Array; kept: number[] }> {
     if (s.params.length !== this.layout.totalSize) return fail('length-mismatch', `snapshot has ${s.params.length} params, model has ${this.layout.totalSize}`);
     if (s.versions.length !== s.config.P) return fail('bad-field', `snapshot has ${s.versions.length} versions for P=${s.config.P}`);
     if (s.epoch < this.epoch) return fail('stale-base', `snapshot epoch ${s.epoch} is older than ${this.epoch}`);
     const codec = getCodec(s.config.uplinkCodec);
     if (!codec.ok) return codec;
     const keep = (p: number): boolean =>
-      this.joined && s.epoch === this.epoch && current !== undefined && this.fragments.length === s.config.P && (this.baseVersions[p] ?? -1) > s.versions[p]!;
-    const params = Float32Array.from(s.params);
+      this.joined && s.epoch === this.epoch && this.fragments.length === s.config.P && (this.baseVersions[p] ?? -1) > s.versions[p]!;
     const fragments = planFragments(this.layout, s.config.P);
+    const kept: number[] = [];
     fragments.forEach((f, p) => {
-      if (keep(p)) { scatter(params, f, gather(current!, f)); return; }
+      if (keep(p)) { kept.push(p); return; }
       this.anchors[p] = gather(s.params, f);
       this.baseVersions[p] = s.versions[p]!;
       this.cSteps[p] = 0;
@@ -67,7 +67,7 @@ export class LearnerState {
     this.epoch = s.epoch;
     this.globalStep = Math.max(this.globalStep, s.globalStep);
     this.progress = Math.max(this.progress, s.progress);
-    return ok(params);
+    return ok({ params: Float32Array.from(s.params), kept });
   }
 
   /** Forget the anchors (after a worker rebuild): the next snapshot is adopted whole. Unacked pushes stay. */
@@ -85,17 +85,22 @@ export class LearnerState {
     return { type: 'meta', t: this.t, cSteps: [...this.cSteps], cTokens: [...this.cTokens], versions: [...this.baseVersions], stepMs };
   }
 
-  /** The answer to a pull: the delta θ_p − anchor_p, compressed. Null when there is nothing to send. */
-  makePush(pull: Msg<'pull'>, current: Float32Array): Msg<'push'> | null {
+  /**
+   * The answer to a pull: the delta θ_p − anchor_p, compressed. `current` is fragment p as of local step
+   * `at.t`, after `at.cSteps` steps on it holding `at.cTokens` tokens (by default: now). Null when there is
+   * nothing to send.
+   */
+  makePush(pull: Msg<'pull'>, current: Float32Array, at?: { t: number; cSteps: number; cTokens: number }): Msg<'push'> | null {
     const p = pull.fragment;
     const anchor = this.anchors[p];
-    if (!this.codec || !anchor || (this.cSteps[p] ?? 0) < 1) return null;
+    const when = at ?? { t: this.t, cSteps: this.cSteps[p] ?? 0, cTokens: this.cTokens[p] ?? 0 };
+    if (!this.codec || !anchor || when.cSteps < 1) return null;
     if (current.length !== anchor.length) throw new RangeError(`fragment ${p} has ${anchor.length} values, got ${current.length}`);
     const delta = new Float32Array(anchor.length);
     for (let i = 0; i < delta.length; i++) delta[i] = current[i]! - anchor[i]!;
     const push: Msg<'push'> = {
-      type: 'push', fragment: p, round: pull.round, epoch: this.epoch, baseVersion: this.baseVersions[p]!, seq: ++this.seq, t: this.t,
-      cSteps: this.cSteps[p]!, cTokens: this.cTokens[p]!, codec: this.codec.id, payload: this.codec.encode(delta, this.blockSize),
+      type: 'push', fragment: p, round: pull.round, epoch: this.epoch, baseVersion: this.baseVersions[p]!, seq: ++this.seq, t: when.t,
+      cSteps: when.cSteps, cTokens: when.cTokens, codec: this.codec.id, payload: this.codec.encode(delta, this.blockSize),
     };
     this.unacked.set(push.seq, push);
     while (this.unacked.size > LearnerState.MAX_UNACKED) { this.unacked.delete(this.unacked.keys().next().value as number); this.droppedUnacked++; }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { NO_GRACE } from '../grace';
 import { runDataParallel, DEFAULT_QUALITY } from './quality';
 import { runSwarm, type SwarmOptions } from './swarm';
 
@@ -11,7 +12,7 @@ const excess = (sync: SwarmOptions['sync']): number => {
 
 describe('training quality at equal tokens', () => {
   it('grace recovers the quality K=1 alone loses, to within noise of synchronous DiLoCo and DP', () => {
-    const noGrace = excess({ K: 1, grace: { gamma: 0, tau: 2, capMs: 0, emaAlpha: 0.3 } });
+    const noGrace = excess({ K: 1, grace: NO_GRACE });
     const grace = excess({ K: 1 });
     const sync = excess({ K: 4 });
     const dpRun = runDataParallel(o.seed, { ...DEFAULT_QUALITY, tokens: o.tokens, learners: 4 });

@@ -1,3 +1,4 @@
+import { NO_GRACE } from '../grace';
 import { makeRng } from '../rng';
 import { DEFAULT_ADAMW } from './adamw';
 import { AdamW } from './adamw';
@@ -65,7 +66,7 @@ export function qualitySwarm(o: QualityOptions, seed: number, sync: SwarmOptions
 
 export function qualityComparison(o: QualityOptions = DEFAULT_QUALITY): QualityRow[] {
   const swarm = (K: number, graceOn: boolean) => (seed: number): SwarmResult =>
-    runSwarm(qualitySwarm(o, seed, { K, ...(graceOn ? {} : { grace: { gamma: 0, tau: 2, capMs: 0, emaAlpha: 0.3 } }) }));
+    runSwarm(qualitySwarm(o, seed, { K, ...(graceOn ? {} : { grace: NO_GRACE }) }));
   const row = (method: string, runs: SwarmResult[]): QualityRow => {
     const excess = runs.map((r) => r.evalLoss - r.bayesLoss);
     const merges = runs.reduce((s, r) => s + r.merges, 0);

@@ -1,94 +1,90 @@
-import { gather, scatter } from '../fragments';
-import { LearnerState } from '../learner/state';
 import type { ParamLayout } from '../layout';
 import type { Message } from '../protocol';
 import type { Rng } from '../rng';
-import { localWarmup } from '../schedule';
+import type { LrSchedule } from '../schedule';
+import { LearnerEngine, type EngineCommand, type EngineEvent } from '../learner/engine';
+import { applyToHost } from '../learner/host-model';
+import type { LearnerState } from '../learner/state';
 import { AdamW, type AdamWConfig } from './adamw';
 import type { Mlp } from './mlp';
 import type { Task } from './task';
 
-type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
-
 export interface LearnerSetup {
   id: string;
+  runId: string;
   rng: Rng;
   stepMs: number;
   batch: number;
   shard?: { index: number; of: number; skew: number };
 }
 
+/** What the simulator does with a learner's commands: messages to send, and steps that take time. */
+export interface SimEffects {
+  send(m: Message): void;
+  /** A step was started (its arithmetic is done); the simulator completes it later with a 'stepped' event. */
+  stepStarted(): void;
+}
+
 /**
- * One simulated tab: a real inner loop (AdamW on the MLP) wrapped around the real LearnerState. It
- * applies broadcasts at its next step boundary, before answering pulls (algorithm.md §2.3).
+ * One simulated tab: a real inner loop (AdamW on the MLP) under the real LearnerEngine, the same engine a
+ * browser tab runs. The simulator interprets the engine's commands on a Float32Array: a train command does
+ * its arithmetic when issued (engine.ts's ordering rule) and completes a step time later.
  */
 export class SimLearner {
   params: Float32Array = new Float32Array(0);
-  /** A fresh one per session, as a new tab has: its step counter t starts again at 0. */
-  state: LearnerState;
+  engine: LearnerEngine;
   adam: AdamW;
   session = 0;
   alive = true;
   /** Connection generation: messages addressed to an older one are lost with it. */
   conn = 0;
   tokens = 0;
-  private inbox: Array<Msg<'broadcast'>> = [];
-  private pulls: Array<Msg<'pull'>> = [];
   private readonly grad: Float32Array;
+  private events: EngineEvent[] = [];
 
-  constructor(readonly s: LearnerSetup, private readonly layout: ParamLayout, private readonly model: Mlp, private readonly task: Task, private readonly adamCfg: AdamWConfig, private readonly alpha = 0) {
-    this.state = new LearnerState(layout, alpha);
+  constructor(readonly s: LearnerSetup, private readonly layout: ParamLayout, private readonly model: Mlp, private readonly task: Task,
+    private readonly adamCfg: AdamWConfig, private readonly lr: LrSchedule, private readonly adoption: 'eager' | 'overwrite' = 'eager') {
+    this.engine = this.newEngine();
     this.adam = new AdamW(model.size, adamCfg);
     this.grad = new Float32Array(model.size);
   }
 
-  hello(runId: string, layoutHash: string, uplinkCodec: number): Msg<'hello'> {
-    return { type: 'hello', runId, learnerId: this.s.id, session: this.session, layoutHash, tokensPerStep: this.s.batch, backend: 'sim', uplinkCodec };
+  /** The protocol state the engine keeps (counters, anchors, versions). */
+  get state(): LearnerState {
+    return this.engine.state;
   }
 
-  /** A killed tab comes back as a new session with fresh inner-optimizer moments (algorithm.md §2.9). */
+  private newEngine(): LearnerEngine {
+    return new LearnerEngine({ runId: this.s.runId, learnerId: this.s.id, session: this.session, tokensPerStep: this.s.batch, backend: 'sim', lr: this.lr, adoption: this.adoption, readAhead: 'all', helloDeadlineMs: 1e9 }, this.layout);
+  }
+
+  /** A killed tab comes back as a new session with fresh inner-optimizer moments (docs/method.md §3). */
   restart(): void {
     this.session++;
     this.alive = true;
     this.adam = new AdamW(this.model.size, this.adamCfg);
-    this.state = new LearnerState(this.layout, this.alpha);
-    this.inbox = [];
-    this.pulls = [];
+    this.engine = this.newEngine();
+    this.events = [];
   }
 
-  receive(m: Message): void {
-    if (m.type === 'snapshot') {
-      const r = this.state.applySnapshot(m, this.state.joined ? this.params : undefined);
-      // Broadcasts already in the inbox stay: one that overtook this snapshot on the wire is newer than it,
-      // and applyBroadcast's version check drops the rest.
-      if (r.ok) this.params = r.value;
-    } else if (m.type === 'broadcast') this.inbox.push(m);
-    else if (m.type === 'pull') this.pulls.push(m);
+  /** Feed one event, carry out its commands, then the events they caused (read results), in order. */
+  handle(ev: EngineEvent, fx: SimEffects): void {
+    this.events.push(ev);
+    while (this.events.length) for (const c of this.engine.handle(this.events.shift()!)) this.run(c, fx);
   }
 
-  /** Apply pending broadcasts; then, if `train`, one inner step; then answer pulls. Returns what to send. */
-  step(lr: number, train: boolean): Message[] {
-    if (!this.state.joined) return [];
-    for (const b of this.inbox.splice(0)) {
-      const f = this.state.fragments[b.fragment];
-      if (!f) continue;
-      const r = this.state.applyBroadcast(b, gather(this.params, f));
-      if (r.ok) scatter(this.params, f, r.value);
-    }
-    const out: Message[] = [];
-    if (train) {
+  private run(c: EngineCommand, fx: SimEffects): void {
+    if (c.kind === 'send') fx.send(c.msg);
+    else if (c.kind === 'train') {
       const batch = this.task.sample(this.s.rng, this.s.batch, this.s.shard);
       this.model.loss(this.params, batch, this.grad);
-      this.adam.step(this.params, this.grad, lr * localWarmup(this.state.t));
-      this.state.recordStep(batch.n);
+      this.adam.step(this.params, this.grad, c.lr);
       this.tokens += batch.n;
-      out.push(this.state.meta(this.s.stepMs));
-    }
-    for (const pull of this.pulls.splice(0)) {
-      const f = this.state.fragments[pull.fragment];
-      const push = f && this.state.makePush(pull, gather(this.params, f));
-      if (push) out.push(push);
-    }
-    return out;
+      fx.stepStarted();
+    } else if (c.kind === 'read') this.events.push({ kind: 'read', tag: c.tag, values: applyToHost(this.params, this.engine.fragments, c)!, now: 0 });
+    else if (c.kind === 'load') {
+      if (this.params.length !== c.params.length) this.params = Float32Array.from(c.params);
+      else applyToHost(this.params, this.engine.fragments, c);
+    } else if (c.kind === 'write') applyToHost(this.params, this.engine.fragments, c);
   }
 }

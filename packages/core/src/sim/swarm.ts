@@ -8,8 +8,8 @@ import { DEFAULT_ADAMW, type AdamWConfig } from './adamw';
 import { EventQueue } from './event-queue';
 import { checkFinal, InvariantChecker } from './invariants';
 import { makeMlp } from './mlp';
-import { DEFAULT_LR, lrAt } from '../schedule';
-import { SimLearner } from './sim-learner';
+import { DEFAULT_LR } from '../schedule';
+import { SimLearner, type SimEffects } from './sim-learner';
 import { makeTask } from './task';
 
 /** A seeded swarm: real Syncer and LearnerState, real wire encoding, simulated time and network. */
@@ -40,7 +40,8 @@ export interface SwarmOptions {
   nonIid?: number;
   model?: { dim: number; hidden: number; classes: number };
   adamw?: Partial<AdamWConfig>;
-  alpha?: number;
+  /** How a learner adopts the broadcast of a round it pushed (engine.ts): 'eager' (default) or 'overwrite'. */
+  adoption?: 'eager' | 'overwrite';
   /** Check the syncer's invariants after every event, and the full-flush invariant at the end. */
   check?: boolean;
   evalPoints?: number;
@@ -64,7 +65,8 @@ export interface SwarmResult {
 }
 
 type Ev =
-  | { k: 'step'; id: string; session: number }
+  | { k: 'stepped'; id: string; session: number; ms: number }
+  | { k: 'pauseAll' }
   | { k: 'deliver'; to: string | null; from: string; conn: number; bytes: Uint8Array }
   | { k: 'tick' }
   | { k: 'rejoin'; id: string }
@@ -92,12 +94,12 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
     const id = `L${i}`;
     const stepMs = o.stepMs * (o.learners > 1 ? 1 + ((spread - 1) * i) / (o.learners - 1) : 1);
     const shard = o.nonIid ? { index: i, of: o.learners, skew: o.nonIid } : undefined;
-    learners.set(id, new SimLearner({ id, rng: rng.fork(), stepMs, batch: o.batch, ...(shard ? { shard } : {}) }, layout, mlp, task, adamCfg, o.alpha ?? 0));
+    learners.set(id, new SimLearner({ id, runId: cfg.runId, rng: rng.fork(), stepMs, batch: o.batch, ...(shard ? { shard } : {}) }, layout, mlp, task, adamCfg, { ...DEFAULT_LR, peak: adamCfg.lr }, o.adoption ?? 'eager'));
   }
   const q = new EventQueue<Ev>();
   const checker = o.check ? new InvariantChecker(syncer) : undefined;
   const res = { bytesUp: 0, bytesDown: 0, tokensTrained: 0, mergeLog: [] as MergeLogEntry[], curve: [] as SwarmResult['curve'] };
-  let now = 0, inFlight = 0, pendingRejoins = 0, nextEval = 0;
+  let now = 0, inFlight = 0, pendingRejoins = 0, nextEval = 0, done = false, stepping = 0;
   const evalEvery = o.tokens / (o.evalPoints ?? 20);
   const training = (): boolean => res.tokensTrained < o.tokens;
 
@@ -135,9 +137,20 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
     pendingRejoins++;
     q.push(now, { k: 'closed', id });
   };
+  /** The learner's side effects: its messages go on the wire, its steps end a step time after they start. */
+  const fx = (l: SimLearner): SimEffects => ({
+    send: (m) => transmit(l.s.id, null, l.conn, m),
+    stepStarted: () => {
+      res.tokensTrained += o.batch;
+      stepping++;
+      if (!training() && !done) { done = true; q.push(now, { k: 'pauseAll' }); } // the budget is spent: no new steps
+      const ms = l.s.stepMs * (0.9 + 0.2 * rng.next());
+      q.push(now + ms, { k: 'stepped', id: l.s.id, session: l.session, ms });
+    },
+  });
   const connect = (l: SimLearner): void => {
-    transmit(l.s.id, null, l.conn, l.hello(cfg.runId, layout.hash, cfg.uplinkCodec));
-    q.push(now + l.s.stepMs, { k: 'step', id: l.s.id, session: l.session });
+    if (done) l.handle({ kind: 'pause', paused: true, now }, fx(l));
+    l.handle({ kind: 'connected', now }, fx(l));
   };
   /** Silent: the syncer only learns of it from the heartbeat deadline. */
   const kill = (l: SimLearner, downMs: number): void => {
@@ -155,7 +168,7 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
   if (o.churn) q.push(o.churn.everyMs, { k: 'churn' });
 
   for (;;) {
-    const quiet = !training() && inFlight === 0 && pendingRejoins === 0 && syncer.rounds.size === 0;
+    const quiet = !training() && inFlight === 0 && pendingRejoins === 0 && stepping === 0 && syncer.rounds.size === 0;
     const e = quiet ? undefined : q.pop();
     if (!e) break;
     now = e.at;
@@ -166,17 +179,17 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
       if (!l.alive || l.conn !== ev.conn) continue; // lost with its connection
       const d = decodeMessage(ev.bytes);
       if (!d.ok) throw new Error(`simulator produced an invalid message: ${d.reason} ${d.detail}`);
-      if (ev.to !== null) l.receive(d.value);
+      if (ev.to !== null) l.handle({ kind: 'message', msg: d.value, now }, fx(l));
       else if (d.value.type === 'hello') toSyncer({ kind: 'join', id: ev.from, now, hello: d.value });
       else toSyncer({ kind: 'message', id: ev.from, now, msg: d.value });
-    } else if (ev.k === 'step') {
+    } else if (ev.k === 'stepped') {
+      stepping--;
       const l = learners.get(ev.id)!;
       if (!l.alive || l.session !== ev.session) continue;
-      const train = training();
-      for (const m of l.step(lrAt(l.state.progress, { ...DEFAULT_LR, peak: adamCfg.lr }), train)) transmit(l.s.id, null, l.conn, m);
-      if (train) res.tokensTrained += o.batch;
+      l.handle({ kind: 'stepped', now, ms: ev.ms }, fx(l));
       if (res.tokensTrained >= nextEval) { res.curve.push({ tokens: res.tokensTrained, merged: syncer.mergedTokens, loss: mlp.loss(syncer.model.theta, heldOut) }); nextEval += evalEvery; }
-      q.push(now + l.s.stepMs * (0.9 + 0.2 * rng.next()), { k: 'step', id: l.s.id, session: l.session });
+    } else if (ev.k === 'pauseAll') {
+      for (const l of learners.values()) if (l.alive) l.handle({ kind: 'pause', paused: true, now }, fx(l));
     } else if (ev.k === 'tick') {
       toSyncer({ kind: 'tick', now });
       if (training() || syncer.rounds.size > 0) q.push(now + TICK_MS, { k: 'tick' });
@@ -204,7 +217,6 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
     }
   }
 
-  for (const l of learners.values()) if (l.alive) l.step(0, false); // adopt broadcasts still in inboxes
   if (o.check) checkFinal(syncer, [...learners.values()]);
   const merged = res.mergeLog.reduce((s, e) => s + e.contributors.length, 0);
   return {

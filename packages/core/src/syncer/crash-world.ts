@@ -1,28 +1,32 @@
 /**
- * A model of the whole commit path for the exactly-once property test (reliability.md gate 1): one
+ * A model of the whole commit path for the exactly-once property test (docs/method.md §3): one
  * coordinator (the real Syncer behind an ordered outbox whose 'commit' writes a durable state), learners
- * (the real LearnerState with a fake inner step), and a network that loses, duplicates and reorders.
+ * (the real LearnerEngine with a fake inner step), and a network that loses, duplicates and reorders.
  * Test support only: time and randomness come from the caller.
  */
-import { gather, scatter } from '../fragments';
 import type { ParamLayout } from '../layout';
 import { decodeMessage, encodeMessage, type Message } from '../protocol';
 import type { Rng } from '../rng';
-import { LearnerState } from '../learner/state';
+import { DEFAULT_LR } from '../schedule';
+import { LearnerEngine, type EngineCommand, type EngineEvent } from '../learner/engine';
+import { applyToHost } from '../learner/host-model';
 import { applyCommit, initialDurable, type DurableState } from './commit';
 import type { SyncConfig } from './config';
-import type { MergeLogEntry, Msg, SyncCommand } from './events';
+import type { MergeLogEntry, SyncCommand } from './events';
 import { Syncer } from './syncer';
 
 interface SimTab {
   id: string;
   session: number;
-  state: LearnerState;
+  engine: LearnerEngine;
   params: Float32Array;
   connected: boolean;
   toSyncer: Uint8Array[];
   toTab: Uint8Array[];
-  pulls: Array<Msg<'pull'>>;
+  /** Engine events the tab has yet to see (read results): never fed from inside another event. */
+  events: EngineEvent[];
+  /** A step the engine asked for: its arithmetic is done when asked (engine.ts), it completes on train(). */
+  stepping: boolean;
   /** (session/seq) keys this tab was told were merged. */
   acked: string[];
 }
@@ -45,25 +49,30 @@ export class CrashWorld {
   }
 
   addTab(): void {
-    const id = `L${this.tabs.length}`;
-    this.tabs.push({ id, session: this.nextSession++, state: new LearnerState(this.layout), params: Float32Array.from(this.theta0), connected: false, toSyncer: [], toTab: [], pulls: [], acked: [] });
+    const id = `L${this.tabs.length}`, session = this.nextSession++;
+    this.tabs.push({ id, session, engine: this.engine(id, session), params: Float32Array.from(this.theta0), connected: false, toSyncer: [], toTab: [], events: [], stepping: false, acked: [] });
     this.connect(this.tabs.at(-1)!);
   }
 
-  /** (Re)connect: hello, then every unacked push again (the learner keeps them until acked). */
+  private engine(id: string, session: number): LearnerEngine {
+    // 'due' read-ahead: pulls that find no host copy take the read path too.
+    return new LearnerEngine({ runId: this.cfg.runId, learnerId: id, session, tokensPerStep: 8, backend: 'cpu', lr: DEFAULT_LR, adoption: 'eager', readAhead: 'due', helloDeadlineMs: 1e9 }, this.layout);
+  }
+
+  /** (Re)connect: the engine says hello, then sends every unacked push again (it keeps them until acked). */
   connect(t: SimTab): void {
     if (t.connected) this.feed({ kind: 'leave', id: t.id, now: this.now });
     t.connected = true;
     t.toSyncer = [];
     t.toTab = [];
-    this.feed({ kind: 'join', id: t.id, now: this.now, hello: { type: 'hello', runId: this.cfg.runId, learnerId: t.id, session: t.session, layoutHash: this.layout.hash, tokensPerStep: 8, backend: 'cpu', uplinkCodec: this.cfg.uplinkCodec } });
-    for (const p of t.state.resendable()) t.toSyncer.push(encodeMessage(p));
+    this.tabEvent(t, { kind: 'connected', now: this.now });
   }
 
   /** A killed tab: its connection goes silent, its memory (and unacked work) is gone; a new session rejoins later. */
   kill(t: SimTab): void {
     this.feed({ kind: 'leave', id: t.id, now: this.now });
-    Object.assign(t, { session: this.nextSession++, state: new LearnerState(this.layout), connected: false, toSyncer: [], toTab: [], pulls: [] });
+    const session = this.nextSession++;
+    Object.assign(t, { session, engine: this.engine(t.id, session), connected: false, toSyncer: [], toTab: [], events: [], stepping: false });
   }
 
   /** The coordinator tab dies at any point of its commit path; everything not yet written is lost. */
@@ -75,18 +84,32 @@ export class CrashWorld {
     for (const t of this.tabs) { t.connected = false; t.toSyncer = []; } // every data channel went with it
   }
 
-  /** A tab trains `steps` inner steps (a deterministic fake gradient), sends META, answers its pulls. */
+  /** A tab completes up to `steps` inner steps (a fake gradient); the engine sends META and refreshes host copies. */
   train(t: SimTab, steps: number): void {
-    if (!t.connected || !t.state.joined) return;
-    for (let s = 0; s < steps; s++) {
+    for (let s = 0; s < steps && t.connected && t.stepping; s++) {
+      t.stepping = false;
+      this.tabEvent(t, { kind: 'stepped', now: this.now, ms: 10 });
+    }
+  }
+
+  /** Feed one event to a tab's engine and carry out its commands, then any events they caused (reads). */
+  private tabEvent(t: SimTab, ev: EngineEvent): void {
+    t.events.push(ev);
+    while (t.events.length) for (const c of t.engine.handle(t.events.shift()!)) this.tabCommand(t, c);
+  }
+
+  private tabCommand(t: SimTab, c: EngineCommand): void {
+    if (c.kind === 'send') {
+      if (c.msg.type === 'hello') this.feed({ kind: 'join', id: t.id, now: this.now, hello: c.msg });
+      else t.toSyncer.push(encodeMessage(c.msg));
+    } else if (c.kind === 'train') {
+      t.stepping = true;
       for (let i = 0; i < t.params.length; i++) t.params[i]! -= 0.01 * (t.params[i]! - 0.5 + 0.1 * (this.rng.next() - 0.5));
-      t.state.recordStep(8);
-    }
-    t.toSyncer.push(encodeMessage(t.state.meta(10)));
-    for (const pull of t.pulls.splice(0)) {
-      const push = t.state.makePush(pull, gather(t.params, t.state.fragments[pull.fragment]!));
-      if (push) t.toSyncer.push(encodeMessage(push));
-    }
+    } else if (c.kind === 'settled') {
+      if (c.ack.outcome === 'merged') t.acked.push(`${t.id}/${t.session}/${c.ack.seq}`);
+    } else if (c.kind === 'read') {
+      t.events.push({ kind: 'read', tag: c.tag, values: applyToHost(t.params, t.engine.fragments, c)!, now: this.now });
+    } else if (c.kind === 'load' || c.kind === 'write') applyToHost(t.params, t.engine.fragments, c);
   }
 
   /** Deliver one queued message (any position: the network reorders), maybe twice. */
@@ -138,19 +161,6 @@ export class CrashWorld {
   }
 
   private receive(t: SimTab, m: Message): void {
-    const st = t.state;
-    if (m.type === 'snapshot') {
-      const r = st.applySnapshot(m, st.joined ? t.params : undefined);
-      if (r.ok) t.params = r.value;
-    } else if (m.type === 'broadcast') {
-      const f = st.fragments[m.fragment];
-      if (!f) return;
-      const r = st.applyBroadcast(m, new Float32Array(f.size));
-      if (r.ok) scatter(t.params, f, r.value);
-    } else if (m.type === 'pull') t.pulls.push(m);
-    else if (m.type === 'ack') {
-      const p = st.settle(m, t.session);
-      if (p && m.outcome === 'merged') t.acked.push(`${t.id}/${t.session}/${m.seq}`);
-    }
+    this.tabEvent(t, { kind: 'message', msg: m, now: this.now });
   }
 }

@@ -10,7 +10,8 @@ export type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
  * - message: any later message from a joined learner (already decoded by protocol/decode).
  * - leave: the connection closed, or the driver gave up on it.
  * - tick: time passed; closes grace windows and drops silent learners.
- * - synced: the driver finished sending the broadcast of `round` (measures ξ_sync).
+ * - synced: the driver handed over the broadcast of `round` (measures ξ_sync); `commitMs` is how long its
+ *   durable commit took, which ξ_sync leaves out (docs/method.md §4).
  * - invalid: bytes from a connection failed to decode (a strike against that learner).
  */
 export type SyncEvent =
@@ -18,8 +19,13 @@ export type SyncEvent =
   | { kind: 'message'; id: string; now: number; msg: Message }
   | { kind: 'leave'; id: string; now: number }
   | { kind: 'tick'; now: number }
-  | { kind: 'synced'; round: number; now: number }
+  | { kind: 'synced'; round: number; now: number; commitMs?: number }
   | { kind: 'invalid'; id: string; now: number; reason: Reason };
+
+/** Whether a command must wait for every earlier commit: everything but a pull (a pull reveals no state). */
+export function waitsForCommit(c: SyncCommand): boolean {
+  return !((c.kind === 'send' || c.kind === 'broadcast') && c.msg.type === 'pull');
+}
 
 /** One line of the merge log: enough to replay the outer step and to audit who made each version. */
 export interface MergeLogEntry {

@@ -1,3 +1,5 @@
+import { ResponseTime } from '../grace';
+
 /** What the syncer knows of one learner. Counters are those of its last META (or push). */
 export interface LearnerRecord {
   id: string;
@@ -17,13 +19,15 @@ export interface LearnerRecord {
   stepMs: number | undefined;
   merges: number;
   tokensMerged: number;
+  /** Pull → push time of this learner, for the grace window (kept across its reconnects). */
+  response: ResponseTime;
 }
 
 export function newLearner(id: string, session: number, backend: string, tokensPerStep: number, P: number, now: number): LearnerRecord {
   return {
     id, session, backend, tokensPerStep, connected: true, joinedAt: now, firstSeen: now, strikes: 0, lastSeen: now, t: 0,
     cSteps: new Array<number>(P).fill(0), cTokens: new Array<number>(P).fill(0), stepMs: undefined,
-    merges: 0, tokensMerged: 0,
+    merges: 0, tokensMerged: 0, response: new ResponseTime(),
   };
 }
 

@@ -20,16 +20,19 @@ export interface Round {
   openedAt: number;
   /** Learners that were pulled and are still connected: the round may end early once all have answered. */
   waitingFor: Set<string>;
-  /** Every learner this round has pulled, so a late-ready learner is pulled once. */
-  pulled: Set<string>;
+  /** When each learner was pulled (ms), so a late-ready learner is pulled once and its response timed. */
+  pulledAt: Map<string, number>;
   pushes: Map<string, Contribution>;
   quorumAt?: number;
   graceMs?: number;
+  /** What Eq. 3 alone would have allowed (ms), kept beside the window actually used (docs/method.md §4). */
+  eq3Ms?: number;
   deadline?: number;
 }
 
 export function openRound(round: number, fragment: number, now: number, learners: Iterable<string>): Round {
-  return { round, fragment, openedAt: now, waitingFor: new Set(learners), pulled: new Set(learners), pushes: new Map() };
+  const ids = [...learners];
+  return { round, fragment, openedAt: now, waitingFor: new Set(ids), pulledAt: new Map(ids.map((id) => [id, now])), pushes: new Map() };
 }
 
 export type PushMsg = Msg<'push'>;

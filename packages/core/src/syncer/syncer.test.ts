@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getCodec } from '../codecs';
 import { makeLayout } from '../layout';
 import type { Message } from '../protocol';
+import { DEFAULT_GRACE } from '../grace';
 import { makeSyncConfig, type SyncConfig } from './config';
 import type { Msg, SyncCommand } from './events';
 import { Syncer } from './syncer';
@@ -68,20 +69,40 @@ describe('Syncer', () => {
     expect(s.mergedTokens).toBe(20); // 40 tokens on one of P=2 fragments credit 40/2
   });
 
-  it('waits inside the grace window after quorum, then refuses the late push as round-closed', () => {
+  it('waits after the quorum for the learners expected within the cap, then refuses a later push as round-closed', () => {
     const s = setup();
     for (const id of ['x', 'y']) s.handle({ kind: 'join', id, now: 0, hello: hello(id) });
     for (const id of ['x', 'y']) s.handle({ kind: 'message', id, now: 1, msg: meta(4) });
-    // The round opened at t=1; quorum K=1 reached by x at t=10, so ξ_quorum = 9 ms; ξ_step = 100 ms, no ξ_sync yet:
-    // grace = 0.5·(2·100 − 9 − 0) = 95.5 ms, under the cap min(1000, 100) → deadline 105.5.
+    // Round 1 (fragment 0) pulled both at t=1. x answers at 10: quorum (K=1). y has never answered, so it may
+    // take the whole cap: min(2000 ms, 2 steps · 100 ms) = 200 → wake at 210.
     const q = s.handle({ kind: 'message', id: 'x', now: 10, msg: push(1, 0, [0, 0]) });
-    expect(q.find((c) => c.kind === 'wake')).toEqual({ kind: 'wake', at: 105.5 });
+    expect(q.find((c) => c.kind === 'wake')).toEqual({ kind: 'wake', at: 210 });
     expect(sent(q, 'broadcast')).toEqual([]);
-    const closed = s.handle({ kind: 'tick', now: 105.5 });
-    expect(sent(closed, 'broadcast')).toHaveLength(1);
-    const late = s.handle({ kind: 'message', id: 'y', now: 106, msg: push(1, 0, [0, 0]) });
+    // y answers at 30: everyone has, the round closes early, merging both; round 2 (fragment 1) opens at once.
+    const both = s.handle({ kind: 'message', id: 'y', now: 30, msg: push(1, 0, [0, 0]) });
+    const c1 = both.find((c) => c.kind === 'commit');
+    expect(c1?.kind === 'commit' && c1.commit.entry.contributors.map((c) => c.id)).toEqual(['x', 'y']);
+    expect(sent(both, 'pull')).toEqual([{ type: 'pull', fragment: 1, round: 2 }]);
+    // Response bounds (srtt + 4·rttvar): x 9 + 4·4.5 = 27 ms, y 29 + 4·14.5 = 87 ms. x answers round 2 at 40:
+    // y is expected at its pull (30) + 87 = 117, inside the cap → wake at 117.
+    const q2 = s.handle({ kind: 'message', id: 'x', now: 40, msg: push(2, 1, [0, 0], { seq: 2 }) });
+    expect(q2.find((c) => c.kind === 'wake')).toEqual({ kind: 'wake', at: 117 });
+    expect(sent(s.handle({ kind: 'tick', now: 117 }), 'broadcast')).toHaveLength(1);
+    const late = s.handle({ kind: 'message', id: 'y', now: 120, msg: push(2, 1, [0, 0], { seq: 2 }) });
     expect(rejected(late)).toEqual(['round-closed']);
     expect(s.rejections.get('round-closed')).toBe(1);
+    // The late answer (90 ms) still teaches the window: rttvar 14.5 + (61 − 14.5)/4 = 26.125, srtt 29 + 61/8 = 36.625.
+    expect(s.learners.get('y')!.response.bound(5)).toBeCloseTo(36.625 + 4 * 26.125, 10);
+  });
+
+  it('with the paper\'s Eq. 3 alone, waits γ·(τ·ξ_step − ξ_quorum − ξ_sync)', () => {
+    const s = setup({ grace: { ...DEFAULT_GRACE, rule: 'eq3' } });
+    for (const id of ['x', 'y']) s.handle({ kind: 'join', id, now: 0, hello: hello(id) });
+    for (const id of ['x', 'y']) s.handle({ kind: 'message', id, now: 1, msg: meta(4) });
+    // τ = 1 here: 0.5·(1·100 − 9 − 0) = 45.5, under the cap of 200 → deadline 55.5.
+    const q = s.handle({ kind: 'message', id: 'x', now: 10, msg: push(1, 0, [0, 0]) });
+    expect(q.find((c) => c.kind === 'wake')).toEqual({ kind: 'wake', at: 55.5 });
+    expect(s.rounds.get(1)!.eq3Ms).toBe(45.5);
   });
 
   it('closes early once every pulled learner has answered, merging both', () => {

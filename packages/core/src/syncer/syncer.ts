@@ -1,5 +1,5 @@
 import { planFragments, type Fragment } from '../fragments';
-import { Ema, graceWindowMs } from '../grace';
+import { arrivalsWindowMs, Ema, eq3WindowMs, graceCapMs } from '../grace';
 import type { ParamLayout } from '../layout';
 import type { Message } from '../protocol';
 import type { Reason } from '../result';
@@ -41,6 +41,9 @@ export class Syncer {
   private readonly xiQuorum: Ema;
   private readonly xiSync: Ema;
   private readonly closedAt = new Map<number, number>();
+  /** Pull times of the last RECENT_ROUNDS rounds, open or closed: a push that comes after its round
+   * closed still measures how long its learner takes to answer, so the window learns to wait for it. */
+  private readonly pulledAt = new Map<number, ReadonlyMap<string, number>>();
   private out: SyncCommand[] = [];
   private wakeAt = Infinity;
 
@@ -68,8 +71,9 @@ export class Syncer {
       case 'message': this.message(ev.id, ev.msg, ev.now); break;
       case 'tick': this.tick(ev.now); break;
       case 'synced': {
+        // ξ_sync is the method's sync (merge, outer step, hand-over), timed apart from the durable commit.
         const t0 = this.closedAt.get(ev.round);
-        if (t0 !== undefined) { this.xiSync.update(ev.now - t0); this.closedAt.delete(ev.round); }
+        if (t0 !== undefined) { this.xiSync.update(Math.max(0, ev.now - t0 - (ev.commitMs ?? 0))); this.closedAt.delete(ev.round); }
         break;
       }
       case 'invalid': this.count(ev.reason); this.strike(ev.id, ev.now); break;
@@ -123,7 +127,7 @@ export class Syncer {
     const old = this.learners.get(id);
     if (old?.connected) this.leave(id, now); // a reconnect replaces the old connection
     const rec = newLearner(id, hello.session, hello.backend, hello.tokensPerStep, this.cfg.P, now);
-    if (old) { rec.merges = old.merges; rec.tokensMerged = old.tokensMerged; rec.firstSeen = old.firstSeen; }
+    if (old) { rec.merges = old.merges; rec.tokensMerged = old.tokensMerged; rec.firstSeen = old.firstSeen; rec.response = old.response; }
     this.learners.set(id, rec);
     this.out.push({ kind: 'send', to: id, msg: this.snapshotFor() });
   }
@@ -164,6 +168,7 @@ export class Syncer {
     const ack = (o: Outcome, seq: number): void => {
       this.out.push({ kind: 'send', to: l.id, msg: { type: 'ack', fragment: o.fragment, round: o.round, seq, session: l.session, outcome: o.reason === null ? 'merged' : 'rejected', reason: o.reason } });
     };
+    this.timeResponse(l, m, now);
     const a = admitPush({
       cfg: this.cfg, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress, fragments: this.fragments, rounds: this.rounds, model: this.model,
       norms: this.norms, prior: this.dedupe.get(l.id, l.session, m.seq), now,
@@ -197,6 +202,12 @@ export class Syncer {
     }
   }
 
+  /** Pull → push time of a first answer to a pull of this connection (a resend after a reconnect is not one). */
+  private timeResponse(l: LearnerRecord, m: Msg<'push'>, now: number): void {
+    const at = this.pulledAt.get(m.round)?.get(l.id);
+    if (at !== undefined && m.epoch === this.epoch && !this.dedupe.get(l.id, l.session, m.seq) && at >= l.joinedAt) l.response.update(now - at);
+  }
+
   /** A resend (or a replay) of a push already answered or waiting: counted, never merged again. */
   private duplicate(id: string, m: Msg<'push'>): void {
     this.count('duplicate');
@@ -217,22 +228,22 @@ export class Syncer {
    * too: the pull goes to every connected learner with work on the fragment, whenever it shows up. */
   private pullLate(l: LearnerRecord): void {
     for (const r of this.rounds.values()) {
-      if ((l.cSteps[r.fragment] ?? 0) < 1 || r.pulled.has(l.id)) continue;
-      r.pulled.add(l.id);
+      if ((l.cSteps[r.fragment] ?? 0) < 1 || r.pulledAt.has(l.id)) continue;
+      r.pulledAt.set(l.id, l.lastSeen);
       r.waitingFor.add(l.id);
       this.out.push({ kind: 'send', to: l.id, msg: { type: 'pull', fragment: r.fragment, round: r.round } });
     }
   }
 
-  /** Quorum, then grace, then close (algorithm.md §2.5). */
+  /** Quorum, then grace, then close (docs/method.md §4). */
   private advance(r: Round, now: number): void {
     const connected = this.connectedIds().length;
     const quorum = Math.max(1, Math.min(this.cfg.K, connected));
     if (r.quorumAt === undefined && r.pushes.size >= quorum) {
       r.quorumAt = now;
       this.xiQuorum.update(now - r.openedAt);
-      const stepMs = this.slowestStepMs();
-      r.graceMs = graceWindowMs(this.cfg.grace, stepMs, this.xiQuorum.value, this.xiSync.value);
+      r.eq3Ms = eq3WindowMs(this.cfg.grace, this.cfg.tau, this.slowestStepMs(), this.xiQuorum.value, this.xiSync.value);
+      r.graceMs = this.graceMs(r, now);
       r.deadline = now + r.graceMs;
     }
     // Once every pulled learner has answered (or left) there is nobody left to wait for: merge what came,
@@ -308,6 +319,8 @@ export class Syncer {
       const ready = [...this.learners.values()].filter((l) => l.connected && (l.cSteps[p] ?? 0) >= 1).map((l) => l.id);
       const r = openRound(++this.globalStep, p, now, ready);
       this.rounds.set(r.round, r);
+      this.pulledAt.set(r.round, r.pulledAt);
+      for (const old of this.pulledAt.keys()) if (old <= r.round - RECENT_ROUNDS) this.pulledAt.delete(old);
       this.nextFragment = (p + 1) % this.cfg.P;
       this.out.push({ kind: 'broadcast', to: ready, msg: { type: 'pull', fragment: p, round: r.round } });
     }
@@ -321,6 +334,18 @@ export class Syncer {
     const connected = [...this.learners.values()].filter((l) => l.connected);
     if (connected.length === 0) return false;
     return connected.filter((l) => (l.cSteps[p] ?? 0) >= bar).length >= Math.min(K, connected.length);
+  }
+
+  /** The window after the quorum of round r (docs/method.md §4): per the configured rule, never past its cap. */
+  private graceMs(r: Round, now: number): number {
+    const g = this.cfg.grace;
+    if (g.rule === 'off') return 0;
+    if (g.rule === 'eq3') return r.eq3Ms ?? 0;
+    const expectedAt = [...r.waitingFor].map((id) => {
+      const bound = this.learners.get(id)?.response.bound(g.slackMs), at = r.pulledAt.get(id);
+      return bound === undefined || at === undefined ? undefined : at + bound;
+    });
+    return arrivalsWindowMs(graceCapMs(g, this.slowestStepMs()), now, expectedAt);
   }
 
   private slowestStepMs(): number | undefined {
@@ -349,3 +374,5 @@ export class Syncer {
   }
 }
 
+/** Rounds whose pull times are kept: a push later than 16 rounds is stale anyway (historyDepth). */
+const RECENT_ROUNDS = 16;

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { getCodec } from '../codecs';
+import { makeLayout } from '../layout';
+import type { Message, MessageOf } from '../protocol';
+import { DEFAULT_LR, localWarmup, lrAt } from '../schedule';
+import { LearnerEngine, rebased, type EngineCommand, type EngineConfig } from './engine';
+
+// Two fragments of two values each (P = 2); fp32 uplink so pushed deltas can be read back exactly.
+const layout = makeLayout([{ name: 'a', shape: [2], kind: 'dense' }, { name: 'b', shape: [2], kind: 'dense' }]);
+const cfg: EngineConfig = { runId: 'r', learnerId: 'L', session: 3, tokensPerStep: 10, backend: 'cpu', lr: DEFAULT_LR, adoption: 'eager', readAhead: 'all', helloDeadlineMs: 1000 };
+const snapshot = (over: Partial<MessageOf<'snapshot'>> = {}): MessageOf<'snapshot'> => ({
+  type: 'snapshot', runId: 'r', epoch: 1, globalStep: 0, progress: 0, config: { P: 2, H: 4, tau: 1, K: 1, uplinkCodec: 0, blockSize: 128 },
+  versions: [0, 0], params: Float32Array.from([1, 2, 3, 4]), ...over,
+});
+const bcast = (fragment: number, version: number, values: number[]): MessageOf<'broadcast'> => ({
+  type: 'broadcast', fragment, version, epoch: 1, globalStep: version, progress: 0, precision: 'fp32', values: Float32Array.from(values),
+});
+const kinds = (cs: EngineCommand[]): string[] => cs.map((c) => (c.kind === 'send' ? c.msg.type : c.kind));
+const of = <K extends EngineCommand['kind']>(cs: EngineCommand[], k: K): Array<Extract<EngineCommand, { kind: K }>> => cs.filter((c): c is Extract<EngineCommand, { kind: K }> => c.kind === k);
+const sent = <T extends Message['type']>(cs: EngineCommand[], type: T): Array<MessageOf<T>> => cs.flatMap((c) => (c.kind === 'send' && c.msg.type === type ? [c.msg as MessageOf<T>] : []));
+const delta = (p: MessageOf<'push'>): number[] => { const c = getCodec(0); const d = c.ok ? c.value.decode(p.payload, 2) : undefined; return d?.ok ? [...d.value] : []; };
+
+/** A joined engine that has taken `steps` steps, each read-ahead answered with `values(step)`. */
+function joined(steps: number, values: (t: number) => number[][] = (t) => [[1 + t, 2], [3, 4 + t]], over: Partial<EngineConfig> = {}): LearnerEngine {
+  const e = new LearnerEngine({ ...cfg, ...over }, layout);
+  e.handle({ kind: 'connected', now: 0 });
+  expect(kinds(e.handle({ kind: 'message', msg: snapshot(), now: 1 }))).toEqual(['load', 'train']); // no step yet: no META, nothing to read
+  for (let t = 1; t <= steps; t++) {
+    const out = e.handle({ kind: 'stepped', now: 1 + t, ms: 20 });
+    for (const r of of(out, 'read')) e.handle({ kind: 'read', tag: r.tag, values: Float32Array.from(values(t)[r.fragment]!), now: 1 + t });
+  }
+  return e;
+}
+
+describe('LearnerEngine', () => {
+  it('says hello on connecting, and again when no snapshot answers within the deadline', () => {
+    const e = new LearnerEngine(cfg, layout);
+    expect(sent(e.handle({ kind: 'connected', now: 0 }), 'hello')).toEqual([{ type: 'hello', runId: 'r', learnerId: 'L', session: 3, layoutHash: layout.hash, tokensPerStep: 10, backend: 'cpu', uplinkCodec: 3 }]);
+    expect(e.handle({ kind: 'tick', now: 999 })).toEqual([]);
+    expect(kinds(e.handle({ kind: 'tick', now: 1001 }))).toEqual(['hello']);
+    e.handle({ kind: 'message', msg: snapshot(), now: 1002 });
+    expect(e.handle({ kind: 'tick', now: 5000 })).toEqual([]);
+  });
+
+  it('after each step: META, host copies, then the next step at the scheduled LR × local warmup', () => {
+    const e = joined(0);
+    const out = e.handle({ kind: 'stepped', now: 2, ms: 20 });
+    expect(kinds(out)).toEqual(['meta', 'read', 'read', 'train']);
+    expect(sent(out, 'meta')[0]).toMatchObject({ t: 1, cSteps: [1, 1], cTokens: [10, 10], versions: [0, 0], stepMs: 20 });
+    expect(of(out, 'train')[0]!.lr).toBe(lrAt(0, DEFAULT_LR) * localWarmup(1));
+  });
+
+  it('answers a pull at once from the host copy, with the counters of the step it was taken at', () => {
+    const e = joined(2); // host copies as of t = 2: fragment 0 = [3, 2]
+    const out = e.handle({ kind: 'message', msg: { type: 'pull', fragment: 0, round: 5 }, now: 10 });
+    const [push] = sent(out, 'push');
+    expect(kinds(out)).toEqual(['push']); // no readback, no waiting for the step in flight
+    expect([push!.round, push!.baseVersion, push!.t, push!.cSteps, push!.cTokens]).toEqual([5, 0, 2, 2, 20]);
+    expect(delta(push!)).toEqual([2, 0]); // [3, 2] − anchor [1, 2]
+  });
+
+  it('without a host copy, reads the fragment back as of the end of the step in flight, then pushes', () => {
+    const e = joined(1, (t) => [[1 + t, 2], [3, 4 + t]], { readAhead: 'due' }); // H = 4: at t = 1 nothing is due yet
+    const out = e.handle({ kind: 'message', msg: { type: 'pull', fragment: 1, round: 2 }, now: 5 });
+    expect(kinds(out)).toEqual(['read']);
+    expect(e.handle({ kind: 'stepped', now: 6, ms: 20 }).some((c) => c.kind === 'send' && c.msg.type === 'push')).toBe(false);
+    const done = e.handle({ kind: 'read', tag: of(out, 'read')[0]!.tag, values: Float32Array.from([3, 6]), now: 7 });
+    const [push] = sent(done, 'push');
+    expect([push!.t, push!.cSteps, push!.cTokens]).toEqual([2, 2, 20]); // the read reflects the step that was in flight
+    expect(delta(push!)).toEqual([0, 2]);
+  });
+
+  it('eager re-application: the broadcast of a pushed round keeps the steps taken since the push', () => {
+    const e = joined(2);
+    e.handle({ kind: 'message', msg: { type: 'pull', fragment: 0, round: 5 }, now: 10 }); // pushed at t = 2 from [3, 2]
+    e.handle({ kind: 'stepped', now: 11, ms: 20 }); // t = 3
+    expect(e.handle({ kind: 'message', msg: bcast(0, 5, [9, 9]), now: 12 })).toEqual([]); // a step is in flight: wait for the boundary
+    const out = e.handle({ kind: 'stepped', now: 13, ms: 20 }); // t = 4
+    const [w] = of(out, 'write');
+    expect([w!.fragment, [...w!.values], [...w!.rebase!]]).toEqual([0, [9, 9], [3, 2]]);
+    // θ_0 ← Θ + (θ_now − θ_at_push); two steps were taken since the push: they are the next push's
+    expect(sent(out, 'meta')[0]).toMatchObject({ t: 4, cSteps: [2, 4], cTokens: [20, 40], versions: [5, 0] });
+    expect([...rebased(Float32Array.from([9, 9]), Float32Array.from([5, 2]), Float32Array.from([3, 2]))]).toEqual([11, 9]);
+  });
+
+  it('overwrites (α = 0) a fragment it did not push, or every fragment in overwrite mode', () => {
+    for (const adoption of ['eager', 'overwrite'] as const) {
+      const e = joined(2, undefined, { adoption });
+      e.handle({ kind: 'message', msg: { type: 'pull', fragment: 0, round: 5 }, now: 10 });
+      e.handle({ kind: 'message', msg: bcast(0, 5, [9, 9]), now: 11 });
+      e.handle({ kind: 'message', msg: bcast(1, 6, [7, 7]), now: 11 }); // round 6: not ours
+      const writes = of(e.handle({ kind: 'stepped', now: 12, ms: 20 }), 'write');
+      expect(writes.map((w) => [w.fragment, w.rebase === undefined])).toEqual([[0, adoption === 'overwrite'], [1, true]]);
+    }
+  });
+
+  it('drops a read that no longer describes the fragment, and answers the pull from a fresh one', () => {
+    const e = joined(1, undefined, { readAhead: 'due' });
+    const r = of(e.handle({ kind: 'message', msg: { type: 'pull', fragment: 1, round: 2 }, now: 5 }), 'read')[0]!;
+    e.handle({ kind: 'message', msg: bcast(1, 1, [0, 0]), now: 5 });
+    e.handle({ kind: 'stepped', now: 6, ms: 20 }); // fragment 1 rewritten at version 1
+    expect(sent(e.handle({ kind: 'read', tag: r.tag, values: Float32Array.from([3, 6]), now: 7 }), 'push')).toEqual([]);
+  });
+
+  it('adopts a snapshot at the step boundary, keeping fragments a newer broadcast already brought', () => {
+    const e = joined(1);
+    e.handle({ kind: 'message', msg: bcast(1, 6, [7, 7]), now: 3 });
+    e.handle({ kind: 'stepped', now: 4, ms: 20 });
+    e.handle({ kind: 'message', msg: snapshot({ versions: [5, 5], params: Float32Array.from([9, 9, 9, 9]) }), now: 5 });
+    const out = e.handle({ kind: 'stepped', now: 6, ms: 20 });
+    expect(of(out, 'load').map((l) => l.kept)).toEqual([[1]]);
+    expect(e.state.baseVersions).toEqual([5, 6]);
+  });
+
+  it('a rebuilt worker: hello again, nothing pushed from the dead worker, local warmup restarts', () => {
+    const e = joined(60);
+    const out = e.handle({ kind: 'rebuilt', now: 100 });
+    expect(kinds(out)).toEqual(['hello']);
+    expect(e.handle({ kind: 'message', msg: { type: 'pull', fragment: 0, round: 9 }, now: 101 })).toEqual([]);
+    const again = e.handle({ kind: 'message', msg: snapshot({ globalStep: 9 }), now: 102 });
+    expect(of(again, 'train')[0]!.lr).toBe(lrAt(0, DEFAULT_LR) * localWarmup(0));
+  });
+
+  it('settles its own acks only, and resends unacked pushes on reconnecting', () => {
+    const e = joined(2);
+    const [push] = sent(e.handle({ kind: 'message', msg: { type: 'pull', fragment: 0, round: 5 }, now: 10 }), 'push');
+    expect(kinds(e.handle({ kind: 'connected', now: 11 }))).toEqual(['hello', 'push']);
+    const ack = { type: 'ack', fragment: 0, round: 5, seq: push!.seq, session: 3, outcome: 'merged', reason: null } as const;
+    expect(e.handle({ kind: 'message', msg: { ...ack, session: 2 }, now: 12 })).toEqual([]);
+    expect(kinds(e.handle({ kind: 'message', msg: ack, now: 12 }))).toEqual(['settled']);
+  });
+
+  it('pauses at the next boundary and adopts broadcasts at once while paused', () => {
+    const e = joined(1);
+    e.handle({ kind: 'pause', paused: true, now: 3 });
+    expect(kinds(e.handle({ kind: 'stepped', now: 4, ms: 20 }))).toEqual(['meta', 'read', 'read']);
+    expect(kinds(e.handle({ kind: 'message', msg: bcast(0, 1, [5, 5]), now: 5 }))).toEqual(['write', 'meta']);
+    expect(kinds(e.handle({ kind: 'pause', paused: false, now: 6 }))).toEqual(['meta', 'train']); // host copies are as of t = 2 already
+  });
+});

@@ -1,0 +1,295 @@
+/**
+ * The learner as a pure state machine (docs/method.md §3): events in, commands out, the same shape as the
+ * Syncer. The tab session, the simulator and the crash-world property test are thin interpreters of it,
+ * so every rule of the learner's side exists once.
+ *
+ * The interpreter owns the model (a TF.js worker, or a Float32Array) and carries out, in order:
+ *   train(lr)         one inner step; answer with 'stepped' when it is done
+ *   read(p, tag)      read fragment p back (async); answer with 'read' carrying the tag
+ *   load(params, kept) overwrite every fragment except the kept ones with `params`
+ *   write(p, values, rebase?)  θ_p ← values, or θ_p ← values + (θ_p − rebase) (eager re-application)
+ *   send(msg)         to the coordinator
+ *   settled(push, ack)  a fact for the page: a push got its answer
+ * Model commands must reach the model in the order they were issued: a read reflects every earlier
+ * command and, if a train is in flight, that step too. An interpreter where a command takes effect when
+ * issued (the simulator) satisfies this by doing each train's arithmetic when it is issued.
+ *
+ * Three rules make a push leave within milliseconds of its pull and lose nothing trained:
+ * - Host copies: after each step the fragments that are due (or all, on a CPU backend) are read back
+ *   without blocking the next step; a pull is answered at once from the copy, with the counters of the
+ *   step the copy was taken at.
+ * - Eager re-application: when the broadcast of a round this learner pushed arrives,
+ *   θ_p ← Θ_p + (θ_p(now) − θ_p(at push)), so the steps taken while the round was in flight survive.
+ * - Broadcasts are applied at step boundaries, before the next step; pulls never wait for one.
+ */
+import type { Fragment } from '../fragments';
+import type { ParamLayout } from '../layout';
+import type { Message, MessageOf } from '../protocol';
+import type { Reason } from '../result';
+import { localWarmup, lrAt, type LrSchedule } from '../schedule';
+import { LearnerState } from './state';
+
+export interface EngineConfig {
+  runId: string;
+  learnerId: string;
+  /** Grows on every restart of the tab: (learner, session, seq) names a push. */
+  session: number;
+  tokensPerStep: number;
+  backend: string;
+  lr: LrSchedule;
+  /** 'eager' (default): keep the steps taken while a pushed round was in flight; 'overwrite': the paper's α = 0. */
+  adoption: 'eager' | 'overwrite';
+  /** 'all': refresh every fragment's host copy after each step (cheap on CPU/WASM: a copy); 'due': only
+   * fragments that may be pulled before the next step (GPU backends, where a readback stalls the queue). */
+  readAhead: 'all' | 'due';
+  /** A hello unanswered this long (ms) is said again: one lost with a connection that closed right after
+   * opening would leave the tab training on a dead epoch forever. */
+  helloDeadlineMs: number;
+}
+
+export type EngineEvent =
+  | { kind: 'connected'; now: number }
+  | { kind: 'message'; msg: Message; now: number }
+  | { kind: 'stepped'; now: number; ms: number }
+  | { kind: 'read'; tag: number; values: Float32Array; now: number }
+  | { kind: 'rebuilt'; now: number }
+  | { kind: 'pause'; paused: boolean; now: number }
+  | { kind: 'tick'; now: number };
+
+export type EngineCommand =
+  | { kind: 'train'; lr: number }
+  | { kind: 'read'; fragment: number; tag: number }
+  | { kind: 'load'; params: Float32Array; kept: readonly number[] }
+  | { kind: 'write'; fragment: number; values: Float32Array; rebase?: Float32Array }
+  | { kind: 'send'; msg: Message }
+  | { kind: 'settled'; push: MessageOf<'push'>; ack: MessageOf<'ack'> }
+  | { kind: 'refused'; what: 'snapshot' | 'broadcast'; reason: Reason; detail: string };
+
+/** What a readback or host copy of fragment p is as of: the step, the base it is measured from, its counters. */
+interface Stamp {
+  fragment: number;
+  t: number;
+  tokens: number;
+  epoch: number;
+  baseVersion: number;
+  cSteps: number;
+  cTokens: number;
+}
+interface HostCopy extends Stamp { values: Float32Array }
+/** A push in flight for eager re-application: its round and the values it was made from. */
+interface Pushed { round: number; epoch: number; values: Float32Array; t: number; tokens: number }
+
+export class LearnerEngine {
+  readonly state: LearnerState;
+  /** Tokens trained by this session. */
+  tokens = 0;
+  /** Inner steps since the inner optimizer was fresh (new tab or rebuilt worker): drives the local warmup. */
+  freshSteps = 0;
+  /** EMA of a step's wall time (ms), as the interpreter measured it: what the syncer paces the window by. */
+  stepMs: number | undefined;
+  private training = false;
+  private paused = false;
+  private H = 1;
+  private snapshot: MessageOf<'snapshot'> | undefined;
+  private inbox: Array<MessageOf<'broadcast'>> = [];
+  private readonly pulls = new Map<number, MessageOf<'pull'>>();
+  private readonly host = new Map<number, HostCopy>();
+  private readonly pushed = new Map<number, Pushed>();
+  private readonly reads = new Map<number, Stamp>();
+  private nextTag = 1;
+  private helloAt: number | undefined;
+  private out: EngineCommand[] = [];
+
+  constructor(readonly cfg: EngineConfig, readonly layout: ParamLayout) {
+    this.state = new LearnerState(layout);
+  }
+
+  get joined(): boolean {
+    return this.state.joined;
+  }
+
+  get fragments(): readonly Fragment[] {
+    return this.state.fragments;
+  }
+
+  handle(ev: EngineEvent): EngineCommand[] {
+    this.out = [];
+    switch (ev.kind) {
+      case 'connected': this.hello(ev.now); for (const p of this.state.resendable()) this.send(p); break;
+      case 'message': this.message(ev.msg, ev.now); break;
+      case 'stepped': this.stepped(ev.now, ev.ms); break;
+      case 'read': this.readDone(ev.tag, ev.values); break;
+      case 'rebuilt': this.rebuilt(ev.now); break;
+      case 'pause': this.paused = ev.paused; if (!this.training) this.boundary(); break;
+      case 'tick': if (this.helloAt !== undefined && ev.now - this.helloAt > this.cfg.helloDeadlineMs) this.hello(ev.now); break;
+    }
+    return this.out;
+  }
+
+  private message(m: Message, now: number): void {
+    if (m.type === 'snapshot') {
+      this.helloAt = undefined;
+      this.snapshot = m;
+      if (!this.training) this.boundary();
+    } else if (m.type === 'broadcast') {
+      this.inbox.push(m);
+      if (!this.training) this.boundary();
+    } else if (m.type === 'pull') this.pull(m, now);
+    else if (m.type === 'ack') {
+      const push = this.state.settle(m, this.cfg.session);
+      if (push) this.out.push({ kind: 'settled', push, ack: m });
+    }
+  }
+
+  /** Answer at once from a valid host copy; otherwise read the fragment back and answer when it arrives. */
+  private pull(m: MessageOf<'pull'>, _now: number): void {
+    if (!this.joined || this.snapshot || !this.state.fragments[m.fragment]) return; // a snapshot resets every counter: nothing to push
+    const h = this.host.get(m.fragment);
+    if (h && this.current(h) && h.cSteps >= 1) return this.push(m, h);
+    this.pulls.set(m.fragment, m);
+    if (!this.reading(m.fragment)) this.read(m.fragment);
+  }
+
+  private reading(p: number): boolean {
+    for (const s of this.reads.values()) if (s.fragment === p) return true;
+    return false;
+  }
+
+  private push(pull: MessageOf<'pull'>, h: HostCopy): void {
+    const msg = this.state.makePush(pull, h.values, h);
+    if (!msg) return;
+    this.pushed.set(pull.fragment, { round: pull.round, epoch: h.epoch, values: h.values, t: h.t, tokens: h.tokens });
+    this.send(msg);
+  }
+
+  /** Whether a stamp still describes fragment p as the learner holds it (same incarnation and base). */
+  private current(s: Stamp): boolean {
+    return s.epoch === this.state.epoch && s.baseVersion === this.state.baseVersions[s.fragment];
+  }
+
+  /** A readback of fragment p: as of now, or, when a step is in flight, as of the end of that step. */
+  private read(p: number): void {
+    const st = this.state, ahead = this.training ? 1 : 0;
+    const tag = this.nextTag++;
+    this.reads.set(tag, {
+      fragment: p, t: st.t + ahead, tokens: this.tokens + ahead * this.cfg.tokensPerStep, epoch: st.epoch, baseVersion: st.baseVersions[p]!,
+      cSteps: st.cSteps[p]! + ahead, cTokens: st.cTokens[p]! + ahead * this.cfg.tokensPerStep,
+    });
+    this.out.push({ kind: 'read', fragment: p, tag });
+  }
+
+  private readDone(tag: number, values: Float32Array): void {
+    const s = this.reads.get(tag);
+    if (!s) return;
+    this.reads.delete(tag);
+    if (!this.current(s) || values.length !== this.state.fragments[s.fragment]?.size) return; // the fragment moved on meanwhile
+    const h: HostCopy = { ...s, values };
+    this.host.set(s.fragment, h);
+    const pull = this.pulls.get(s.fragment);
+    if (pull && h.cSteps >= 1) { this.pulls.delete(s.fragment); this.push(pull, h); }
+  }
+
+  private stepped(now: number, ms: number): void {
+    this.training = false;
+    this.stepMs = this.stepMs === undefined ? ms : 0.8 * this.stepMs + 0.2 * ms;
+    this.state.recordStep(this.cfg.tokensPerStep);
+    this.tokens += this.cfg.tokensPerStep;
+    this.freshSteps++;
+    this.boundary(now);
+  }
+
+  /**
+   * Between two steps: adopt a snapshot, then the broadcasts, tell the syncer where we are, refresh the host
+   * copies, and take the next step. Nothing else may change the model while a step is in flight.
+   */
+  private boundary(_now?: number): void {
+    if (this.snapshot) this.adoptSnapshot(this.snapshot);
+    if (!this.joined) return;
+    for (const b of this.inbox.splice(0)) this.adoptBroadcast(b);
+    if (this.state.t > 0) this.send(this.state.meta(this.stepMs ?? 0));
+    for (let p = 0; p < this.state.fragments.length; p++) if (this.wantsRead(p)) this.read(p);
+    if (this.paused) return;
+    this.training = true;
+    this.out.push({ kind: 'train', lr: lrAt(this.state.progress, this.cfg.lr) * localWarmup(this.freshSteps) });
+  }
+
+  /** Refresh fragment p's host copy now? Only when it has a step on it, and (for 'due') it may soon be pulled. */
+  private wantsRead(p: number): boolean {
+    const st = this.state, h = this.host.get(p);
+    if (st.cSteps[p]! < 1 && !this.pulls.has(p)) return false;
+    if (h && h.t === st.t && this.current(h)) return false; // already as of this step
+    if (this.reading(p)) return false;
+    if (this.pulls.has(p) || this.cfg.readAhead === 'all') return true;
+    // The syncer's bar (syncer.isDue): H steps, staggered H·(p+1)/P before a fragment's first merge.
+    const bar = st.baseVersions[p] === 0 ? Math.ceil((this.H * (p + 1)) / st.fragments.length) : this.H;
+    return st.cSteps[p]! + 1 >= bar;
+  }
+
+  private adoptSnapshot(s: MessageOf<'snapshot'>): void {
+    this.snapshot = undefined;
+    const epoch = this.state.epoch;
+    const r = this.state.applySnapshot(s);
+    if (!r.ok) { this.out.push({ kind: 'refused', what: 'snapshot', reason: r.reason, detail: r.detail }); return; }
+    this.H = s.config.H;
+    const kept = new Set(r.value.kept);
+    for (let p = 0; p < this.state.fragments.length; p++) if (!kept.has(p)) this.forget(p);
+    if (s.epoch !== epoch) this.pulls.clear(); // rounds of another incarnation
+    this.out.push({ kind: 'load', params: r.value.params, kept: r.value.kept });
+  }
+
+  private adoptBroadcast(b: MessageOf<'broadcast'>): void {
+    const st = this.state, p = b.fragment;
+    const r = st.applyBroadcast(b, b.values);
+    if (!r.ok) {
+      if (r.reason !== 'duplicate') this.out.push({ kind: 'refused', what: 'broadcast', reason: r.reason, detail: r.detail });
+      return;
+    }
+    // The syncer's fragment version is the id of the round that produced it (syncer.close).
+    const mine = this.pushed.get(p);
+    if (this.cfg.adoption === 'eager' && mine && mine.round === b.version && mine.epoch === b.epoch) {
+      this.out.push({ kind: 'write', fragment: p, values: r.value, rebase: mine.values });
+      st.cSteps[p] = st.t - mine.t; // the steps kept on top of Θ_p are the next push's
+      st.cTokens[p] = this.tokens - mine.tokens;
+    } else this.out.push({ kind: 'write', fragment: p, values: r.value });
+    this.forget(p);
+    const pull = this.pulls.get(p);
+    if (pull && pull.round <= b.version) this.pulls.delete(p); // its round has closed
+  }
+
+  /** Fragment p was rewritten: its host copy and in-flight push no longer describe it. */
+  private forget(p: number): void {
+    this.host.delete(p);
+    this.pushed.delete(p);
+  }
+
+  private rebuilt(now: number): void {
+    this.state.rejoin();
+    this.training = false;
+    this.freshSteps = 0; // a fresh optimizer: warm up again
+    this.snapshot = undefined;
+    this.inbox = [];
+    this.pulls.clear();
+    this.host.clear();
+    this.pushed.clear();
+    this.reads.clear();
+    this.hello(now);
+  }
+
+  private hello(now: number): void {
+    const c = this.cfg;
+    this.helloAt = now;
+    this.send({ type: 'hello', runId: c.runId, learnerId: c.learnerId, session: c.session, layoutHash: this.layout.hash, tokensPerStep: c.tokensPerStep, backend: c.backend, uplinkCodec: 3 });
+  }
+
+  private send(msg: Message): void {
+    this.out.push({ kind: 'send', msg });
+  }
+}
+
+/** θ_p ← values + (current − rebase), elementwise in fp32: eager re-application, one definition for every interpreter. */
+export function rebased(values: Float32Array, current: Float32Array, rebase: Float32Array): Float32Array {
+  if (current.length !== values.length || rebase.length !== values.length) throw new RangeError(`rebase: ${values.length}, ${current.length} and ${rebase.length} values`);
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < out.length; i++) out[i] = values[i]! + (current[i]! - rebase[i]!);
+  return out;
+}
