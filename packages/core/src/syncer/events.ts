@@ -50,3 +50,8 @@ export type SyncCommand =
   | { kind: 'wake'; at: number }
   | { kind: 'commit'; commit: Commit }
   | { kind: 'rejected'; from: string; reason: Reason; detail: string };
+
+/** Whether a command must wait for every earlier commit: everything but a pull (a pull reveals no state). */
+export function waitsForCommit(c: SyncCommand): boolean {
+  return !((c.kind === 'send' || c.kind === 'broadcast') && c.msg.type === 'pull');
+}
