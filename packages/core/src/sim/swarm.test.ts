@@ -34,6 +34,19 @@ describe('swarm simulator', () => {
     expect(r.tokensMerged).toBeLessThanOrEqual(r.tokensTrained);
   });
 
+  // Recorded at c3d5556, before the timing presets existed: the paper preset is that simulator, draw for draw.
+  it('reproduces the numbers it gave before presets, at the paper preset', () => {
+    const r = runSwarm({ ...base, timings: 'paper' });
+    expect([r.evalLoss, r.merges, r.contributorsPerMerge, r.tokensMerged, r.bytesUp, r.bytesDown, r.simMs])
+      .toEqual([0.9920541901148524, 88, 351 / 88, 15_240, 143_940, 511_616, 21191.247352126527]);
+    const f = runSwarm({
+      ...base, seed: 103, check: true, learners: 5, duplicate: 0.05, jitterMs: 40, disconnect: 0.005,
+      kill: { mtbfMs: 4000, downMs: 700 }, sync: { P: 2, H: 8, K: 2, tau: 1 },
+    });
+    expect([f.evalLoss, f.merges, f.tokensMerged, f.bytesUp, f.bytesDown, f.simMs]).toEqual([0.8987018116317056, 43, 11_640, 108_262, 373_236, 13294.753666514367]);
+    expect(f.rejections).toEqual({ 'round-closed': 14, 'unknown-learner': 18, duplicate: 17 });
+  });
+
   it('refuses the faults it sees, with reasons, and still merges', () => {
     const r = runSwarm({ ...base, seed: 7, check: true, duplicate: 0.2, jitterMs: 60, kill: { mtbfMs: 2000, downMs: 500 } });
     const reasons = Object.keys(r.rejections);
