@@ -47,6 +47,23 @@ describe('swarm simulator', () => {
     expect(f.rejections).toEqual({ 'round-closed': 14, 'unknown-learner': 18, duplicate: 17 });
   });
 
+  // Three equal tabs at the measured browser timings with the syncer's own defaults (K=1, P=4, H=24):
+  // docs/method.md §4 says a round should take every live learner's push, about one step apart. Fails
+  // while the grace window is 0 at these timings: it gets 1.006 contributors and merges 0.305 of the tokens.
+  const browser: SwarmOptions = { seed: 1, learners: 3, tokens: 48_000, batch: 8, timings: 'browser', check: true };
+  it('merges about every learner per round at browser timings', () => {
+    const r = runSwarm(browser);
+    expect(r.contributorsPerMerge).toBeGreaterThanOrEqual(2.7);
+    expect(r.tokensMerged / r.tokensTrained).toBeGreaterThanOrEqual(0.9);
+  });
+
+  // The bound above is reachable at these timings: a quorum of all three (K=3) meets it (3.00, 0.926).
+  it('meets that bound with a quorum of everyone at browser timings', () => {
+    const r = runSwarm({ ...browser, sync: { K: 3 } });
+    expect(r.contributorsPerMerge).toBe(3);
+    expect(r.tokensMerged / r.tokensTrained).toBeGreaterThanOrEqual(0.9);
+  });
+
   it('refuses the faults it sees, with reasons, and still merges', () => {
     const r = runSwarm({ ...base, seed: 7, check: true, duplicate: 0.2, jitterMs: 60, kill: { mtbfMs: 2000, downMs: 500 } });
     const reasons = Object.keys(r.rejections);
