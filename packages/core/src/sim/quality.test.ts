@@ -3,7 +3,7 @@ import { NO_GRACE } from '../grace';
 import { runDataParallel, DEFAULT_QUALITY } from './quality';
 import { runSwarm, type SwarmOptions } from './swarm';
 
-// Equal tokens, three learners at 1×–2× speed: the shape of algorithm.md §2.5 and pitfall 6.
+// Equal tokens, four learners at 1×–2× speed: the shape of docs/method.md §4 (grace) at the paper preset.
 const o: SwarmOptions = { seed: 11, learners: 4, tokens: 150_000, batch: 32, stepMs: 100, speedSpread: 2, latencyMs: 5 };
 const excess = (sync: SwarmOptions['sync']): number => {
   const r = runSwarm({ ...o, sync: { P: 2, H: 24, ...sync } });

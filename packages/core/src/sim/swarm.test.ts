@@ -34,6 +34,40 @@ describe('swarm simulator', () => {
     expect(r.tokensMerged).toBeLessThanOrEqual(r.tokensTrained);
   });
 
+  // Recorded at c3d5556, before the timing presets existed: the paper preset is that simulator, draw for draw.
+  // A golden run of the learner engine at the paper preset: any change to the simulated behaviour shows
+  // here and must be made on purpose (these are the numbers since the engine answered pulls from host copies
+  // and re-applied in-flight steps; the timing presets alone moved nothing).
+  it('is the paper preset by default, and reproduces its golden numbers', () => {
+    const r = runSwarm({ ...base, timings: 'paper' });
+    expect(runSwarm(base).mergeLog).toEqual(r.mergeLog);
+    expect([r.evalLoss, r.merges, r.contributorsPerMerge, r.tokensMerged, r.bytesUp, r.bytesDown, r.simMs])
+      .toEqual([1.0413321446252526, 105, 420 / 105, 15_808, 160_488, 611_096, 21231.0050365678]);
+    const f = runSwarm({
+      ...base, seed: 103, check: true, learners: 5, duplicate: 0.05, jitterMs: 40, disconnect: 0.005,
+      kill: { mtbfMs: 4000, downMs: 700 }, sync: { P: 2, H: 8, K: 2, tau: 1 },
+    });
+    expect([f.evalLoss, f.merges, f.tokensMerged, f.bytesUp, f.bytesDown, f.simMs]).toEqual([0.890298635561965, 53, 13_144, 115_112, 468_886, 20293.08223247202]);
+    expect(f.rejections).toEqual({ 'unknown-learner': 24, duplicate: 17 });
+  });
+
+  // Three equal tabs at the measured browser timings with the syncer's own defaults (K=1, P=4, H=24):
+  // docs/method.md §4 says a round should take every live learner's push. With Eq. 3 alone the window is 0
+  // at these timings (1.006 contributors, 0.305 of the tokens merged); the arrivals rule gets 3.00 and 0.993.
+  const browser: SwarmOptions = { seed: 1, learners: 3, tokens: 48_000, batch: 8, timings: 'browser', check: true };
+  it('merges about every learner per round at browser timings', () => {
+    const r = runSwarm(browser);
+    expect(r.contributorsPerMerge).toBeGreaterThanOrEqual(2.7);
+    expect(r.tokensMerged / r.tokensTrained).toBeGreaterThanOrEqual(0.9);
+  });
+
+  // The bound above is reachable at these timings: a quorum of all three (K=3) meets it (3.00, 0.926).
+  it('meets that bound with a quorum of everyone at browser timings', () => {
+    const r = runSwarm({ ...browser, sync: { K: 3 } });
+    expect(r.contributorsPerMerge).toBe(3);
+    expect(r.tokensMerged / r.tokensTrained).toBeGreaterThanOrEqual(0.9);
+  });
+
   it('refuses the faults it sees, with reasons, and still merges', () => {
     const r = runSwarm({ ...base, seed: 7, check: true, duplicate: 0.2, jitterMs: 60, kill: { mtbfMs: 2000, downMs: 500 } });
     const reasons = Object.keys(r.rejections);

@@ -11,6 +11,8 @@ import { makeMlp } from './mlp';
 import { DEFAULT_LR } from '../schedule';
 import { SimLearner, type SimEffects } from './sim-learner';
 import { makeTask } from './task';
+import { SwarmClock } from './swarm-clock';
+import type { TimingsName } from './timings';
 
 /** A seeded swarm: real Syncer and LearnerState, real wire encoding, simulated time and network. */
 export interface SwarmOptions {
@@ -20,12 +22,15 @@ export interface SwarmOptions {
   /** Total training examples ("tokens") across all learners; the run stops training there. */
   tokens: number;
   batch: number;
-  /** Inner step time of the fastest learner (ms of simulated time). */
-  stepMs: number;
+  /** Step times, commit latency and network latency (timings.ts); 'paper' unless given. */
+  timings?: TimingsName;
+  /** Median train() time of the fastest learner (ms of simulated time); the preset's unless given. */
+  stepMs?: number;
   /** Slowest / fastest step time; learners are spread evenly in between (1 = homogeneous). */
   speedSpread?: number;
+  /** One-way message latency (ms); the preset's unless given. */
   latencyMs?: number;
-  /** Extra uniform latency in [0, jitterMs): reorders messages. */
+  /** Extra uniform latency in [0, jitterMs): reorders messages. The preset's unless given. */
   jitterMs?: number;
   /** Probability each message is delivered twice. */
   duplicate?: number;
@@ -73,6 +78,7 @@ type Ev =
   | { k: 'kill'; id: string; session: number }
   | { k: 'churn' }
   | { k: 'synced'; round: number }
+  | { k: 'command'; c: SyncCommand }
   | { k: 'closed'; id: string };
 
 const TICK_MS = 500;
@@ -88,18 +94,20 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
   const syncer = new Syncer(cfg, layout, mlp.init(makeRng(o.seed ^ 0x1417)));
   const adamCfg = { ...DEFAULT_ADAMW, ...o.adamw };
   const heldOut = task.sample(makeRng(o.seed ^ 0xe7a1), 2000);
+  const clock = new SwarmClock(o, rng, net);
   const spread = o.speedSpread ?? 1;
   const learners = new Map<string, SimLearner>();
   for (let i = 0; i < o.learners; i++) {
     const id = `L${i}`;
-    const stepMs = o.stepMs * (o.learners > 1 ? 1 + ((spread - 1) * i) / (o.learners - 1) : 1);
+    const stepMs = clock.fastestMs * (o.learners > 1 ? 1 + ((spread - 1) * i) / (o.learners - 1) : 1);
     const shard = o.nonIid ? { index: i, of: o.learners, skew: o.nonIid } : undefined;
     learners.set(id, new SimLearner({ id, runId: cfg.runId, rng: rng.fork(), stepMs, batch: o.batch, ...(shard ? { shard } : {}) }, layout, mlp, task, adamCfg, { ...DEFAULT_LR, peak: adamCfg.lr }, o.adoption ?? 'eager'));
   }
   const q = new EventQueue<Ev>();
   const checker = o.check ? new InvariantChecker(syncer) : undefined;
   const res = { bytesUp: 0, bytesDown: 0, tokensTrained: 0, mergeLog: [] as MergeLogEntry[], curve: [] as SwarmResult['curve'] };
-  let now = 0, inFlight = 0, pendingRejoins = 0, nextEval = 0, done = false, stepping = 0;
+  let now = 0, inFlight = 0, pendingRejoins = 0, nextEval = 0, waiting = 0, done = false, stepping = 0;
+  const commitMs = new Map<number, number>();
   const evalEvery = o.tokens / (o.evalPoints ?? 20);
   const training = (): boolean => res.tokensTrained < o.tokens;
 
@@ -111,21 +119,29 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
     const copies = o.duplicate && net.next() < o.duplicate ? 2 : 1;
     for (let c = 0; c < copies; c++) {
       inFlight++;
-      q.push(now + (o.latencyMs ?? 5) + net.next() * (o.jitterMs ?? 0), { k: 'deliver', to, from, conn, bytes });
+      q.push(clock.deliverAt(now), { k: 'deliver', to, from, conn, bytes });
     }
   };
   const toSyncer = (ev: SyncEvent): void => {
     for (const c of syncer.handle(ev)) run(c);
     checker?.afterEvent();
   };
+  /** As the coordinator page does: timers at once, the rest in write-ahead order behind commits. */
   const run = (c: SyncCommand): void => {
+    if (c.kind === 'wake') return q.push(Math.max(now, c.at), { k: 'tick' });
+    if (c.kind === 'rejected') return;
+    // The merge log is the syncer's own record, in its order; the write only delays what comes after it.
+    if (c.kind === 'commit') { res.mergeLog.push(c.commit.entry); checker?.merged(c.commit.entry); }
+    const at = clock.runsAt(c, now);
+    if (c.kind === 'commit') commitMs.set(c.commit.version, at - now); // ξ_sync leaves the commit out
+    if (at > now) { waiting++; q.push(at, { k: 'command', c }); } else carryOut(c);
+  };
+  const carryOut = (c: SyncCommand): void => {
     if (c.kind === 'send') sendTo(c.to, c.msg);
     else if (c.kind === 'broadcast') {
       for (const id of c.to) sendTo(id, c.msg);
-      if (c.msg.type === 'broadcast') q.push(now + (o.latencyMs ?? 5), { k: 'synced', round: c.msg.version });
-    } else if (c.kind === 'wake') q.push(Math.max(now, c.at), { k: 'tick' });
-    else if (c.kind === 'commit') { res.mergeLog.push(c.commit.entry); checker?.merged(c.commit.entry); }
-    else if (c.kind === 'drop') cut(c.id);
+      if (c.msg.type === 'broadcast') q.push(clock.syncedAt(now), { k: 'synced', round: c.msg.version });
+    } else if (c.kind === 'drop') cut(c.id);
   };
   const sendTo = (id: string, m: Message): void => {
     const l = learners.get(id);
@@ -144,8 +160,8 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
       res.tokensTrained += o.batch;
       stepping++;
       if (!training() && !done) { done = true; q.push(now, { k: 'pauseAll' }); } // the budget is spent: no new steps
-      const ms = l.s.stepMs * (0.9 + 0.2 * rng.next());
-      q.push(now + ms, { k: 'stepped', id: l.s.id, session: l.session, ms });
+      const at = clock.nextStepAt(now, l.s.stepMs);
+      q.push(at, { k: 'stepped', id: l.s.id, session: l.session, ms: at - now });
     },
   });
   const connect = (l: SimLearner): void => {
@@ -168,7 +184,7 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
   if (o.churn) q.push(o.churn.everyMs, { k: 'churn' });
 
   for (;;) {
-    const quiet = !training() && inFlight === 0 && pendingRejoins === 0 && stepping === 0 && syncer.rounds.size === 0;
+    const quiet = !training() && inFlight === 0 && waiting === 0 && pendingRejoins === 0 && stepping === 0 && syncer.rounds.size === 0;
     const e = quiet ? undefined : q.pop();
     if (!e) break;
     now = e.at;
@@ -193,7 +209,11 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
     } else if (ev.k === 'tick') {
       toSyncer({ kind: 'tick', now });
       if (training() || syncer.rounds.size > 0) q.push(now + TICK_MS, { k: 'tick' });
-    } else if (ev.k === 'synced') toSyncer({ kind: 'synced', round: ev.round, now });
+    } else if (ev.k === 'synced') {
+      toSyncer({ kind: 'synced', round: ev.round, now, commitMs: commitMs.get(ev.round) ?? 0 });
+      commitMs.delete(ev.round);
+    }
+    else if (ev.k === 'command') { waiting--; carryOut(ev.c); }
     else if (ev.k === 'kill') {
       const l = learners.get(ev.id)!;
       if (!training() || !l.alive || l.session !== ev.session) continue;

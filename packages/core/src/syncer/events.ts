@@ -22,11 +22,6 @@ export type SyncEvent =
   | { kind: 'synced'; round: number; now: number; commitMs?: number }
   | { kind: 'invalid'; id: string; now: number; reason: Reason };
 
-/** Whether a command must wait for every earlier commit: everything but a pull (a pull reveals no state). */
-export function waitsForCommit(c: SyncCommand): boolean {
-  return !((c.kind === 'send' || c.kind === 'broadcast') && c.msg.type === 'pull');
-}
-
 /** One line of the merge log: enough to replay the outer step and to audit who made each version. */
 export interface MergeLogEntry {
   round: number;
@@ -56,3 +51,8 @@ export type SyncCommand =
   | { kind: 'wake'; at: number }
   | { kind: 'commit'; commit: Commit }
   | { kind: 'rejected'; from: string; reason: Reason; detail: string };
+
+/** Whether a command must wait for every earlier commit: everything but a pull (a pull reveals no state). */
+export function waitsForCommit(c: SyncCommand): boolean {
+  return !((c.kind === 'send' || c.kind === 'broadcast') && c.msg.type === 'pull');
+}
