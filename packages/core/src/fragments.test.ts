@@ -1,66 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { gather, peakToIdeal, planFragments, scatter, type Fragment, type FragmentStrategy } from './fragments';
-import { makeLayout, type ParamLayout, type TensorSpec } from './layout';
+import { balancedPs, dense, isWhole, names, partitionProblems, randomLayout } from './fragment-fixtures';
+import { gather, peakToIdeal, planFragments, scatter, validateFragment, type Fragment, type FragmentStrategy, type Segment } from './fragments';
+import { makeLayout, type TensorSpec } from './layout';
 import { ConfigError } from './result';
-import { makeRng, type Rng } from './rng';
+import { makeRng } from './rng';
 
 const STRATEGIES: FragmentStrategy[] = ['balanced', 'layer', 'tensor'];
-const dense = (name: string, n: number, layer?: number): TensorSpec =>
-  layer === undefined ? { name, shape: [n], kind: 'dense' } : { name, shape: [n], kind: 'dense', layer };
-
-/** Every element of the flat vector lies in exactly one segment; segments are whole tensors. */
-function expectPartition(layout: ParamLayout, frags: Fragment[], P: number): void {
-  expect(frags.map((f) => f.index)).toEqual(Array.from({ length: P }, (_, i) => i));
-  const hits = new Uint8Array(layout.totalSize);
-  const byName = new Map(layout.tensors.map((t) => [t.name, t]));
-  let seen = 0;
-  for (const f of frags) {
-    expect(f.segments.length).toBeGreaterThan(0);
-    let dst = 0;
-    let lastSrc = -1;
-    for (const s of f.segments) {
-      const t = byName.get(s.name);
-      expect(t).toBeDefined();
-      expect([s.srcOffset, s.size, s.kind]).toEqual([t?.offset, t?.size, t?.kind]);
-      expect(s.dstOffset).toBe(dst);
-      expect(s.srcOffset).toBeGreaterThan(lastSrc); // layout order inside a fragment
-      lastSrc = s.srcOffset;
-      dst += s.size;
-      for (let k = s.srcOffset; k < s.srcOffset + s.size; k++) hits[k] = (hits[k] ?? 0) + 1;
-      seen++;
-    }
-    expect(f.size).toBe(dst);
-  }
-  expect(seen).toBe(layout.tensors.length);
-  expect(hits.every((h) => h === 1)).toBe(true);
-}
-
-function randomLayout(rng: Rng): ParamLayout {
-  const n = 1 + rng.int(14);
-  const specs: TensorSpec[] = [];
-  let layer = 0;
-  for (let i = 0; i < n; i++) {
-    const shape = Array.from({ length: 1 + rng.int(3) }, () => 1 + rng.int(12));
-    if (rng.next() < 0.3) layer++;
-    const spec: TensorSpec = { name: `t${rng.int(4)}_${i}`, shape, kind: rng.next() < 0.2 ? 'embedding' : 'dense' };
-    if (rng.next() < 0.8) spec.layer = layer;
-    specs.push(spec);
-  }
-  return makeLayout(specs);
-}
-
-/** The reference greedy packer of algorithm.md §2.2, with code-unit name order. */
-function referenceBalanced(tensors: { name: string; size: number }[], P: number): string[][] {
-  const sorted = [...tensors].sort((a, b) => b.size - a.size || (a.name < b.name ? -1 : 1));
-  const bins = Array.from({ length: P }, () => ({ total: 0, names: [] as string[] }));
-  for (const t of sorted) {
-    let best = 0;
-    for (let i = 1; i < P; i++) if ((bins[i]?.total ?? 0) < (bins[best]?.total ?? 0)) best = i;
-    const bin = bins[best];
-    if (bin) { bin.total += t.size; bin.names.push(t.name); }
-  }
-  return bins.map((b) => b.names);
-}
 
 /** Brute force: smallest possible max over all ways to cut `sizes` into P contiguous non-empty groups. */
 function bruteMinMax(sizes: number[], P: number): number {
@@ -74,119 +19,85 @@ function bruteMinMax(sizes: number[], P: number): number {
   return best;
 }
 
-const names = (frags: Fragment[]): string[][] => frags.map((f) => f.segments.map((s) => s.name));
-
 describe('planFragments invariants', () => {
   it('covers every parameter exactly once with no empty fragment, for every strategy and P (seeded layouts)', () => {
     const rng = makeRng(7);
     for (let trial = 0; trial < 100; trial++) {
       const layout = randomLayout(rng);
-      for (const strategy of STRATEGIES) {
-        for (let P = 1; P <= layout.tensors.length; P++) expectPartition(layout, planFragments(layout, P, strategy), P);
-      }
-    }
-  });
-
-  it('is deterministic: the same layout built twice gives identical plans', () => {
-    const rng = makeRng(11);
-    for (let trial = 0; trial < 30; trial++) {
-      const a = randomLayout(rng);
-      const b = makeLayout(a.tensors.map((t) => ({ ...t, shape: [...t.shape] })));
-      for (const strategy of STRATEGIES) {
-        const P = 1 + rng.int(a.tensors.length);
-        expect(planFragments(b, P, strategy)).toEqual(planFragments(a, P, strategy));
-      }
-    }
-  });
-
-  it('throws ConfigError for P outside [1, #tensors] or an unknown strategy', () => {
-    const l = makeLayout([dense('a', 3), dense('b', 4)]);
-    for (const P of [0, -1, 3, 1.5, NaN]) expect(() => planFragments(l, P)).toThrow(ConfigError);
-    expect(() => planFragments(l, 1, 'rows' as FragmentStrategy)).toThrow(ConfigError);
-  });
-});
-
-describe("'balanced'", () => {
-  // layout order e a c b d; sizes 3 10 5 7 4 (offsets 0 3 13 18 25)
-  const specs = [dense('e', 3), { name: 'a', shape: [2, 5], kind: 'dense' as const }, dense('c', 5), dense('b', 7), dense('d', 4)];
-
-  it('packs largest first into the smallest bin (hand-worked, P = 2)', () => {
-    // a10→0, b7→1, c5→1 (12), d4→0 (14), e3→1 (15)
-    const frags = planFragments(makeLayout(specs), 2);
-    expect(frags).toEqual([
-      { index: 0, size: 14, segments: [
-        { name: 'a', kind: 'dense', srcOffset: 3, dstOffset: 0, size: 10 },
-        { name: 'd', kind: 'dense', srcOffset: 25, dstOffset: 10, size: 4 }] },
-      { index: 1, size: 15, segments: [
-        { name: 'e', kind: 'dense', srcOffset: 0, dstOffset: 0, size: 3 },
-        { name: 'c', kind: 'dense', srcOffset: 13, dstOffset: 3, size: 5 },
-        { name: 'b', kind: 'dense', srcOffset: 18, dstOffset: 8, size: 7 }] },
-    ]);
-    expect(peakToIdeal(frags)).toBeCloseTo(15 / (29 / 2), 12);
-  });
-
-  it('isolates embeddings into the first bins (hand-worked)', () => {
-    const withEmb = [{ name: 'tok', shape: [20], kind: 'embedding' as const }, ...specs, { name: 'pos', shape: [4], kind: 'embedding' as const }];
-    const l = makeLayout(withEmb); // embeddings 24 of 53
-    // P = 3: e = round(3·24/53 = 1.36) = 1
-    expect(names(planFragments(l, 3))).toEqual([['tok', 'pos'], ['a', 'd'], ['e', 'c', 'b']]);
-    // P = 4: e = round(4·24/53 = 1.81) = 2
-    expect(names(planFragments(l, 4))).toEqual([['tok'], ['pos'], ['a', 'd'], ['e', 'c', 'b']]);
-    // P = 6: round(2.72) = 3 exceeds #embedding, clamped down to 2; e3 joins the smallest dense bin (d4)
-    expect(names(planFragments(l, 6))).toEqual([['tok'], ['pos'], ['a'], ['b'], ['c'], ['e', 'd']]);
-    // P = 7: one tensor each
-    expect(names(planFragments(l, 7))).toEqual([['tok'], ['pos'], ['a'], ['b'], ['c'], ['d'], ['e']]);
-    // tiny embeddings: round(2·1/30) = 0, clamped up to 1
-    const tiny = makeLayout([{ name: 'emb', shape: [1], kind: 'embedding' }, ...specs]);
-    expect(names(planFragments(tiny, 2))).toEqual([['emb'], ['e', 'a', 'c', 'b', 'd']]);
-    // P = 1: nothing to isolate into
-    expect(names(planFragments(l, 1))).toEqual([['tok', 'e', 'a', 'c', 'b', 'd', 'pos']]);
-  });
-
-  it('never mixes kinds in a fragment when P >= 2 and both kinds exist (seeded layouts)', () => {
-    const rng = makeRng(3);
-    for (let trial = 0; trial < 100; trial++) {
-      const l = randomLayout(rng);
-      const kinds = new Set(l.tensors.map((t) => t.kind));
-      for (let P = 2; P <= l.tensors.length; P++) {
-        for (const f of planFragments(l, P)) {
-          if (kinds.size === 2) expect(new Set(f.segments.map((s) => s.kind)).size).toBe(1);
+      for (const P of balancedPs(layout)) expect(partitionProblems(layout, planFragments(layout, P), P)).toEqual([]);
+      for (const strategy of ['layer', 'tensor'] as const) {
+        for (let P = 1; P <= layout.tensors.length; P++) {
+          const frags = planFragments(layout, P, strategy);
+          expect(partitionProblems(layout, frags, P)).toEqual([]);
+          expect(frags.every((f) => f.segments.every((s) => isWhole(layout, s)))).toBe(true);
         }
       }
     }
   });
 
-  it('equals the reference greedy packer of algorithm.md on all-dense layouts (seeded)', () => {
-    const rng = makeRng(5);
-    for (let trial = 0; trial < 100; trial++) {
-      const l = makeLayout(randomLayout(rng).tensors.map((t) => ({ ...t, kind: 'dense' as const })));
-      const P = 1 + rng.int(l.tensors.length);
-      const ref = referenceBalanced([...l.tensors], P).map((bin) =>
-        l.tensors.filter((t) => bin.includes(t.name)).map((t) => t.name));
-      expect(names(planFragments(l, P))).toEqual(ref);
+  it('is deterministic: the same layout built twice, or from specs with their keys in another order, gives identical plans', () => {
+    const rng = makeRng(11);
+    for (let trial = 0; trial < 30; trial++) {
+      const a = randomLayout(rng);
+      const reordered = a.tensors.map((t) => {
+        const spec: TensorSpec = { name: t.name, shape: [...t.shape], kind: t.kind };
+        if (t.layer !== undefined) spec.layer = t.layer;
+        return Object.fromEntries(Object.entries(spec).reverse()) as unknown as TensorSpec;
+      });
+      const b = makeLayout(reordered);
+      expect(b.hash).toBe(a.hash);
+      for (const strategy of STRATEGIES) {
+        const P = 1 + rng.int(a.tensors.length);
+        expect(planFragments(b, P, strategy)).toEqual(planFragments(a, P, strategy));
+      }
+      for (const P of balancedPs(a)) expect(planFragments(b, P)).toEqual(planFragments(a, P));
     }
   });
 
-  it('keeps the peak within 4/3 of ideal on a transformer-like layout (4 blocks, d = 256, P = 4)', () => {
-    const d = 256, vocab = 65, ctx = 256;
-    const specs: TensorSpec[] = [
-      { name: 'tok_emb', shape: [vocab, d], kind: 'embedding' },
-      { name: 'pos_emb', shape: [ctx, d], kind: 'embedding' },
-    ];
-    for (let b = 0; b < 4; b++) {
-      const m = (name: string, shape: number[]): TensorSpec => ({ name: `h${b}.${name}`, shape, kind: 'dense', layer: b });
-      specs.push(m('ln1.g', [d]), m('ln1.b', [d]), m('wq', [d, d]), m('wk', [d, d]), m('wv', [d, d]), m('wo', [d, d]),
-        m('ln2.g', [d]), m('ln2.b', [d]), m('w1', [d, 4 * d]), m('b1', [4 * d]), m('w2', [4 * d, d]), m('b2', [d]));
+  it('throws ConfigError for a bad P (by strategy) or an unknown strategy', () => {
+    const l = makeLayout([dense('a', 3), { name: 'b', shape: [2, 4], kind: 'dense' }]); // 2 tensors, 3 + 2 rows
+    for (const P of [0, -1, 6, 1.5, NaN]) expect(() => planFragments(l, P)).toThrow(ConfigError);
+    expect(() => planFragments(l, 6)).toThrow(/exceeds the 5 tensor rows/);
+    for (const strategy of ['layer', 'tensor'] as const) expect(() => planFragments(l, 3, strategy)).toThrow(/exceeds the 2 tensors/);
+    expect(planFragments(l, 5).map((f) => f.size)).toEqual([4, 4, 1, 1, 1]); // one row each
+    expect(() => planFragments(l, 1, 'rows' as FragmentStrategy)).toThrow(ConfigError);
+  });
+});
+
+describe('validateFragment', () => {
+  const l = makeLayout([{ name: 'w', shape: [4, 3], kind: 'dense' }, { name: 'emb', shape: [5, 2], kind: 'embedding' }]);
+  // w rows [1, 3) (elements 3..8) then all of emb (elements 12..21)
+  const good: Fragment = { index: 2, size: 16, segments: [
+    { name: 'w', kind: 'dense', srcOffset: 3, dstOffset: 0, size: 6, rowStart: 1, rows: 2 },
+    { name: 'emb', kind: 'embedding', srcOffset: 12, dstOffset: 6, size: 10, rowStart: 0, rows: 5 }] };
+  const withSeg = (k: number, patch: Partial<Segment>): Fragment =>
+    ({ ...good, segments: good.segments.map((s, i) => (i === k ? { ...s, ...patch } : s)) });
+  const reason = (f: unknown): string => {
+    const r = validateFragment(l, f as Fragment);
+    return r.ok ? 'ok' : `${r.reason}: ${r.detail}`;
+  };
+
+  it('accepts a fragment that matches the layout, and every planned one (seeded layouts)', () => {
+    expect(reason(good)).toBe('ok');
+    const rng = makeRng(17);
+    for (let trial = 0; trial < 30; trial++) {
+      const r = randomLayout(rng);
+      for (const f of planFragments(r, balancedPs(r).at(-1) ?? 1)) expect(validateFragment(r, f).ok).toBe(true);
     }
-    specs.push({ name: 'lnf.g', shape: [d], kind: 'dense' }, { name: 'lnf.b', shape: [d], kind: 'dense' },
-      { name: 'head', shape: [d, vocab], kind: 'embedding' });
-    const l = makeLayout(specs);
-    const frags = planFragments(l, 4);
-    expectPartition(l, frags, 4);
-    expect(peakToIdeal(frags)).toBeLessThanOrEqual(4 / 3);
-    expect(peakToIdeal(frags)).toBeGreaterThanOrEqual(1);
-    // 'tensor' round robin is far worse here, which is why 'balanced' is the default
-    expect(peakToIdeal(planFragments(l, 4, 'tensor'))).toBeGreaterThan(peakToIdeal(frags));
+  });
+
+  it("refuses, as 'bad-field' naming the problem, anything that disagrees with the layout", () => {
+    expect(reason(withSeg(0, { name: 'v' }))).toMatch(/^bad-field: fragment 2: segment v names no tensor/);
+    expect(reason(withSeg(0, { rowStart: 3 }))).toMatch(/rows \[3, \+2\) are outside the tensor's 4/);
+    expect(reason(withSeg(0, { rows: 0 }))).toMatch(/rows \[1, \+0\)/);
+    expect(reason(withSeg(0, { rowStart: 0.5 }))).toMatch(/outside the tensor/);
+    expect(reason(withSeg(0, { rows: undefined as unknown as number }))).toMatch(/outside the tensor/);
+    for (const patch of [{ srcOffset: 0 }, { size: 5 }, { kind: 'embedding' as const }, { dstOffset: 1 }]) {
+      expect(reason(withSeg(0, patch))).toMatch(/segment w is outside the parameters or the fragment/);
+    }
+    expect(reason({ ...good, size: 17 })).toMatch(/segments cover 16 of 17 values/);
+    expect(reason({ ...good, segments: [...good.segments, null] })).toMatch(/segment undefined names no tensor/);
+    for (const f of [null, 3, { index: 0, size: 0, segments: [] }, { index: 0, size: 4 }]) expect(reason(f)).toBe('bad-field: fragment is malformed');
   });
 });
 
@@ -230,7 +141,7 @@ describe("'layer'", () => {
 });
 
 describe('gather / scatter', () => {
-  it('gather reads each segment from its offsets, and scatter of every gather rebuilds the vector', () => {
+  it('gather reads each segment (row slices included) from its offsets, and scatter of every gather rebuilds the vector', () => {
     const rng = makeRng(21);
     for (let trial = 0; trial < 40; trial++) {
       const l = randomLayout(rng);
@@ -238,7 +149,8 @@ describe('gather / scatter', () => {
       const rebuilt = new Float32Array(l.totalSize).fill(NaN);
       for (const strategy of STRATEGIES) {
         rebuilt.fill(NaN);
-        for (const f of planFragments(l, 1 + rng.int(l.tensors.length), strategy)) {
+        const Ps = strategy === 'balanced' ? balancedPs(l) : [1 + rng.int(l.tensors.length)];
+        for (const f of planFragments(l, Ps[rng.int(Ps.length)] ?? 1, strategy)) {
           const v = gather(flat, f);
           let wrong = 0;
           for (const s of f.segments) {

@@ -1,27 +1,39 @@
 /**
- * Fragments (§2.2): the P disjoint pieces of the flat parameter vector that are synced on their own
- * schedule. A plan depends only on the layout, P and the strategy, so every tab computes the same plan
- * without talking; all tie-breaks below are by size, then code-unit name order or layout order (never
- * localeCompare, which differs between engines and locales).
+ * Fragments (docs/method.md §2): the P disjoint pieces of the flat parameter vector that are synced on
+ * their own schedule. A plan depends only on the layout, P and the strategy, so every tab computes the
+ * same plan without talking; all tie-breaks are by size, then code-unit name order or layout order
+ * (never localeCompare, which differs between engines and locales).
  *
- * Every strategy covers every parameter exactly once, keeps tensors whole, and leaves no fragment
- * empty; 1 <= P <= number of tensors is required (ConfigError otherwise). Within a fragment, segments
- * follow layout order, so a fragment vector is the concatenation of its tensors in layout order.
+ * Every strategy covers every parameter exactly once and leaves no fragment empty. A segment is a
+ * contiguous run of whole rows of one tensor (the whole tensor unless 'balanced' split it). Within a
+ * fragment, segments follow layout order and two adjacent row ranges of one tensor are one segment, so
+ * a fragment vector is the concatenation of its pieces in flat order.
  */
+import { balancedBins, rowsOf, rowSize, type Piece } from './fragment-balanced';
 import type { ParamLayout, TensorEntry, TensorKind } from './layout';
-import { ConfigError } from './result';
+import { ConfigError, fail, ok, type Result } from './result';
 
 export type FragmentStrategy = 'balanced' | 'layer' | 'tensor';
 
-/** One whole tensor inside a fragment. Offsets and size are in elements. */
+/**
+ * Rows [rowStart, rowStart + rows) of one tensor inside a fragment. A row is the product of all dims
+ * but the first (one element of a 1-D tensor). Offsets and size are in elements. The merge takes each
+ * segment as one range, so RDA's norms and direction are per piece of a split tensor, not per tensor
+ * (docs/method.md §8).
+ */
 export interface Segment {
   name: string;
   kind: TensorKind;
-  /** Offset in the flat parameter vector. */
+  /** Offset in the flat parameter vector: the tensor's offset + rowStart · row size. */
   srcOffset: number;
   /** Offset in the fragment vector. */
   dstOffset: number;
+  /** rows · row size. */
   size: number;
+  /** First row of the tensor in this segment (0 for a whole tensor). */
+  rowStart: number;
+  /** Rows in this segment (shape[0] for a whole tensor). */
+  rows: number;
 }
 
 export interface Fragment {
@@ -32,30 +44,63 @@ export interface Fragment {
 }
 
 /**
- * 'balanced' (default): greedy bin packing of whole tensors, largest first, each into the bin with
- *   the smallest running total (ties → lowest bin index). Embedding isolation: when P >= 2 and the
- *   layout has both kinds, embedding tensors get bins of their own, because they merge by direct
- *   averaging rather than RDA (§2.6). The first e bins take the embeddings and bins e..P-1 the dense
- *   tensors, each group packed greedily, with
- *     e = round(P · embeddingElements / totalElements), clamped to [max(1, P − #dense), min(#embedding, P − 1)],
- *   i.e. embeddings get their share of the bins, at least one, never all, and no bin is left empty.
+ * 'balanced' (default): largest-first greedy packing into the smallest bin, splitting a tensor by rows
+ *   only where a whole one would take a fragment above 4/3 of the ideal; embeddings (and their row
+ *   slices) only share fragments with embeddings when P >= 2 and both kinds exist. See
+ *   fragment-balanced.ts. Needs 1 <= P <= the layout's total row count.
  * 'tensor': tensor i (layout order) goes to fragment i mod P; with P = #tensors that is one tensor per fragment.
  * 'layer': units are maximal runs of consecutive tensors sharing the same `layer` (an absent layer is
  *   its own value, so stem and head tensors form their own units); while there are fewer units than
  *   P, the largest multi-tensor unit is split at its most even tensor boundary. The units are then
  *   cut into P contiguous groups minimising the largest group (exact DP). No embedding isolation.
+ * 'tensor' and 'layer' keep tensors whole and need 1 <= P <= #tensors. ConfigError otherwise.
  */
 export function planFragments(layout: ParamLayout, P: number, strategy: FragmentStrategy = 'balanced'): Fragment[] {
   const tensors = layout.tensors;
-  if (!Number.isInteger(P) || P < 1 || P > tensors.length) {
-    throw new ConfigError(`fragments: P = ${P}, want an integer in [1, ${tensors.length}] (the tensor count)`);
+  if (!Number.isInteger(P) || P < 1) throw new ConfigError(`fragments: P = ${P}, want an integer >= 1`);
+  let bins: Piece[][];
+  if (strategy === 'balanced') {
+    bins = balancedBins(tensors, P);
+  } else if (strategy === 'tensor' || strategy === 'layer') {
+    if (P > tensors.length) throw new ConfigError(`fragments: P = ${P} exceeds the ${tensors.length} tensors that '${strategy}' keeps whole`);
+    const idx = strategy === 'tensor'
+      ? Array.from({ length: P }, (_, p) => tensorIndices(tensors.length).filter((i) => i % P === p))
+      : layerBins(tensors, P);
+    bins = idx.map((bin) => bin.map((i) => ({ tensor: i, rowStart: 0, rows: rowsOf(at(tensors, i)) })));
+  } else {
+    throw new ConfigError(`fragments: unknown strategy ${String(strategy)}`);
   }
-  let bins: number[][];
-  if (strategy === 'balanced') bins = balancedBins(tensors, P);
-  else if (strategy === 'tensor') bins = Array.from({ length: P }, (_, p) => tensorIndices(tensors.length).filter((i) => i % P === p));
-  else if (strategy === 'layer') bins = layerBins(tensors, P);
-  else throw new ConfigError(`fragments: unknown strategy ${String(strategy)}`);
-  return bins.map((idx, index) => buildFragment(tensors, idx, index));
+  return bins.map((pieces, index) => buildFragment(tensors, pieces, index));
+}
+
+/**
+ * ok when `f` is well formed for `layout`: every segment names a tensor of the layout with its kind,
+ * covers whole rows inside it at the offsets the layout gives, and the segments tile [0, f.size) in
+ * order. 'bad-field' naming the first problem otherwise. For the model side, which slices tensors
+ * by name and row range and must refuse a plan from another layout before touching anything.
+ */
+export function validateFragment(layout: ParamLayout, f: Fragment): Result<true> {
+  if (typeof f !== 'object' || f === null || !Number.isInteger(f.size) || f.size < 1 || !Array.isArray(f.segments)) {
+    return fail('bad-field', 'fragment is malformed');
+  }
+  const byName = new Map(layout.tensors.map((t) => [t.name, t]));
+  let dst = 0;
+  for (const s of f.segments as readonly (Partial<Segment> | null)[]) {
+    const t = typeof s?.name === 'string' ? byName.get(s.name) : undefined;
+    const where = `fragment ${f.index}: segment ${String(s?.name)}`;
+    if (s === null || t === undefined) return fail('bad-field', `${where} names no tensor of the layout`);
+    const rowStart = s.rowStart ?? NaN, rows = s.rows ?? NaN; // NaN fails every check below
+    if (!Number.isInteger(rowStart) || !Number.isInteger(rows) || rowStart < 0 || rows < 1 || rowStart + rows > rowsOf(t)) {
+      return fail('bad-field', `${where}: rows [${rowStart}, +${rows}) are outside the tensor's ${rowsOf(t)}`);
+    }
+    const r = rowSize(t);
+    if (s.kind !== t.kind || s.srcOffset !== t.offset + rowStart * r || s.size !== rows * r || s.dstOffset !== dst) {
+      return fail('bad-field', `${where} is outside the parameters or the fragment: kind, offsets or size disagree with the layout`);
+    }
+    dst += rows * r;
+  }
+  if (dst !== f.size) return fail('bad-field', `fragment ${f.index}: segments cover ${dst} of ${f.size} values`);
+  return ok(true);
 }
 
 /** Copies fragment f out of the flat parameters into `out` (allocated when absent). */
@@ -94,44 +139,6 @@ export function peakToIdeal(frags: Fragment[]): number {
 
 function tensorIndices(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
-}
-
-function byName(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function sizeOf(tensors: readonly TensorEntry[], idx: readonly number[]): number {
-  let s = 0;
-  for (const i of idx) s += at(tensors, i).size;
-  return s;
-}
-
-function balancedBins(tensors: readonly TensorEntry[], P: number): number[][] {
-  const all = tensorIndices(tensors.length);
-  const emb = all.filter((i) => at(tensors, i).kind === 'embedding');
-  const dense = all.filter((i) => at(tensors, i).kind !== 'embedding');
-  if (P < 2 || emb.length === 0 || dense.length === 0) return greedyPack(tensors, all, P);
-  const lo = Math.max(1, P - dense.length);
-  const hi = Math.min(emb.length, P - 1);
-  const e = Math.min(hi, Math.max(lo, Math.round((P * sizeOf(tensors, emb)) / sizeOf(tensors, all))));
-  return [...greedyPack(tensors, emb, e), ...greedyPack(tensors, dense, P - e)];
-}
-
-/** Largest first into the currently smallest bin; with #items >= bins every bin gets at least one. */
-function greedyPack(tensors: readonly TensorEntry[], idx: readonly number[], bins: number): number[][] {
-  const sorted = [...idx].sort((a, b) => {
-    const ta = at(tensors, a), tb = at(tensors, b);
-    return tb.size - ta.size || byName(ta.name, tb.name);
-  });
-  const totals = new Array<number>(bins).fill(0);
-  const out = Array.from({ length: bins }, () => [] as number[]);
-  for (const i of sorted) {
-    let best = 0;
-    for (let b = 1; b < bins; b++) if (at(totals, b) < at(totals, best)) best = b;
-    totals[best] = at(totals, best) + at(tensors, i).size;
-    at(out, best).push(i);
-  }
-  return out;
 }
 
 /** A unit is the half-open tensor range [start, end) in layout order. */
@@ -208,13 +215,21 @@ function minMaxPartition(sizes: readonly number[], P: number): number[] {
   return cuts;
 }
 
-function buildFragment(tensors: readonly TensorEntry[], idx: number[], index: number): Fragment {
+function buildFragment(tensors: readonly TensorEntry[], pieces: readonly Piece[], index: number): Fragment {
+  const sorted = [...pieces].sort((a, b) => a.tensor - b.tensor || a.rowStart - b.rowStart);
+  const runs: Piece[] = [];
+  for (const p of sorted) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last.tensor === p.tensor && last.rowStart + last.rows === p.rowStart) last.rows += p.rows;
+    else runs.push({ ...p });
+  }
   const segments: Segment[] = [];
   let size = 0;
-  for (const i of [...idx].sort((a, b) => a - b)) {
-    const t = at(tensors, i);
-    segments.push(Object.freeze({ name: t.name, kind: t.kind, srcOffset: t.offset, dstOffset: size, size: t.size }));
-    size += t.size;
+  for (const p of runs) {
+    const t = at(tensors, p.tensor);
+    const r = rowSize(t);
+    segments.push(Object.freeze({ name: t.name, kind: t.kind, srcOffset: t.offset + p.rowStart * r, dstOffset: size, size: p.rows * r, rowStart: p.rowStart, rows: p.rows }));
+    size += p.rows * r;
   }
   return Object.freeze({ index, segments: Object.freeze(segments), size });
 }

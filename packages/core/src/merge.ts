@@ -14,8 +14,9 @@ import { ConfigError } from './result';
 import { centeredClip } from './robust';
 
 /**
- * The part of a fragment layout this module needs: where one tensor lies inside the fragment vector
- * (`dstOffset`, `size` in elements) and whether it is an embedding. fragments.ts' Segment fits it.
+ * The part of a fragment layout this module needs: where one tensor, or a row slice of one, lies
+ * inside the fragment vector (`dstOffset`, `size` in elements) and whether it is an embedding.
+ * fragments.ts' Segment fits it; RDA over a slice is per piece, not per tensor (docs/method.md §8).
  */
 export interface TensorRange {
   kind: 'dense' | 'embedding';

@@ -58,6 +58,33 @@ describe('TrainModel params', () => {
     }
   });
 
+  it('reads and writes row slices of split tensors exactly as gather/scatter do, at every P up to 24', async () => {
+    const rng = makeRng(6);
+    let slices = 0;
+    for (const P of [2, 5, 8, 12, 24]) {
+      for (const f of planFragments(model.layout, P)) {
+        slices += f.segments.filter((s) => s.size !== model.layout.tensors.find((t) => t.name === s.name)?.size).length;
+        const flat = await model.getParams();
+        expect(await model.readFragment(f)).toEqual(gather(flat, f));
+        const values = Float32Array.from({ length: f.size }, () => rng.normal());
+        model.writeFragment(f, values);
+        scatter(flat, f, values);
+        expect(await model.getParams()).toEqual(flat);
+      }
+    }
+    expect(slices).toBeGreaterThan(10); // the split path is what this test is about
+  });
+
+  it('refuses a fragment that does not fit its layout before reading or writing anything', async () => {
+    const f = planFragments(model.layout, 24).find((x) => x.segments.some((s) => s.rowStart > 0));
+    if (f === undefined) throw new Error('no split fragment');
+    const before = await model.getParams();
+    const bad = { ...f, segments: f.segments.map((s, i) => (i === 0 ? { ...s, rowStart: s.rowStart + 1 } : s)) };
+    await expect(model.readFragment(bad)).rejects.toThrow(/fragment does not fit this model: .*outside/);
+    expect(() => model.writeFragment(bad, new Float32Array(f.size))).toThrow(/fragment does not fit this model/);
+    expect(await model.getParams()).toEqual(before);
+  });
+
   it('refuses mismatched configs and datasets', () => {
     expect(() => createTrainModel('text', tinyText(), { config: { context: 64 }, batch: 2, seed: 1 })).toThrow(/context 64/);
     expect(() => createTrainModel('digits', tinyText(), { batch: 2, seed: 1 })).toThrow(/digits model for a text dataset/);

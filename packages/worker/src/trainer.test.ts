@@ -1,4 +1,4 @@
-import type { Fragment, TensorSpec } from '@tabswarm/core';
+import { makeLayout, type Fragment, type TensorSpec } from '@tabswarm/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BackendName } from './api';
@@ -17,7 +17,7 @@ const SPECS: TensorSpec[] = [
 ];
 const N = 10;
 /** Fragment 1 = tensor 'b' (elements 6..9). */
-const FRAG_B: Fragment = { index: 1, size: 4, segments: [{ name: 'b', kind: 'dense', srcOffset: 6, dstOffset: 0, size: 4 }] };
+const FRAG_B: Fragment = { index: 1, size: 4, segments: [{ name: 'b', kind: 'dense', srcOffset: 6, dstOffset: 0, size: 4, rowStart: 0, rows: 4 }] };
 
 /** A model over a plain Float32Array; `plan` scripts what each step does. */
 class FakeModel implements TrainModel {
@@ -231,10 +231,17 @@ describe('helpers', () => {
     expect([...new Float32Array(b)]).toEqual([2, 3]);
   });
 
-  it('checkFragment wants segments that tile the fragment inside the parameters', () => {
-    expect(() => checkFragment(FRAG_B, 10)).not.toThrow();
-    expect(() => checkFragment(FRAG_B, 9)).toThrow(/outside/);
-    expect(() => checkFragment({ ...FRAG_B, size: 5 }, 10)).toThrow(/cover 4 of 5/);
-    expect(() => checkFragment({ index: 0, size: 0, segments: [] }, 10)).toThrow(/malformed/);
+  it("checkFragment wants segments that fit the model's layout and tile the fragment", () => {
+    const layout = makeLayout(SPECS);
+    expect(() => checkFragment(FRAG_B, layout)).not.toThrow();
+    // row 1 of w (elements 3..5) and rows [1, 3) of b: slices of split tensors are fine
+    const slices: Fragment = { index: 0, size: 5, segments: [
+      { name: 'w', kind: 'dense', srcOffset: 3, dstOffset: 0, size: 3, rowStart: 1, rows: 1 },
+      { name: 'b', kind: 'dense', srcOffset: 7, dstOffset: 3, size: 2, rowStart: 1, rows: 2 }] };
+    expect(() => checkFragment(slices, layout)).not.toThrow();
+    expect(() => checkFragment(FRAG_B, makeLayout([{ name: 'b', shape: [3], kind: 'dense' }]))).toThrow(/bad-argument: .*rows \[0, \+4\) are outside the tensor's 3/);
+    expect(() => checkFragment({ ...FRAG_B, segments: [{ ...FRAG_B.segments[0]!, srcOffset: 5 }] }, layout)).toThrow(/outside the parameters/);
+    expect(() => checkFragment({ ...FRAG_B, size: 5 }, layout)).toThrow(/cover 4 of 5/);
+    expect(() => checkFragment({ index: 0, size: 0, segments: [] }, layout)).toThrow(/malformed/);
   });
 });

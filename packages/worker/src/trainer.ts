@@ -12,7 +12,7 @@
  *   whose moments may hold the same garbage.
  * - On WebGPU, a device loss rejects the calls in flight and all later ones with 'device-lost'.
  */
-import { rebased, type Fragment } from '@tabswarm/core';
+import { makeLayout, rebased, type Fragment, type ParamLayout } from '@tabswarm/core';
 import * as tf from '@tensorflow/tfjs';
 import type { AdapterInfo, BackendName, InitInfo, InitOptions, MemoryInfo, ProbeOptions, ProbeReport, TrainResult } from './api';
 import { initBackend, type BackendInit } from './backends';
@@ -29,6 +29,8 @@ const MAX_STEPS_PER_CALL = 10_000;
 export class TrainerCore {
   private model: TrainModel | undefined;
   private numParams = 0;
+  /** The model's parameter layout, against which every fragment is checked; undefined before init. */
+  private layout: ParamLayout | undefined;
   private backend: BackendName | undefined;
   private adapter: AdapterInfo | undefined;
   private suspect: string | undefined;
@@ -67,6 +69,12 @@ export class TrainerCore {
     if (!this.model) throw new TrainerError('not-initialised', 'call init() first');
     if (this.suspect && !allowSuspect) throw new TrainerError('state-invalid', `parameters are suspect after "${this.suspect}"; call setParams to restore them`);
     return this.model;
+  }
+
+  /** The layout of the model ready() returned: set together with it by init. */
+  private modelLayout(): ParamLayout {
+    if (!this.layout) throw new TrainerError('not-initialised', 'call init() first');
+    return this.layout;
   }
 
   /** Marks the parameters suspect after a failed mutation and returns the error to throw. */
@@ -112,16 +120,19 @@ export class TrainerCore {
       this.backend = backend;
       this.adapter = r.adapter ?? this.probed.get(backend)?.adapter;
       let model: TrainModel;
+      let layout: ParamLayout;
       try {
         const config = opts.config ?? 'default';
         const data = await this.dataset(opts.workload, opts.dataBaseUrl, config);
         model = this.models.createTrainModel(opts.workload, data, { config, batch: opts.batch, seed: opts.seed });
+        layout = makeLayout(model.specs);
       } catch (e) {
         throw new TrainerError('model-failed', `building the ${opts.workload} model: ${describeError(e)}`);
       }
       this.model = model;
       this.slowdown = slowdown;
-      this.numParams = model.specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+      this.layout = layout;
+      this.numParams = layout.totalSize;
       this.suspect = undefined;
       return { specs: model.specs, tokensPerStep: model.tokensPerStep, backend, numParams: this.numParams, ...(this.adapter ? { adapter: this.adapter } : {}) };
     });
@@ -189,7 +200,7 @@ export class TrainerCore {
   readFragment(f: Fragment): Promise<ArrayBuffer> {
     return this.run('readFragment', async () => {
       const m = this.ready();
-      checkFragment(f, this.numParams);
+      checkFragment(f, this.modelLayout());
       const v = await this.loss.race(m.readFragment(f));
       if (v.length !== f.size) throw new TrainerError('model-failed', `readFragment returned ${v.length} values, want ${f.size}`);
       return ownBuffer(v);
@@ -199,7 +210,7 @@ export class TrainerCore {
   writeFragment(f: Fragment, buf: ArrayBuffer, rebase?: ArrayBuffer): Promise<void> {
     return this.run('writeFragment', async () => {
       const m = this.ready();
-      checkFragment(f, this.numParams);
+      checkFragment(f, this.modelLayout());
       if (!(buf instanceof ArrayBuffer) || buf.byteLength !== 4 * f.size) throw badArgument(`writeFragment ${f.index} wants ${f.size} float32 values, got ${describeBytes(buf)}`);
       if (rebase !== undefined && (!(rebase instanceof ArrayBuffer) || rebase.byteLength !== 4 * f.size)) throw badArgument(`writeFragment ${f.index} rebase wants ${f.size} float32 values, got ${describeBytes(rebase)}`);
       const current = rebase === undefined ? undefined : await this.loss.race(m.readFragment(f));
@@ -242,6 +253,7 @@ export class TrainerCore {
   private disposeModel(): void {
     const m = this.model;
     this.model = undefined;
+    this.layout = undefined;
     this.numParams = 0;
     try {
       m?.dispose();
