@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getCodec } from '../codecs';
+import { getCodec, int8 } from '../codecs';
 import { makeLayout } from '../layout';
 import type { Message } from '../protocol';
 import { LearnerState } from './state';
@@ -44,6 +44,21 @@ describe('LearnerState', () => {
     const r = s.applyBroadcast(bcast(0, 1, [3, 4]), Float32Array.from([1, 0]));
     expect(r.ok && [...r.value]).toEqual([2, 2]);
     expect([...s.anchors[0]!]).toEqual([3, 4]); // the anchor is what the syncer holds, not the blend
+  });
+
+  it('applies an outer update on top of its anchor without the current values (α = 0); blending needs them', () => {
+    const s = new LearnerState(layout);
+    s.applySnapshot(snapshot([0, 0], [1, 2, 3, 4]));
+    const payload = int8.encode(Float32Array.from([0.5, -1]), 8); // scale 1: q = 64 (63.5 rounds up) and −127
+    const delta: Msg<'broadcast'> = { type: 'broadcast', fragment: 0, version: 3, epoch: 1, globalStep: 3, progress: 0.2, precision: 'delta', baseVersion: 0, codec: int8.id, payload };
+    const r = s.applyBroadcast(delta);
+    const d = int8.decode(payload, 2);
+    if (!r.ok || !d.ok) throw new Error('refused');
+    expect([...r.value]).toEqual([Math.fround(1 + d.value[0]!), Math.fround(2 + d.value[1]!)]);
+    expect([s.baseVersions[0], [...s.anchors[0]!]]).toEqual([3, [...r.value]]);
+    const blend = new LearnerState(layout, 0.5);
+    blend.applySnapshot(snapshot([0, 0], [1, 2, 3, 4]));
+    expect(() => blend.applyBroadcast(delta)).toThrow(RangeError);
   });
 
   it('never goes back: a snapshot overtaken by a newer broadcast keeps that fragment', () => {
