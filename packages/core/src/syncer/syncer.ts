@@ -293,8 +293,10 @@ export class Syncer {
 
   /**
    * The commit goes to every connected learner: as the quantised outer update to those whose last META
-   * holds its base version, as full values to the rest (unknown, behind, just joined). A learner whose
-   * META is stale gets a full copy it did not need, never an update it cannot apply.
+   * holds its base version, as full values to the rest (unknown, behind, just joined). A stale META costs
+   * a full copy that was not needed; an update that still misses (a META from before a reload, reordered
+   * messages) is refused by the learner as 'stale-base'; its META then still names the older version, so
+   * the fragment's next commit reaches it as a full copy.
    */
   private broadcastCommit(to: string[], p: number, version: number, values: Float32Array, update: DownlinkUpdate | null): void {
     const head = { type: 'broadcast', fragment: p, version, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress } as const;
