@@ -1,4 +1,4 @@
-import { makeSyncConfig, type SyncConfig } from '@tabswarm/core';
+import { DEFAULT_SYNC, makeSyncConfig, type Downlink, type SyncConfig } from '@tabswarm/core';
 import { parseLinkMbps } from '@tabswarm/net';
 
 /** The coordinator's URL parameters; every hyperparameter is shown on the page. */
@@ -24,7 +24,7 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
   return {
     sync: makeSyncConfig({
       runId: q.get('run') ?? 'demo', P: num('P', 4), H: num('H', 24), K: num('K', 1), tau: num('tau', 2),
-      plannedTokens: num('tokens', 5e6), uplinkCodec: num('codec', 3), downlink: q.get('downlink') === 'fp16' ? 'fp16' : 'fp32',
+      plannedTokens: num('tokens', 5e6), uplinkCodec: num('codec', 3), downlink: (q.get('downlink') ?? DEFAULT_SYNC.downlink) as Downlink, // makeSyncConfig refuses anything else
       maxStrikes: num('strikes', 5), merge: q.get('merge') === 'centered-clip' ? 'centered-clip' : 'rda',
     }),
     workload: q.get('workload') === 'digits' ? 'digits' : 'text',

@@ -10,6 +10,8 @@
  * 'centered-clip' without attackers, the quality table's seeds and sizes) and writes reports/sim/robust.json.
  * `npm run sim -- --churn [--seed N --quick]` instead runs the churn loss gap (half the learners killed every
  * 270 steps vs no faults, ten seeds from N, three with --quick) and writes reports/sim/churn.json.
+ * `npm run sim -- --downlink [--seed N --quick --H N]` instead runs the downlink comparison (fp32, fp16, int8,
+ * int4: bytes per learner step and held-out loss, the quality table's seeds) and writes reports/sim/downlink.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,10 +22,11 @@ import { formatQualityTable } from '../src/sim/quality-table';
 import { formatRobustTaxTable, robustnessTax } from '../src/sim/robust-tax';
 import { churnGap, DEFAULT_CHURN_GAP, formatChurnGap } from '../src/sim/churn-gap';
 import { parseTimings, TIMINGS } from '../src/sim/timings';
+import { downlinkComparison, formatDownlinkTable } from '../src/sim/downlink-cost';
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, quick: { type: 'boolean', default: false }, robust: { type: 'boolean', default: false }, churn: { type: 'boolean', default: false }, timings: { type: 'string', default: 'paper,browser' }, out: { type: 'string', default: 'reports/sim' } } });
+const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, quick: { type: 'boolean', default: false }, robust: { type: 'boolean', default: false }, churn: { type: 'boolean', default: false }, downlink: { type: 'boolean', default: false }, H: { type: 'string' }, timings: { type: 'string', default: 'paper,browser' }, out: { type: 'string', default: 'reports/sim' } } });
 const seed = Number(values.seed);
-const qOpts = { ...DEFAULT_QUALITY, seeds: [seed, seed + 1, seed + 2], ...(values.quick ? { tokens: 100_000 } : {}) };
+const qOpts = { ...DEFAULT_QUALITY, seeds: [seed, seed + 1, seed + 2], ...(values.quick ? { tokens: 100_000 } : {}), ...(values.H ? { H: Number(values.H) } : {}) };
 let timings;
 try {
   timings = values.timings.split(',').map(parseTimings);
@@ -38,7 +41,13 @@ const save = (name: string, data: unknown): void => {
   console.log(`\nwrote ${values.out}/${name}`);
 };
 
-if (values.churn) {
+if (values.downlink) {
+  const t0 = performance.now();
+  const rows = downlinkComparison(qOpts);
+  console.log(formatDownlinkTable(rows, qOpts));
+  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  save('downlink.json', { seed, options: qOpts, rows });
+} else if (values.churn) {
   const t0 = performance.now();
   const o = { ...DEFAULT_CHURN_GAP, seeds: Array.from({ length: values.quick ? 3 : 10 }, (_, i) => seed + i) };
   const r = churnGap(o);

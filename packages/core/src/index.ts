@@ -8,6 +8,7 @@ export * from './fragments';
 export { codecByName, decodeAny, DEFAULT_BLOCK, getCodec, fp32, fp16, int8, int4, int2, int1, MIN_BLOCK, MAX_BLOCK } from './codecs';
 export type { Codec, CodecId } from './codecs';
 export { HEADER_BYTES as CODEC_HEADER_BYTES } from './codecs';
+export { applyUpdate, DOWNLINKS, fullPrecision, quantizationOf, quantizeUpdate, type Downlink, type Quantization, type QuantizedUpdate } from './downlink';
 export * from './merge';
 export * from './outer';
 export * from './grace';

@@ -85,6 +85,8 @@ export class LearnerEngine {
   tokens = 0;
   /** Inner steps since the inner optimizer was fresh (new tab or rebuilt worker): drives the local warmup. */
   freshSteps = 0;
+  /** Downlink updates refused because this learner did not hold their base version (healed by a full copy). */
+  missedUpdates = 0;
   /** EMA of a step's wall time (ms), as the interpreter measured it: what the syncer paces the window by. */
   stepMs: number | undefined;
   private training = false;
@@ -239,9 +241,12 @@ export class LearnerEngine {
 
   private adoptBroadcast(b: MessageOf<'broadcast'>): void {
     const st = this.state, p = b.fragment;
-    const r = st.applyBroadcast(b, b.values);
+    const r = st.applyBroadcast(b);
     if (!r.ok) {
-      if (r.reason !== 'duplicate') this.out.push({ kind: 'refused', what: 'broadcast', reason: r.reason, detail: r.detail });
+      // A duplicate, or an update whose base this learner no longer holds (a race with a snapshot): the
+      // syncer sends the next commit as a full copy, since our META still reports the older version.
+      if (r.reason === 'stale-base' && b.epoch === st.epoch && b.precision === 'delta') this.missedUpdates++;
+      else if (r.reason !== 'duplicate') this.out.push({ kind: 'refused', what: 'broadcast', reason: r.reason, detail: r.detail });
       return;
     }
     // The syncer's fragment version is the id of the round that produced it (syncer.close).

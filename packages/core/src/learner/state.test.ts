@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getCodec } from '../codecs';
+import { getCodec, int8 } from '../codecs';
 import { makeLayout } from '../layout';
 import type { Message } from '../protocol';
 import { LearnerState } from './state';
@@ -34,25 +34,30 @@ describe('LearnerState', () => {
     const s = new LearnerState(layout);
     s.applySnapshot(snapshot([0, 0], [1, 2, 3, 4]));
     s.recordStep(10);
-    const r = s.applyBroadcast(bcast(1, 4, [7, 8]), Float32Array.from([3.3, 4.4]));
+    const r = s.applyBroadcast(bcast(1, 4, [7, 8]));
     expect(r.ok && [...r.value]).toEqual([7, 8]);
     expect([s.cSteps, s.baseVersions]).toEqual([[1, 0], [0, 4]]);
-    const old = s.applyBroadcast(bcast(1, 2, [0, 0]), Float32Array.from([7, 8]));
+    const old = s.applyBroadcast(bcast(1, 2, [0, 0]));
     expect(!old.ok && old.reason).toBe('duplicate');
   });
 
-  it('blends with α when asked: θ ← α·θ + (1−α)·Θ', () => {
-    const s = new LearnerState(layout, 0.5);
+  it('applies an outer update on top of its anchor, and refuses one whose base it does not hold', () => {
+    const s = new LearnerState(layout);
     s.applySnapshot(snapshot([0, 0], [1, 2, 3, 4]));
-    const r = s.applyBroadcast(bcast(0, 1, [3, 4]), Float32Array.from([1, 0]));
-    expect(r.ok && [...r.value]).toEqual([2, 2]);
-    expect([...s.anchors[0]!]).toEqual([3, 4]); // the anchor is what the syncer holds, not the blend
+    const payload = int8.encode(Float32Array.from([0.5, -1]), 8); // scale 1: q = 64 (63.5 rounds up) and −127
+    const delta: Msg<'broadcast'> = { type: 'broadcast', fragment: 0, version: 3, epoch: 1, globalStep: 3, progress: 0.2, precision: 'delta', baseVersion: 0, codec: int8.id, payload };
+    const r = s.applyBroadcast(delta);
+    const d = int8.decode(payload, 2);
+    if (!r.ok || !d.ok) throw new Error('refused');
+    expect([...r.value]).toEqual([Math.fround(1 + d.value[0]!), Math.fround(2 + d.value[1]!)]);
+    expect([s.baseVersions[0], [...s.anchors[0]!]]).toEqual([3, [...r.value]]);
+    expect(s.applyBroadcast({ ...delta, version: 5, baseVersion: 4 })).toMatchObject({ ok: false, reason: 'stale-base' });
   });
 
   it('never goes back: a snapshot overtaken by a newer broadcast keeps that fragment', () => {
     const s = new LearnerState(layout);
     s.applySnapshot(snapshot([0, 0], [1, 2, 3, 4]));
-    s.applyBroadcast(bcast(1, 6, [7, 8]), Float32Array.from([3, 4]));
+    s.applyBroadcast(bcast(1, 6, [7, 8]));
     const r = s.applySnapshot(snapshot([5, 5], [9, 9, 9, 9]));
     expect(r.ok && r.value.kept).toEqual([1]); // the caller writes fragment 0 only
     expect(r.ok && [...r.value.params]).toEqual([9, 9, 9, 9]);
@@ -62,7 +67,7 @@ describe('LearnerState', () => {
   it('refuses weights from an older coordinator incarnation and adopts a newer one whole', () => {
     const s = new LearnerState(layout);
     expect(s.applySnapshot({ ...snapshot([4, 5], [1, 2, 3, 4]), epoch: 3 }).ok).toBe(true);
-    expect(s.applyBroadcast({ ...bcast(0, 9, [7, 7]), epoch: 2 }, new Float32Array(2))).toMatchObject({ ok: false, reason: 'stale-base' });
+    expect(s.applyBroadcast({ ...bcast(0, 9, [7, 7]), epoch: 2 })).toMatchObject({ ok: false, reason: 'stale-base' });
     expect(s.applySnapshot({ ...snapshot([9, 9], [0, 0, 0, 0]), epoch: 2 })).toMatchObject({ ok: false, reason: 'stale-base' });
     // A newer epoch at lower versions (a reload resumed from the last commit) still wins, fragment by fragment.
     s.recordStep(8);

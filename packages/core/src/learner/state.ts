@@ -1,4 +1,5 @@
 import { getCodec, type Codec } from '../codecs';
+import { applyUpdate } from '../downlink';
 import { gather, planFragments, type Fragment } from '../fragments';
 import type { ParamLayout } from '../layout';
 import type { Message } from '../protocol';
@@ -30,8 +31,7 @@ export class LearnerState {
   private codec: Codec | undefined;
   private blockSize = 128;
 
-  /** @param alpha blend on broadcast: θ_p ← α·θ_p + (1−α)·Θ_p. 0 (overwrite) is the paper's default. */
-  constructor(readonly layout: ParamLayout, readonly alpha = 0) {}
+  constructor(readonly layout: ParamLayout) {}
 
   get joined(): boolean {
     return this.codec !== undefined;
@@ -121,17 +121,21 @@ export class LearnerState {
     return [...this.unacked.values()];
   }
 
-  /** Adopt a broadcast fragment. Returns the values to write into fragment p of the model. */
-  applyBroadcast(b: Msg<'broadcast'>, current: Float32Array): Result<Float32Array> {
+  /**
+   * Adopt a broadcast fragment. Returns Θ_p, for the engine to write (or re-apply its in-flight steps on,
+   * engine.ts). A delta applies only on top of exactly its base version in this epoch; otherwise it is
+   * refused as 'stale-base' and the next full copy heals it (the META keeps reporting the older version).
+   */
+  applyBroadcast(b: Msg<'broadcast'>): Result<Float32Array> {
     const p = b.fragment;
     const anchor = this.anchors[p];
     if (!anchor) return fail('unknown-fragment', `fragment ${p} of ${this.anchors.length}`);
-    if (b.values.length !== anchor.length || current.length !== anchor.length) return fail('length-mismatch', `fragment ${p} has ${anchor.length} values, got ${b.values.length}`);
     if (b.epoch < this.epoch) return fail('stale-base', `broadcast epoch ${b.epoch} is older than ${this.epoch}`);
     if (b.epoch === this.epoch && b.version <= this.baseVersions[p]!) return fail('duplicate', `fragment ${p} version ${b.version} ≤ held ${this.baseVersions[p]}`);
-    const next = Float32Array.from(b.values);
-    if (this.alpha > 0) for (let i = 0; i < next.length; i++) next[i] = this.alpha * current[i]! + (1 - this.alpha) * next[i]!;
-    this.anchors[p] = Float32Array.from(b.values);
+    const adopted = this.broadcastValues(b, anchor);
+    if (!adopted.ok) return adopted;
+    const next = Float32Array.from(adopted.value);
+    this.anchors[p] = adopted.value;
     this.baseVersions[p] = b.version;
     this.epoch = b.epoch;
     this.globalStep = Math.max(this.globalStep, b.globalStep);
@@ -139,5 +143,16 @@ export class LearnerState {
     this.cSteps[p] = 0;
     this.cTokens[p] = 0;
     return ok(next);
+  }
+
+  /** Θ_p as the syncer committed it: the full values, or the held anchor plus the decoded update. */
+  private broadcastValues(b: Msg<'broadcast'>, anchor: Float32Array): Result<Float32Array> {
+    if (b.precision !== 'delta') {
+      return b.values.length === anchor.length ? ok(Float32Array.from(b.values)) : fail('length-mismatch', `fragment ${b.fragment} has ${anchor.length} values, got ${b.values.length}`);
+    }
+    if (b.epoch !== this.epoch || b.baseVersion !== this.baseVersions[b.fragment]) {
+      return fail('stale-base', `update of fragment ${b.fragment} is against v${b.baseVersion} of epoch ${b.epoch}, held v${this.baseVersions[b.fragment]} of epoch ${this.epoch}`);
+    }
+    return applyUpdate(anchor, b.codec, b.payload);
   }
 }

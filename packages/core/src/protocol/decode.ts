@@ -23,7 +23,7 @@ export { DEFAULT_LIMITS } from './limits';
 export type { Limits } from './limits';
 
 const OUTCOMES: readonly AckOutcome[] = ['merged', 'rejected'];
-const PRECISIONS: readonly Precision[] = ['fp32', 'fp16'];
+const PRECISIONS: readonly (Precision | 'delta')[] = ['fp32', 'fp16', 'delta'];
 
 /** u8 reason index; 255 is "none" only where `allowNone`. */
 function readReason(r: Reader, what: string, allowNone: boolean): Reason | null {
@@ -121,6 +121,11 @@ function readBody(r: Reader, type: MessageType, lim: Limits): Message {
       const globalStep = r.u32('globalStep');
       const progress = r.f64('progress');
       const precision = readEnum(r, 'precision', PRECISIONS);
+      if (precision === 'delta') {
+        const baseVersion = r.u32('baseVersion');
+        const codec = r.u8('codec');
+        return { type, fragment, version, epoch, globalStep, progress, precision, baseVersion, codec, payload: r.bytesArray('payload', lim.maxPayload) };
+      }
       const values = precision === 'fp16' ? r.f16Array('values', lim.maxParams) : r.f32Array('values', lim.maxParams);
       return { type, fragment, version, epoch, globalStep, progress, precision, values };
     }

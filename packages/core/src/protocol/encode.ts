@@ -2,8 +2,8 @@
  * The one binary frame format for every tabswarm message. Little-endian throughout.
  *
  *   offset 0  'T' 'S'       magic 0x54 0x53
- *          2  version u8    PROTOCOL_VERSION (1)
- *          3  type u8       TYPE_CODES (hello 1 … reject 10)
+ *          2  version u8    PROTOCOL_VERSION (3)
+ *          3  type u8       TYPE_CODES (hello 1 … status 11)
  *          4  fields, in the order below, with no gaps except the fp32 padding
  *
  * Field encodings:
@@ -29,7 +29,8 @@
  *                 u32 cSteps, f64 cTokens, u8 codec, bytes payload         (45 bytes + payload)
  *   ack        6  u32 fragment, u32 round, u32 seq, u32 session, u8 outcome (0 merged, 1 rejected), reason
  *   broadcast  7  u32 fragment, u32 version, u32 epoch, u32 globalStep, f64 progress,
- *                 u8 precision (0 fp32, 1 fp16), then f32[] values or f16[] values
+ *                 u8 precision (0 fp32, 1 fp16, 2 delta), then f32[] values or f16[] values, or for
+ *                 delta: u32 baseVersion, u8 codec, bytes payload                (38 bytes + payload)
  *   heartbeat  8  u32 t, f64 nowMs
  *   status    11  u32 globalStep, f64 loss, u32 learners
  *   bye        9  (nothing)
@@ -45,7 +46,7 @@ import { validateMessage } from './validate';
 import { Writer } from './wire';
 
 export const OUTCOME_CODES = { merged: 0, rejected: 1 } as const;
-export const PRECISION_CODES = { fp32: 0, fp16: 1 } as const;
+export const PRECISION_CODES = { fp32: 0, fp16: 1, delta: 2 } as const;
 
 function reasonCode(r: string | null): number {
   if (r === null) return NO_REASON;
@@ -121,7 +122,11 @@ function writeMessage(w: Writer, m: Message): void {
       w.u32(m.globalStep);
       w.f64(m.progress);
       w.u8(PRECISION_CODES[m.precision]);
-      if (m.precision === 'fp16') w.f16Array(m.values);
+      if (m.precision === 'delta') {
+        w.u32(m.baseVersion);
+        w.u8(m.codec);
+        w.bytesArray(m.payload);
+      } else if (m.precision === 'fp16') w.f16Array(m.values);
       else w.f32Array(m.values);
       return;
     case 'heartbeat':

@@ -2,6 +2,7 @@
  * Seeded example messages of every type, for the protocol tests and for other modules' tests that
  * need realistic frames. Small arrays so that fuzzing thousands of them stays fast.
  */
+import { int4, int8 } from '../codecs';
 import type { Rng } from '../rng';
 import { f32ToHalfBits, halfBitsToF32 } from './half';
 import type { Message, MessageType } from './messages';
@@ -55,13 +56,16 @@ export function sampleMessage(type: MessageType, rng: Rng): Message {
         reason: merged ? null : (['stale-base', 'duplicate', 'round-closed', 'non-finite'] as const)[rng.int(4)] ?? 'duplicate',
       };
     }
-    case 'broadcast':
-      return {
-        type, fragment: rng.int(P), version: u32(rng), epoch: u32(rng), globalStep: u32(rng), progress: rng.next(),
-        precision: rng.next() < 0.5 ? 'fp16' : 'fp32',
-        // fp16-exact values so that the decoded message deep-equals the original either way
-        values: Float32Array.from({ length: rng.int(40) }, () => halfBitsToF32(f32ToHalfBits(rng.normal()))),
-      };
+    case 'broadcast': {
+      const head = { type, fragment: rng.int(P), version: 1 + rng.int(0xffffffff), epoch: u32(rng), globalStep: u32(rng), progress: rng.next() } as const;
+      const kind = rng.int(3);
+      if (kind === 2) {
+        const codec = rng.next() < 0.5 ? int8 : int4;
+        return { ...head, precision: 'delta', baseVersion: rng.int(head.version), codec: codec.id, payload: codec.encode(floats(rng, rng.int(40), 0.01), 8) };
+      }
+      // fp16-exact values so that the decoded message deep-equals the original either way
+      return { ...head, precision: kind === 1 ? 'fp16' : 'fp32', values: Float32Array.from({ length: rng.int(40) }, () => halfBitsToF32(f32ToHalfBits(rng.normal()))) };
+    }
     case 'heartbeat':
       return { type, t: u32(rng), nowMs: rng.next() * 1e12 };
     case 'bye':

@@ -78,7 +78,7 @@ function mutate(rng: Rng, b: Uint8Array): Uint8Array {
     case 8: { // header: magic, version or type
       const which = rng.int(3);
       if (which === 0) out[rng.int(2)] = rng.int(256);
-      else if (which === 1) out[2] = [0, 2, 3, 255, rng.int(256)][rng.int(5)] ?? 0;
+      else if (which === 1) out[2] = [0, 2, 4, 255, rng.int(256)][rng.int(5)] ?? 0;
       else out[3] = [0, 11, 12, 255, rng.int(256)][rng.int(5)] ?? 0;
       return out;
     }

@@ -8,8 +8,9 @@
  */
 import type { Reason } from '../result';
 
-/** 2: push carries the epoch of its base (durable coordinator, issue #4). */
-export const PROTOCOL_VERSION = 2;
+/** 2: push carries the epoch of its base (durable coordinator, issue #4).
+ * 3: a broadcast carries either the fragment's values or the quantised outer update against a base version. */
+export const PROTOCOL_VERSION = 3;
 
 /** The two magic bytes that open every frame: 'T' 'S'. */
 export const MAGIC0 = 0x54;
@@ -134,10 +135,10 @@ export interface AckMsg {
   reason: Reason | null;
 }
 
+/** Wire precision of a full broadcast (a broadcast of the outer update has precision 'delta'). */
 export type Precision = 'fp32' | 'fp16';
 
-/** Syncer → every connected learner: the new value of one fragment. */
-export interface BroadcastMsg {
+interface BroadcastHead {
   type: 'broadcast';
   fragment: number;
   /** u32 new version of the fragment. */
@@ -148,11 +149,31 @@ export interface BroadcastMsg {
   globalStep: number;
   /** finite, in [0, 1]. */
   progress: number;
+}
+
+/** Syncer → learner: the new value of one fragment, whole. */
+export interface FullBroadcastMsg extends BroadcastHead {
   /** Wire precision of `values`; decoded values are always fp32. */
   precision: Precision;
   /** Fragment values, all finite; with fp16, every |v| must round below 65520. */
   values: Float32Array;
 }
+
+/**
+ * Syncer → learner that holds `baseVersion`: the new value as Θ_base + decode(payload) (downlink.ts), for
+ * a learner that holds exactly `baseVersion` of the fragment in this epoch; anyone else refuses it.
+ */
+export interface DeltaBroadcastMsg extends BroadcastHead {
+  precision: 'delta';
+  /** u32 version the update is taken against, below `version`. */
+  baseVersion: number;
+  /** u8 codec id of the payload. */
+  codec: number;
+  /** Opaque codec bytes (validated by the codec layer when applied), length ≤ limits.maxPayload. */
+  payload: Uint8Array;
+}
+
+export type BroadcastMsg = FullBroadcastMsg | DeltaBroadcastMsg;
 
 /** Both directions: liveness and RTT. */
 export interface HeartbeatMsg {

@@ -20,6 +20,8 @@ const push: Message = { type: 'push', fragment: 1, round: 9, epoch: 2, baseVersi
 const bcast32: Message = { type: 'broadcast', fragment: 0, version: 5, epoch: 1, globalStep: 5, progress: 0.5, precision: 'fp32', values: new Float32Array([1, 2, 3]) };
 const bcast16: Message = { ...bcast32, precision: 'fp16' };
 // broadcast offsets: fragment 4, version 8, epoch 12, step 16, progress 20, precision 28, n 29; fp32: pad 33..35, values 36; fp16: values 33
+const bcastDelta: Message = { type: 'broadcast', fragment: 0, version: 5, epoch: 1, globalStep: 5, progress: 0.5, precision: 'delta', baseVersion: 4, codec: 2, payload: new Uint8Array([1, 2, 3]) };
+// delta broadcast offsets: precision 28, baseVersion 29, codec 33, payload len 34, payload 38
 const meta: Message = { type: 'meta', t: 5, cSteps: [1, 2], cTokens: [256, 512], stepMs: 40, versions: [3, 4] };
 // meta offsets: t 4, cSteps len 8, cSteps 12 and 16, cTokens len 20, cTokens 24 and 32, stepMs 40, versions len 48, versions 52 and 56
 const ack: Message = { type: 'ack', fragment: 1, round: 7, seq: 9, session: 3, outcome: 'rejected', reason: 'duplicate' };
@@ -52,8 +54,9 @@ describe('each refusal from a targeted corruption', () => {
     expect(encodeMessage(push).length).toBe(50);
     expect(encodeMessage(bcast32).length).toBe(48);
     expect(encodeMessage(bcast16).length).toBe(39);
+    expect(encodeMessage(bcastDelta).length).toBe(41);
     expect(encodeMessage(meta).length).toBe(60);
-    for (const m of [snapshot, push, bcast32, bcast16, meta, ack, hello, reject]) expect(decodeMessage(encodeMessage(m))).toEqual({ ok: true, value: m });
+    for (const m of [snapshot, push, bcast32, bcast16, bcastDelta, meta, ack, hello, reject]) expect(decodeMessage(encodeMessage(m))).toEqual({ ok: true, value: m });
   });
 
   it('oversized: frame above maxBytes, checked before the header', () => {
@@ -70,6 +73,8 @@ describe('each refusal from a targeted corruption', () => {
     expectRefused(corrupt(meta, u32(20, 0x80000000)), 'oversized');
     expectRefused(corrupt(bcast16, u32(29, 0xffffffff)), 'oversized');
     expectRefused(encodeMessage(push), 'oversized', { ...DEFAULT_LIMITS, maxPayload: 4 });
+    expectRefused(corrupt(bcastDelta, u32(34, 0xffffffff)), 'oversized');
+    expectRefused(encodeMessage(bcastDelta), 'oversized', { ...DEFAULT_LIMITS, maxPayload: 2 });
     expectRefused(encodeMessage(bcast32), 'oversized', { ...DEFAULT_LIMITS, maxParams: 2 });
     expectRefused(encodeMessage(snapshot), 'oversized', { ...DEFAULT_LIMITS, maxFragments: 1 }); // 2 versions
     // a frame cut right after a huge length field is refused for the length, not the missing body
@@ -83,6 +88,7 @@ describe('each refusal from a targeted corruption', () => {
       for (let n = 0; n < b.length; n++) expectRefused(b.subarray(0, n), 'truncated');
     }
     expectRefused(corrupt(push, u32(41, 6)), 'truncated'); // length one more than the bytes present
+    expectRefused(corrupt(bcastDelta, u32(34, 4)), 'truncated');
     expectRefused(corrupt(hello, u8(4, 200)), 'truncated'); // string longer than the frame
   });
 
@@ -93,15 +99,14 @@ describe('each refusal from a targeted corruption', () => {
       expectRefused(Uint8Array.from([...b, 0]), 'trailing-bytes');
     }
     expectRefused(corrupt(push, u32(41, 4)), 'trailing-bytes'); // length one less than the bytes present
+    expectRefused(corrupt(bcastDelta, u32(34, 2)), 'trailing-bytes');
   });
 
   it('bad-magic, bad-version, unknown-type', () => {
     expectRefused(corrupt(push, u8(0, 0x55)), 'bad-magic');
     expectRefused(corrupt(push, u8(1, 0x54)), 'bad-magic');
     expectRefused(new TextEncoder().encode('{"type":"push"}'), 'bad-magic');
-    expectRefused(corrupt(push, u8(2, 0)), 'bad-version');
-    expectRefused(corrupt(push, u8(2, 1)), 'bad-version');
-    expectRefused(corrupt(push, u8(2, 3)), 'bad-version');
+    for (const v of [0, 1, 2, 4]) expectRefused(corrupt(push, u8(2, v)), 'bad-version'); // v2 frames are refused, not misread
     for (const t of [0, 12, 255]) expectRefused(corrupt(push, u8(3, t)), 'unknown-type');
   });
 
@@ -129,7 +134,9 @@ describe('each refusal from a targeted corruption', () => {
       ['id over 64 chars', Uint8Array.from([0x54, 0x53, PROTOCOL_VERSION, 1, 65, ...new Array<number>(65).fill(0x61), ...encodeMessage(hello).subarray(8)])],
       ['tokensPerStep 0', corrupt(hello, u32(23, 0))],
       ['control char in detail', corrupt(reject, u8(7, 0x0a))],
-      ['precision byte 2', corrupt(bcast16, u8(28, 2))],
+      ['precision byte 3', corrupt(bcast16, u8(28, 3))],
+      ['delta baseVersion = version', corrupt(bcastDelta, u32(29, 5))],
+      ['delta baseVersion above version', corrupt(bcastDelta, u32(29, 0xffffffff))],
       ['non-zero padding', corrupt(snapshot, u8(59, 1))],
       ['non-zero broadcast padding', corrupt(bcast32, u8(35, 0x80))],
       ['config P = 0', corrupt(snapshot, u32(22, 0))],

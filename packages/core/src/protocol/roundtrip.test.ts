@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, REASONS } from '../result';
 import { makeRng } from '../rng';
+import { int8 } from '../codecs';
 import { ALL_TYPES, sampleMessage } from './fixtures';
 import { f32ToHalfBits, halfBitsToF32 } from './half';
 import {
@@ -32,15 +33,28 @@ describe('round trip', () => {
 
   it('golden bytes: pull', () => {
     const bytes = encodeMessage({ type: 'pull', fragment: 3, round: 258 });
-    expect([...bytes]).toEqual([0x54, 0x53, 0x02, 0x04, 3, 0, 0, 0, 0x02, 0x01, 0, 0]);
+    expect([...bytes]).toEqual([0x54, 0x53, 0x03, 0x04, 3, 0, 0, 0, 0x02, 0x01, 0, 0]);
   });
 
   it('golden bytes: ack (rejected, stale-base = REASONS[16])', () => {
     expect(REASONS.indexOf('stale-base')).toBe(16);
     const bytes = encodeMessage({ type: 'ack', fragment: 1, round: 7, seq: 9, session: 2, outcome: 'rejected', reason: 'stale-base' });
-    expect([...bytes]).toEqual([0x54, 0x53, 0x02, 0x06, 1, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 1, 16]);
+    expect([...bytes]).toEqual([0x54, 0x53, 0x03, 0x06, 1, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 1, 16]);
     const merged = encodeMessage({ type: 'ack', fragment: 1, round: 7, seq: 9, session: 2, outcome: 'merged', reason: null });
     expect([...merged.subarray(20)]).toEqual([0, 255]);
+  });
+
+  it('golden bytes: broadcast of an int8 outer update against version 7', () => {
+    // int8 of [1, −0.5], block 8: scale 1 (0x3F800000); q = 127 and round(−63.5) = −63 → codes 254, 64.
+    const payload = int8.encode(Float32Array.from([1, -0.5]), 8);
+    expect([...payload]).toEqual([2, 0, 0, 0, 8, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0x80, 0x3f, 254, 64]);
+    const bytes = encodeMessage({ type: 'broadcast', fragment: 1, version: 9, epoch: 2, globalStep: 9, progress: 0.5, precision: 'delta', baseVersion: 7, codec: 2, payload });
+    expect([...bytes]).toEqual([
+      0x54, 0x53, 0x03, 0x07, 1, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 9, 0, 0, 0, // header, fragment, version, epoch, globalStep
+      0, 0, 0, 0, 0, 0, 0xe0, 0x3f, 2,                                          // progress 0.5, precision 2 = delta
+      7, 0, 0, 0, 2, 18, 0, 0, 0, ...payload,                                   // baseVersion, codec, payload length, payload
+    ]);
+    expect(bytes.length).toBe(38 + payload.length);
   });
 
   it('keeps extreme but legal values exactly', () => {
@@ -56,6 +70,7 @@ describe('round trip', () => {
         values: new Float32Array([3.4028234663852886e38, -1.401298464324817e-45, -0, 0]) },
       { type: 'broadcast', fragment: 0, version: 1, epoch: 1, globalStep: 1, progress: 0, precision: 'fp16',
         values: new Float32Array([65504, -65504, 2 ** -24, -0, 0]) },
+      { type: 'broadcast', fragment: 0, version: 0xffffffff, epoch: 1, globalStep: 1, progress: 0, precision: 'delta', baseVersion: 0xfffffffe, codec: 255, payload: new Uint8Array(0) },
     ];
     for (const m of edge) expect(roundTrip(m)).toEqual(m);
     const h = roundTrip({ type: 'heartbeat', t: 0, nowMs: -0 });
@@ -142,6 +157,8 @@ describe('encoder refuses messages no peer would accept (programmer errors)', ()
     ['progress > 1', { type: 'broadcast', fragment: 0, version: 1, epoch: 0, globalStep: 1, progress: 1.5, precision: 'fp32', values: new Float32Array(1) }],
     ['NaN value', { type: 'broadcast', fragment: 0, version: 1, epoch: 0, globalStep: 1, progress: 0, precision: 'fp32', values: new Float32Array([1, NaN]) }],
     ['fp16 overflow', { type: 'broadcast', fragment: 0, version: 1, epoch: 0, globalStep: 1, progress: 0, precision: 'fp16', values: new Float32Array([70000]) }],
+    ['delta not ahead of its base', { type: 'broadcast', fragment: 0, version: 4, epoch: 0, globalStep: 4, progress: 0, precision: 'delta', baseVersion: 4, codec: 2, payload: new Uint8Array(0) }],
+    ['delta codec over u8', { type: 'broadcast', fragment: 0, version: 4, epoch: 0, globalStep: 4, progress: 0, precision: 'delta', baseVersion: 3, codec: 256, payload: new Uint8Array(0) }],
     ['meta length mismatch', { type: 'meta', t: 1, cSteps: [1, 2], cTokens: [1], stepMs: 1, versions: [0, 0] }],
     ['merged ack with a reason', { type: 'ack', fragment: 0, round: 1, seq: 1, session: 1, outcome: 'merged', reason: 'duplicate' }],
     ['detail with newline', { type: 'reject', reason: 'bad-field', detail: 'a\nb' }],

@@ -163,15 +163,21 @@ export function validateMessage(m: Message, limits: Limits): Result<Message> {
       else c.that(m.reason === null, 'bad-field', 'reason: must be null when merged');
       break;
     case 'broadcast':
-      c.length(m.values.length, limits.maxParams, 'values');
+      if (m.precision === 'delta') c.length(m.payload.length, limits.maxPayload, 'payload');
+      else c.length(m.values.length, limits.maxParams, 'values');
       c.finite(m.progress, 'progress');
-      c.floats(m.values, 'values');
+      if (m.precision !== 'delta') c.floats(m.values, 'values');
       c.fragment(m.fragment, limits);
       c.u32(m.version, 'version');
       c.u32(m.epoch, 'epoch');
       c.u32(m.globalStep, 'globalStep');
       c.progress(m.progress);
-      c.that(m.precision === 'fp32' || m.precision === 'fp16', 'bad-field', 'precision: not fp32/fp16');
+      c.that(m.precision === 'fp32' || m.precision === 'fp16' || m.precision === 'delta', 'bad-field', 'precision: not fp32/fp16/delta');
+      if (m.precision === 'delta') {
+        c.u32(m.baseVersion, 'baseVersion');
+        c.that(m.baseVersion < m.version, 'bad-field', `baseVersion: ${m.baseVersion} not below version ${m.version}`);
+        c.u8(m.codec, 'codec');
+      }
       break;
     case 'heartbeat':
       c.finite(m.nowMs, 'nowMs');

@@ -48,12 +48,21 @@ export function checkFinal(syncer: Syncer, learners: readonly SimLearner[]): voi
     syncer.fragments.forEach((f, p) => {
       const want = syncer.model.versions[p]!;
       if (l.state.baseVersions[p] !== want) throw new InvariantError(`${l.s.id} holds fragment ${p} at v${l.state.baseVersions[p]}, syncer at v${want}`);
-      // The anchor is what the learner adopted and will measure its next delta from: with an fp32 downlink
-      // it must be bit-identical to the global fragment (its parameters have moved on by local steps since).
+      // The anchor is what the learner adopted and will measure its next delta from (its parameters have
+      // moved on by local steps since). It must be bit-identical to the global fragment for every downlink
+      // but fp16, whose rounding the syncer does not adopt: fp32 copies are exact, and an int8 / int4
+      // update is adopted by the syncer as the value the learner rebuilds from it (downlink.ts).
       const global = gather(syncer.model.theta, f), anchor = l.state.anchors[p]!;
-      if (syncer.cfg.downlink === 'fp32' && !global.every((x, i) => x === anchor[i])) {
+      if (syncer.cfg.downlink !== 'fp16' && !sameBits(global, anchor)) {
         throw new InvariantError(`${l.s.id} anchor of fragment ${p} differs from the global model`);
       }
     });
   }
+}
+
+/** Equal as bit patterns (so −0 ≠ 0 and NaN = NaN of the same payload), not just as numbers. */
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length), y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  return x.every((v, i) => v === y[i]);
 }

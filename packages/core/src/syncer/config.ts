@@ -1,4 +1,6 @@
 import { ConfigError } from '../result';
+import { MAX_BLOCK, MIN_BLOCK } from '../codecs';
+import { DOWNLINKS, quantizationOf, type Downlink } from '../downlink';
 import { DEFAULT_GRACE, type GraceConfig } from '../grace';
 import { DEFAULT_OUTER, type OuterConfig } from '../outer';
 import type { MergeMode } from '../merge';
@@ -27,8 +29,12 @@ export interface SyncConfig {
   /** Codec learners use for their uplink deltas, and its block size. */
   uplinkCodec: number;
   blockSize: number;
-  /** Precision of broadcast fragments (fp16 halves downlink bytes; TF.js has no bf16). */
-  downlink: 'fp32' | 'fp16';
+  /** What a commit sends down (downlink.ts, docs/method.md §6). int8 / int4: the outer update Θ_v − Θ_{v−1},
+   * blockwise with `blockSize`, to learners that hold v−1 (1 + 4/128 ≈ 1.03 or 0.53 bytes per parameter
+   * instead of 4), full fp32 values to the rest; the syncer adopts the dequantised value so every copy
+   * stays bit-identical. fp32 / fp16: full values to everyone (fp16 halves the bytes, copies then differ
+   * by its rounding; TF.js has no bf16). */
+  downlink: Downlink;
   /** Tokens the run plans to merge; the global progress clock is mergedTokens / plannedTokens (pitfall 9). */
   plannedTokens: number;
   /** A learner silent for max(heartbeatMinMs, heartbeatSteps · its step time) is dropped: a killed tab
@@ -78,7 +84,7 @@ export const DEFAULT_SYNC: SyncConfig = {
   historyDepth: 4,
   uplinkCodec: 3, // int4 blockwise
   blockSize: 128,
-  downlink: 'fp32',
+  downlink: 'int8',
   plannedTokens: 1e7,
   heartbeatMinMs: 5000,
   heartbeatSteps: 3,
@@ -108,6 +114,10 @@ export function makeSyncConfig(overrides: Partial<SyncConfig> = {}): SyncConfig 
   if (!(c.normCapFactor > 1)) throw new ConfigError(`normCapFactor must be > 1, got ${c.normCapFactor}`);
   (['normWindow', 'normWarmup', 'maxTokensPerStep', 'maxStrikes'] as const).forEach(positiveInt);
   if (!(c.minStepMs > 0)) throw new ConfigError('minStepMs must be > 0');
+  if (!DOWNLINKS.includes(c.downlink)) throw new ConfigError(`downlink must be one of ${DOWNLINKS.join(', ')}, got ${String(c.downlink)}`);
+  if (quantizationOf(c.downlink, c.blockSize) && !(c.blockSize >= MIN_BLOCK && c.blockSize <= MAX_BLOCK)) {
+    throw new ConfigError(`a ${c.downlink} downlink needs blockSize in [${MIN_BLOCK}, ${MAX_BLOCK}], got ${c.blockSize}`);
+  }
   return c;
 }
 

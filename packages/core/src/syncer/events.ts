@@ -1,3 +1,4 @@
+import type { Quantization } from '../downlink';
 import type { Message } from '../protocol';
 import type { Reason } from '../result';
 import type { Commit } from './commit';
@@ -33,6 +34,9 @@ export interface MergeLogEntry {
   openedAt: number;
   closedAt: number;
   graceMs: number;
+  /** The downlink quantisation the committed value went through (merge-round.ts); absent for an exact
+   * commit (fp32 / fp16 downlink, and every log written before the quantised downlink existed). */
+  quantized?: Quantization;
 }
 
 /**

@@ -9,7 +9,8 @@ import { replayLog } from './replay';
  * Gate 1 of reliability.md: the real core under 10,000 random sequences of train / deliver / duplicate /
  * reorder / lost message / learner kill / reconnect / coordinator crash at any point of the commit path.
  * After every command: each acked push is in the durable log exactly once, no push is merged twice,
- * commits are numbered +1, replaying the log from θ₀ gives the durable state bit for bit, all finite;
+ * commits are numbered +1, replaying the log from θ₀ gives the durable state bit for bit, all finite,
+ * every tab holds each fragment with the syncer's bits for that version (fp32, int8 and int4 downlinks);
  * and once the outbox is drained the coordinator's memory equals its durable state.
  */
 const layout = makeLayout([
@@ -22,9 +23,10 @@ const theta0 = Float32Array.from([0.1, -0.2, 0.3, 0.05, -0.05, 1, -1]);
 function runSequence(seed: number, steps: number): CrashWorld {
   const rng = makeRng(seed);
   const cfg = makeSyncConfig({
-    runId: 'eo', P: 2, H: 2, tau: 1 + rng.int(2), K: 1 + rng.int(2), uplinkCodec: rng.next() < 0.5 ? 0 : 2, blockSize: 64,
+    runId: 'eo', P: 2, H: 2, tau: 1 + rng.int(2), K: 1 + rng.int(2), uplinkCodec: rng.next() < 0.5 ? 0 : 2,
     historyDepth: 2 + rng.int(3), minStepMs: 1e-3, roundTimeoutMs: 50, heartbeatMinMs: 1e9,
     outer: { lr: 0.7, momentum: 0.9, kind: rng.next() < 0.3 ? 'delayed-nesterov' : 'nesterov', delayPeriod: 2 },
+    downlink: (['fp32', 'int8', 'int4'] as const)[rng.int(3)], blockSize: 8 + rng.int(57),
   });
   const w = new CrashWorld(cfg, layout, theta0, rng.fork());
   const nTabs = 1 + rng.int(3);
@@ -66,6 +68,16 @@ function check(w: CrashWorld, seen: Map<string, number>, seed: number, step: num
     if (r.value.versions.join() !== w.disk.versions.join()) throw new Error(`${where}: replayed versions differ`);
   }
   if (w.outbox.length === 0 && !sameBits(w.syncer.model.theta, w.disk.theta)) throw new Error(`${where}: drained coordinator differs from its durable state`);
+  // Every copy stays bit-identical: a tab of this incarnation holds each fragment exactly as the syncer
+  // committed that version, whether it came as full values or as a quantised update (downlink.ts).
+  for (const t of w.tabs) {
+    const st = t.engine.state;
+    if (!st.joined || st.epoch !== w.syncer.epoch) continue;
+    st.anchors.forEach((a, p) => {
+      const committed = w.syncer.model.at(p, st.baseVersions[p]!);
+      if (committed && !sameBits(committed, a)) throw new Error(`${where}: ${t.id} holds fragment ${p} v${st.baseVersions[p]} with other bits than the syncer`);
+    });
+  }
 }
 
 const sameBits = (a: Float32Array, b: Float32Array): boolean =>
@@ -99,13 +111,18 @@ describe('merge log as NDJSON', () => {
     }
     expect(fromBase64('a$==')).toBeNull();
     let w: CrashWorld | undefined;
-    for (let seed = 1; !w || w.log.length < 3; seed++) w = runSequence(seed, 250);
+    for (let seed = 1; !w || w.log.length < 3 || w.cfg.downlink === 'fp32'; seed++) w = runSequence(seed, 250);
     const text = [theta0Line(theta0), ...w.log.map(logLine)].join('\n') + '\n';
     const parsed = parseLog(text);
     if (!parsed.ok) throw new Error(parsed.detail);
     expect(parsed.value.entries).toEqual(w.log);
     const r = replayLog(w.cfg, layout, parsed.value.theta0, parsed.value.entries);
     expect(r.ok && sameBits(r.value.theta, w.disk.theta)).toBe(true);
+    // Each entry carries its downlink quantisation: a coordinator reloaded with another downlink replays the same bits.
+    for (const downlink of ['fp32', 'int8', 'int4'] as const) {
+      const again = replayLog({ ...w.cfg, downlink }, layout, parsed.value.theta0, parsed.value.entries);
+      expect(again.ok && sameBits(again.value.theta, w.disk.theta)).toBe(true);
+    }
     expect(parseLog('{"theta0": 5}\n').ok).toBe(false);
   });
 });

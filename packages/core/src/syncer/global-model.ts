@@ -51,6 +51,18 @@ export class GlobalModel {
     return values;
   }
 
+  /**
+   * Replace the newest value of fragment p (its version stays): the downlink's dequantised update takes
+   * the place of the exact outer step (merge-round.ts), in the model and in the history pushes are
+   * rebuilt against. The optimizer state keeps the exact step.
+   */
+  adopt(p: number, values: Float32Array): void {
+    const f = this.frag(p);
+    if (values.length !== f.size) throw new RangeError(`fragment ${p} has ${f.size} values, got ${values.length}`);
+    scatter(this.theta, f, values);
+    this.history[p]!.set(this.versions[p]!, Float32Array.from(values));
+  }
+
   /** Resume from a saved state (same layout and P): parameters, optimizer state and versions, exactly. */
   restore(st: ModelState): void {
     if (st.theta.length !== this.theta.length || st.outer.length !== this.fragments.length || st.versions.length !== this.fragments.length) {

@@ -16,6 +16,9 @@ export interface LearnerRecord {
   t: number;
   cSteps: number[];
   cTokens: number[];
+  /** The version of each fragment the learner holds, from its last META; −1 until one arrives. A commit
+   * sends the outer update only to learners that hold its base version (syncer.ts close). */
+  versions: number[];
   stepMs: number | undefined;
   merges: number;
   tokensMerged: number;
@@ -26,7 +29,7 @@ export interface LearnerRecord {
 export function newLearner(id: string, session: number, backend: string, tokensPerStep: number, P: number, now: number): LearnerRecord {
   return {
     id, session, backend, tokensPerStep, connected: true, joinedAt: now, firstSeen: now, strikes: 0, lastSeen: now, t: 0,
-    cSteps: new Array<number>(P).fill(0), cTokens: new Array<number>(P).fill(0), stepMs: undefined,
+    cSteps: new Array<number>(P).fill(0), cTokens: new Array<number>(P).fill(0), versions: new Array<number>(P).fill(-1), stepMs: undefined,
     merges: 0, tokensMerged: 0, response: new ResponseTime(),
   };
 }

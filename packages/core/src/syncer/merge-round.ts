@@ -1,4 +1,6 @@
+import { quantizeUpdate, type Quantization } from '../downlink';
 import { mergeOuterGradient, tokenWeight } from '../merge';
+import { ok, type Result } from '../result';
 import type { SyncConfig } from './config';
 import type { GlobalModel } from './global-model';
 import { capShares } from './guards';
@@ -22,18 +24,36 @@ export function mergeWeights(cs: readonly Merged[], cfg: SyncConfig): number[] {
   return capShares(cs.map((c) => tokenWeight(c.cTokens, c.cSteps, cfg.stepsCapFactor * cfg.H)), cfg.maxShare);
 }
 
+/** The commit's outer update as it travels to learners that hold `baseVersion` (downlink.ts). */
+export interface DownlinkUpdate {
+  baseVersion: number;
+  codec: number;
+  payload: Uint8Array;
+}
+
 /**
  * One outer step on fragment p: outer gradients Δ_m = Θ_p − θ_{m,p} against the current value, merged
- * with `weights`, then Nesterov; the fragment's version becomes `version`. Deterministic to the bit for
- * the same model, contributions (in this order) and weights: the merge log replays through it.
+ * with `weights`, then Nesterov; the fragment's version becomes `version`. With a quantisation `q` the
+ * committed value is Θ_{v−1} + decode(encode(Θ_v − Θ_{v−1})), the value learners rebuild from the update
+ * (the momentum keeps the exact step). Deterministic to the bit for the same model, contributions (in
+ * this order), weights and q: the merge log replays through it. Fails only when the outer step has left
+ * fp32's range or a logged q is corrupt; the model is then left mid-step, for the caller to give up on.
  */
-export function mergeRound(model: GlobalModel, p: number, cs: readonly Merged[], weights: readonly number[], version: number, cfg: SyncConfig): Float32Array {
+export function mergeRound(
+  model: GlobalModel, p: number, cs: readonly Merged[], weights: readonly number[], version: number, cfg: SyncConfig, q: Quantization | null,
+): Result<{ values: Float32Array; update: DownlinkUpdate | null }> {
   const current = model.fragmentValues(p);
+  const baseVersion = model.versions[p]!;
   const contribs = cs.map((c, i) => {
     const delta = new Float32Array(current.length);
     for (let j = 0; j < delta.length; j++) delta[j] = current[j]! - c.local[j]!;
     return { delta, weight: weights[i]! };
   });
   const D = mergeOuterGradient(contribs, model.fragments[p]!.segments, cfg.merge);
-  return model.step(p, D, version);
+  const exact = model.step(p, D, version);
+  if (!q) return ok({ values: exact, update: null });
+  const u = quantizeUpdate(current, exact, q);
+  if (!u.ok) return u;
+  model.adopt(p, u.value.adopted);
+  return ok({ values: u.value.adopted, update: { baseVersion, codec: u.value.codec, payload: u.value.payload } });
 }

@@ -8,12 +8,14 @@ import { GlobalModel, type ModelState, exportModel } from './global-model';
 import { mergeRound, rebuildLocal } from './merge-round';
 
 /**
- * Rebuild the global model from θ₀ and the merge log alone (reliability.md §2.7 item 6): every entry's
+ * Rebuild the global model from θ₀ and the merge log alone (docs/method.md §5): every entry's
  * contributions are decoded from their logged payloads against the logged base versions and merged with
- * the logged weights, through the same code the syncer ran. Same inputs, same bits.
+ * the logged weights, through the same code the syncer ran, with each entry's logged downlink
+ * quantisation (merge-round.ts). Same inputs, same bits.
  *
  * Fails (with a reason, never a throw) when the log cannot have come from this run: a base version
- * outside the history ring, a payload that does not decode, a fragment out of range.
+ * outside the history ring, a payload that does not decode, a fragment out of range, a corrupt
+ * quantisation.
  */
 export function replayLog(cfg: SyncConfig, layout: ParamLayout, theta0: Float32Array, log: Iterable<MergeLogEntry>): Result<ModelState> {
   const fragments = planFragments(layout, cfg.P);
@@ -34,7 +36,8 @@ export function replayLog(cfg: SyncConfig, layout: ParamLayout, theta0: Float32A
       cs.push({ local: rebuildLocal(base, delta.value), cSteps: k.cSteps, cTokens: k.cTokens });
     }
     if (cs.length === 0) return fail('bad-field', `entry ${n} has no contributors`);
-    mergeRound(model, e.fragment, cs, e.contributors.map((k) => k.weight), e.version, cfg);
+    const m = mergeRound(model, e.fragment, cs, e.contributors.map((k) => k.weight), e.version, cfg, e.quantized ?? null);
+    if (!m.ok) return fail(m.reason, `entry ${n}: ${m.detail}`);
   }
   return ok(exportModel(model));
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getCodec } from '../codecs';
 import { makeLayout } from '../layout';
-import type { Message } from '../protocol';
+import type { FullBroadcastMsg, Message } from '../protocol';
 import { DEFAULT_GRACE } from '../grace';
 import { makeSyncConfig, type SyncConfig } from './config';
 import type { Msg, SyncCommand } from './events';
@@ -54,13 +54,13 @@ describe('Syncer', () => {
   });
 
   it('merges a lone push with the outer Nesterov step (hand-worked) and broadcasts to all', () => {
-    const s = setup();
+    const s = setup({ downlink: 'fp32' }); // the exact step; the quantised downlink has its own tests (downlink.test.ts)
     s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x') });
     s.handle({ kind: 'message', id: 'x', now: 1, msg: meta(4) });
     // Learner moved fragment 0 from [1,2] to [1.1, 1.8]: delta +0.1, −0.2. Outer gradient D = Θ − θ = [−0.1, 0.2].
     // One contributor: RDA returns D itself. Nesterov from b=0: b = D; Θ' = Θ − 0.7·(D + 0.9·D) = Θ − 1.33·D.
     const out = s.handle({ kind: 'message', id: 'x', now: 2, msg: push(1, 0, [0.1, -0.2]) });
-    const b = sent(out, 'broadcast')[0] as Msg<'broadcast'>;
+    const b = sent(out, 'broadcast')[0] as FullBroadcastMsg;
     expect(b.version).toBe(1);
     expect(b.values[0]).toBeCloseTo(1 + 1.33 * 0.1, 5);
     expect(b.values[1]).toBeCloseTo(2 - 1.33 * 0.2, 5);

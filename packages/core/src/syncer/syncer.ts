@@ -1,3 +1,4 @@
+import { fullPrecision, quantizationOf } from '../downlink';
 import { planFragments, type Fragment } from '../fragments';
 import { arrivalsWindowMs, Ema, eq3WindowMs, graceCapMs } from '../grace';
 import type { ParamLayout } from '../layout';
@@ -11,7 +12,7 @@ import type { Msg, SyncCommand, SyncEvent } from './events';
 import { GlobalModel } from './global-model';
 import { badputCause, RunningMedian } from './guards';
 import { newLearner, silenceLimitMs, type LearnerRecord } from './learners';
-import { mergeRound, mergeWeights } from './merge-round';
+import { mergeRound, mergeWeights, type DownlinkUpdate } from './merge-round';
 import { openRound, type Round } from './round';
 
 /**
@@ -152,7 +153,7 @@ export class Syncer {
           this.refuse(id, 'bad-field', `meta carries ${msg.cSteps.length} fragments, run has ${this.cfg.P}`, false);
           return this.strike(id, now);
         }
-        l.t = msg.t; l.stepMs = msg.stepMs;
+        l.t = msg.t; l.stepMs = msg.stepMs; l.versions = [...msg.versions];
         // Counters only count toward a fragment the learner holds at its current version: a META sent
         // before a broadcast arrived would otherwise make that fragment look due again at once.
         msg.cSteps.forEach((s, p) => { l.cSteps[p] = msg.versions[p] === this.model.versions[p] ? s : 0; l.cTokens[p] = msg.cTokens[p] ?? 0; });
@@ -260,7 +261,10 @@ export class Syncer {
     const p = r.fragment;
     const pushes = [...r.pushes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // deterministic order
     const weights = mergeWeights(pushes, this.cfg);
-    const values = mergeRound(this.model, p, pushes, weights, r.round, this.cfg);
+    const q = quantizationOf(this.cfg.downlink, this.cfg.blockSize);
+    const merged = mergeRound(this.model, p, pushes, weights, r.round, this.cfg, q);
+    if (!merged.ok) throw new RangeError(`round ${r.round} cannot commit: ${merged.reason}: ${merged.detail}`); // the model diverged
+    const { values, update } = merged.value;
     this.merges++;
     // A push carries one fragment, 1/P of the model: it credits cTokens/P merged tokens, so the progress
     // clock counts each trained token once when all P fragments of it have been merged.
@@ -275,16 +279,13 @@ export class Syncer {
       seq: ++this.commitSeq, epoch: this.epoch, fragment: p, version: r.round, values: Float32Array.from(values), outer: copyOuter(this.model.outer[p]!),
       globalStep: this.globalStep, mergedTokens: this.mergedTokens, nextFragment: this.nextFragment,
       entry: {
-        round: r.round, fragment: p, version: r.round, openedAt: r.openedAt, closedAt: now, graceMs: r.graceMs ?? 0,
+        round: r.round, fragment: p, version: r.round, openedAt: r.openedAt, closedAt: now, graceMs: r.graceMs ?? 0, ...(q ? { quantized: q } : {}),
         contributors: pushes.map((c, i) => ({ id: c.id, session: c.session, seq: c.seq, baseVersion: c.baseVersion, cSteps: c.cSteps, cTokens: c.cTokens, weight: weights[i]!, codec: c.codec, payload: c.payload })),
       },
     };
     this.out.push({ kind: 'commit', commit });
     const to = this.connectedIds();
-    this.out.push({
-      kind: 'broadcast', to,
-      msg: { type: 'broadcast', fragment: p, version: r.round, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress, precision: this.cfg.downlink, values },
-    });
+    this.broadcastCommit(to, p, r.round, values, update);
     for (const c of pushes) {
       if (this.learners.get(c.id)?.connected) {
         this.out.push({ kind: 'send', to: c.id, msg: { type: 'ack', fragment: p, round: r.round, seq: c.seq, session: c.session, outcome: 'merged', reason: null } });
@@ -299,6 +300,23 @@ export class Syncer {
       l.cTokens[p] = 0;
     }
     this.closedAt.set(r.round, now);
+  }
+
+  /**
+   * The commit goes to every connected learner: as the quantised outer update to those whose last META
+   * holds its base version, as full values to the rest (unknown, behind, just joined). A stale META costs
+   * a full copy that was not needed; an update that still misses (a META from before a reload, reordered
+   * messages) is refused by the learner as 'stale-base'; its META then still names the older version, so
+   * the fragment's next commit reaches it as a full copy.
+   */
+  private broadcastCommit(to: string[], p: number, version: number, values: Float32Array, update: DownlinkUpdate | null): void {
+    const head = { type: 'broadcast', fragment: p, version, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress } as const;
+    const holdsBase = (id: string): boolean => update !== null && this.learners.get(id)!.versions[p] === update.baseVersion;
+    const deltaTo = to.filter(holdsBase), fullTo = to.filter((id) => !holdsBase(id));
+    if (update && deltaTo.length > 0) this.out.push({ kind: 'broadcast', to: deltaTo, msg: { ...head, precision: 'delta', ...update } });
+    // With nobody to send to, the empty full broadcast still goes out (as before the delta downlink), so
+    // the driver's 'synced' for this round always comes; with two broadcasts the first one sets ξ_sync.
+    if (fullTo.length > 0 || deltaTo.length === 0) this.out.push({ kind: 'broadcast', to: fullTo, msg: { ...head, precision: fullPrecision(this.cfg.downlink), values } });
   }
 
   private tick(now: number): void {
