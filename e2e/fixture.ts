@@ -19,6 +19,8 @@ export interface CoordinatorView {
   rejections: Record<string, number>;
   bytesIn: number;
   bytesOut: number;
+  /** Contributors summed over this incarnation's merges: their mean per merge is contributorsTotal / merges. */
+  contributorsTotal: number;
 }
 
 export interface Swarm {

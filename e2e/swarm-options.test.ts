@@ -36,11 +36,9 @@ describe('swarm comparison flags', () => {
   });
 
   it('plans the merged tokens the measured throughput predicts, and nothing for unmeasured workloads', () => {
-    // 93.2 steps/s × 8 tokens × (180 − 22) s × 1/3 × 0.71 = 27 880: the baseline run merged 28 028.
-    expect(plannedTokens({ workload: 'digits', model: 'default', batch: 8, runS: 180, K: 1, learners: 3 })).toBe(27_880);
-    // diloco (K = N) merges everyone's tokens: 3× the plan of K = 1.
-    expect(plannedTokens({ workload: 'digits', model: 'default', batch: 8, runS: 180, K: 3, learners: 3 })).toBe(83_641);
-    expect(plannedTokens({ workload: 'digits', model: 'default', batch: 8, runS: 10, K: 1, learners: 3 })).toBe(1); // shorter than the start-up
-    expect(plannedTokens({ workload: 'text', model: 'default', batch: 8, runS: 180, K: 1, learners: 3 })).toBeUndefined();
+    // 93.2 steps/s × 8 tokens × (180 − 22) s × 0.96 merged = 113 093 (K no longer matters: grace merges everyone).
+    expect(plannedTokens({ workload: 'digits', model: 'default', batch: 8, runS: 180 })).toBe(113_093);
+    expect(plannedTokens({ workload: 'digits', model: 'default', batch: 8, runS: 10 })).toBe(1); // shorter than the start-up
+    expect(plannedTokens({ workload: 'text', model: 'default', batch: 8, runS: 180 })).toBeUndefined();
   });
 });

@@ -62,27 +62,24 @@ export function slowdownOf(t: Throttle | undefined, i: number): number {
 }
 
 /**
- * Measured on the 2-core development machine: a fresh 3-minute default run (3 learners, digits/default,
- * batch 8, K = 1; reports/baseline-swarm/report.json, 2026-12-02), least-squares over its samples from 30 s on.
- * The learners together trained 93.2 steps/s (CPU-bound, so about the same for any tab count), starting
- * 22 s after the coordinator served (tabs opening and probing their backends). 23.7% of the trained tokens
- * were merged with one contributor per merge: a share of 0.71 of a contributor's tokens reaches the model.
+ * Measured on the 2-core development machine (digits/default, batch 8, K = 1, 3 learners; 2026-12-02):
+ * the learners together trained 93.2 steps/s (CPU-bound, so about the same for any tab count; a fresh
+ * 3-minute run, least-squares over its samples from 30 s on), starting 22 s after the coordinator served
+ * (tabs opening and probing their backends). With the grace window merging every live learner
+ * (docs/method.md §4), 95.9% of the trained tokens were merged (38,524 of 40,184 in a 2-minute run).
  */
 const THROUGHPUT: Record<string, { stepsPerS: number; startS: number; mergedShare: number }> = {
-  'digits/default': { stepsPerS: 93.2, startS: 22, mergedShare: 0.71 },
+  'digits/default': { stepsPerS: 93.2, startS: 22, mergedShare: 0.96 },
 };
 
 /**
  * Planned tokens for the LR clock, so that warmup and the cosine decay complete within the run. The
  * coordinator's progress is merged tokens / planned tokens (docs/method.md §3), so this predicts merged
- * tokens: steps/s × batch (digits: one token per example) × training seconds × the share merged. A merge
- * takes the pushes of K of the N learners and the others' work is superseded, so that share is
- * min(K, N)/N × mergedShare. Undefined when nothing was measured for the workload: the coordinator's
- * default applies (pass --tokens).
+ * tokens: steps/s × batch (digits: one token per example) × training seconds × the share merged.
+ * Undefined when nothing was measured for the workload: the coordinator's default applies (pass --tokens).
  */
-export function plannedTokens(o: { workload: string; model: string; batch: number; runS: number; K: number; learners: number }): number | undefined {
+export function plannedTokens(o: { workload: string; model: string; batch: number; runS: number }): number | undefined {
   const m = THROUGHPUT[`${o.workload}/${o.model}`];
   if (!m) return undefined;
-  const merged = (Math.min(o.K, o.learners) / o.learners) * m.mergedShare;
-  return Math.max(1, Math.round(m.stepsPerS * o.batch * Math.max(0, o.runS - m.startS) * merged));
+  return Math.max(1, Math.round(m.stepsPerS * o.batch * Math.max(0, o.runS - m.startS) * m.mergedShare));
 }

@@ -53,7 +53,7 @@ try { // bad flags are refused before anything starts
   K = quorum(parseMethod(a.method), a.K, N);
   throttle = a.throttle ? parseThrottle(a.throttle) : undefined;
   linkMbps = a['link-mbps'] ? parsePositive('link-mbps', a['link-mbps']) : undefined;
-  planned = a.tokens ? Math.round(parsePositive('tokens', a.tokens)) : plannedTokens({ workload: a.workload, model: a.model, batch: Number(a.batch), runS: runMs / 1000, K, learners: N });
+  planned = a.tokens ? Math.round(parsePositive('tokens', a.tokens)) : plannedTokens({ workload: a.workload, model: a.model, batch: Number(a.batch), runS: runMs / 1000 });
 } catch (e) {
   console.error((e as Error).message);
   process.exit(2);

@@ -43,8 +43,8 @@ test('reloading the coordinator ten times loses no acked update and resumes from
     }
     const first = await swarm.until<CoordinatorView>(coord, (c) => c.firstCommitAfterStartMs !== null, 'a first commit after the reload', 30_000).catch(async (e: Error) => {
       const ls = await Promise.all(tabs.map((t) => swarm.status<LearnerView & { epoch: number }>(t.page)));
-      const sy = await coord.evaluate(() => { const s = (window as unknown as { __coordinator: { syncer: { model: { versions: number[] }; rounds: Map<number, { round: number; fragment: number; openedAt: number; waitingFor: Set<string>; pulled: Set<string>; pushes: Map<string, unknown> }>; learners: Map<string, { cSteps: number[]; connected: boolean }> } } }).__coordinator.syncer;
-        return JSON.stringify({ now: performance.now(), versions: s.model.versions, rounds: [...s.rounds.values()].map((r) => ({ ...r, waitingFor: [...r.waitingFor], pulled: [...r.pulled], pushes: [...r.pushes.keys()] })), cSteps: [...s.learners.values()].map((l) => [l.connected, l.cSteps]) }); });
+      const sy = await coord.evaluate(() => { const s = (window as unknown as { __coordinator: { syncer: { model: { versions: number[] }; rounds: Map<number, { round: number; fragment: number; openedAt: number; waitingFor: Set<string>; pulledAt: Map<string, number>; pushes: Map<string, unknown> }>; learners: Map<string, { cSteps: number[]; connected: boolean }> } } }).__coordinator.syncer;
+        return JSON.stringify({ now: performance.now(), versions: s.model.versions, rounds: [...s.rounds.values()].map((r) => ({ ...r, waitingFor: [...r.waitingFor], pulledAt: [...r.pulledAt], pushes: [...r.pushes.keys()] })), cSteps: [...s.learners.values()].map((l) => [l.connected, l.cSteps]) }); });
       throw new Error(`${e.message}\nlearners: ${JSON.stringify(ls.map((l) => ({ state: l.state, epoch: l.epoch, versions: l.versions, error: l.error, unacked: l.unacked })))}\nsyncer: ${sy}`);
     });
     firstCommitS.push(first.firstCommitAfterStartMs! / 1000);

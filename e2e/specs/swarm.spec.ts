@@ -12,6 +12,12 @@ test('three learners join and the held-out loss falls below 1.0 nats (from ln 10
   expect(s.loss[0]!.loss).toBeGreaterThan(2.0);
   // A push that lands after its round's grace window is refused as round-closed by design; nothing else may be.
   expect(Object.keys(s.rejections).filter((r) => r !== 'round-closed')).toEqual([]);
+  // Every live learner in each merge (docs/method.md §4): over the next 40 merges, with all three connected,
+  // the mean contributors per merge is at least 2 (3 when every push lands inside the window).
+  const later = await swarm.until<CoordinatorView>(coord, (c) => c.merges >= s.merges + 40, '40 more merges', 120_000);
+  const perMerge = (later.contributorsTotal - s.contributorsTotal) / (later.merges - s.merges);
+  test.info().annotations.push({ type: 'contributors-per-merge', description: perMerge.toFixed(2) }, { type: 'goodput', description: String(later.goodput.ratio) });
+  expect(perMerge).toBeGreaterThanOrEqual(2);
 });
 
 test('a learner tab closing mid-round does not stall training', async ({ swarm }) => {

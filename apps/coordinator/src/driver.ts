@@ -108,7 +108,13 @@ export class CoordinatorDriver {
   feed(ev: SyncEvent): void {
     if (!this.syncer || this.status.state === 'failed') return;
     if (this.chaos.paused) { this.paused.push(ev); return; }
-    for (const c of this.syncer.handle(ev)) this.enqueue(c);
+    let cmds: SyncCommand[];
+    try {
+      cmds = this.syncer.handle(ev);
+    } catch (e) {
+      return this.fail(e); // a bug in the core: stop committing and say so, rather than run on a half-updated syncer
+    }
+    for (const c of cmds) this.enqueue(c);
     this.refresh();
   }
 

@@ -102,6 +102,19 @@ describe('LearnerEngine', () => {
     expect(sent(e.handle({ kind: 'read', tag: r.tag, values: Float32Array.from([3, 6]), now: 7 }), 'push')).toEqual([]);
   });
 
+  it('holds a pull that overtook the snapshot after a reconnect, and answers it from the new state', () => {
+    const e = joined(2);
+    e.handle({ kind: 'connected', now: 10 }); // the coordinator reloaded: a hello is out
+    expect(e.handle({ kind: 'message', msg: { type: 'pull', fragment: 0, round: 30 }, now: 11 })).toEqual([]); // held, not answered from epoch 1
+    e.handle({ kind: 'message', msg: snapshot({ epoch: 2, versions: [27, 26], globalStep: 29 }), now: 12 });
+    let out = e.handle({ kind: 'stepped', now: 13, ms: 20 }); // the snapshot is adopted at this boundary: counters restart at 0
+    for (const r0 of of(out, 'read')) expect(sent(e.handle({ kind: 'read', tag: r0.tag, values: Float32Array.from([1, 2]), now: 13 }), 'push')).toEqual([]);
+    out = e.handle({ kind: 'stepped', now: 14, ms: 20 }); // one step on the new state
+    const r = of(out, 'read').find((c) => c.fragment === 0)!;
+    const [push] = sent(e.handle({ kind: 'read', tag: r.tag, values: Float32Array.from([1, 3]), now: 15 }), 'push');
+    expect([push!.epoch, push!.round, push!.baseVersion, push!.cSteps]).toEqual([2, 30, 27, 1]);
+  });
+
   it('adopts a snapshot at the step boundary, keeping fragments a newer broadcast already brought', () => {
     const e = joined(1);
     e.handle({ kind: 'message', msg: bcast(1, 6, [7, 7]), now: 3 });

@@ -117,7 +117,7 @@ export class LearnerEngine {
   handle(ev: EngineEvent): EngineCommand[] {
     this.out = [];
     switch (ev.kind) {
-      case 'connected': this.hello(ev.now); for (const p of this.state.resendable()) this.send(p); break;
+      case 'connected': this.pulls.clear(); this.hello(ev.now); for (const p of this.state.resendable()) this.send(p); break; // pulls held were the old link's
       case 'message': this.message(ev.msg, ev.now); break;
       case 'stepped': this.stepped(ev.now, ev.ms); break;
       case 'read': this.readDone(ev.tag, ev.values); break;
@@ -143,9 +143,16 @@ export class LearnerEngine {
     }
   }
 
-  /** Answer at once from a valid host copy; otherwise read the fragment back and answer when it arrives. */
+  /**
+   * Answer at once from a valid host copy; otherwise read the fragment back and answer when it arrives.
+   * While a snapshot is awaited (a hello is out) or waiting for the step boundary, the pull is held and
+   * answered from the new state: the coordinator sends pulls ahead of its queue (waitsForCommit), so after a
+   * reconnect its first pulls can overtake the snapshot, and answering them from the old state would push
+   * against a dead epoch or base.
+   */
   private pull(m: MessageOf<'pull'>, _now: number): void {
-    if (!this.joined || this.snapshot || !this.state.fragments[m.fragment]) return; // a snapshot resets every counter: nothing to push
+    if (this.helloAt !== undefined || this.snapshot || !this.joined) { this.pulls.set(m.fragment, m); return; }
+    if (!this.state.fragments[m.fragment]) return;
     const h = this.host.get(m.fragment);
     if (h && this.current(h) && h.cSteps >= 1) return this.push(m, h);
     this.pulls.set(m.fragment, m);
@@ -209,6 +216,10 @@ export class LearnerEngine {
     if (!this.joined) return;
     for (const b of this.inbox.splice(0)) this.adoptBroadcast(b);
     if (this.state.t > 0) this.send(this.state.meta(this.stepMs ?? 0));
+    for (const [p, pull] of this.pulls) {
+      const h = this.host.get(p);
+      if (h && this.current(h) && h.cSteps >= 1) { this.pulls.delete(p); this.push(pull, h); } // held pulls, now answerable
+    }
     for (let p = 0; p < this.state.fragments.length; p++) if (this.wantsRead(p)) this.read(p);
     if (this.paused) return;
     this.training = true;
@@ -229,13 +240,11 @@ export class LearnerEngine {
 
   private adoptSnapshot(s: MessageOf<'snapshot'>): void {
     this.snapshot = undefined;
-    const epoch = this.state.epoch;
     const r = this.state.applySnapshot(s);
     if (!r.ok) { this.out.push({ kind: 'refused', what: 'snapshot', reason: r.reason, detail: r.detail }); return; }
     this.H = s.config.H;
     const kept = new Set(r.value.kept);
     for (let p = 0; p < this.state.fragments.length; p++) if (!kept.has(p)) this.forget(p);
-    if (s.epoch !== epoch) this.pulls.clear(); // rounds of another incarnation
     this.out.push({ kind: 'load', params: r.value.params, kept: r.value.kept });
   }
 

@@ -2,6 +2,7 @@ import { gather, scatter, type Fragment } from '../fragments';
 import { makeOuterState, outerStep, type OuterConfig, type OuterState } from '../outer';
 import { copyOuter } from './commit';
 import type { ParamLayout } from '../layout';
+import { fail, ok, type Result } from '../result';
 
 /**
  * The syncer's model: global parameters Θ (flat fp32), a Nesterov state per fragment, a version per
@@ -37,30 +38,34 @@ export class GlobalModel {
     return this.history[p]?.get(version);
   }
 
-  /** Outer step on fragment p with the merged outer gradient; the fragment's version becomes `version`. */
-  step(p: number, delta: Float32Array, version: number): Float32Array {
-    const f = this.frag(p);
-    const values = gather(this.theta, f);
-    outerStep(values, this.outer[p]!, delta, this.outerCfg);
-    scatter(this.theta, f, values);
-    this.versions[p] = version;
-    const h = this.history[p]!;
-    h.set(version, values);
-    // Maps iterate in insertion order and versions only grow, so the first key is the oldest.
-    while (h.size > this.historyDepth) h.delete(h.keys().next().value as number);
-    return values;
+  /**
+   * The outer step on fragment p with the merged outer gradient, computed on copies: the model is not
+   * touched. Refused as 'non-finite' when the step would leave fp32's range (values or optimizer state),
+   * so a merge that would poison the model is never committed (docs/method.md §5).
+   */
+  proposeStep(p: number, delta: Float32Array): Result<{ values: Float32Array; outer: OuterState }> {
+    const values = gather(this.theta, this.frag(p)), outer = copyOuter(this.outer[p]!);
+    outerStep(values, outer, delta, this.outerCfg);
+    const bad = firstNonFinite(values) ?? firstNonFinite(outer.buf) ?? (outer.acc ? firstNonFinite(outer.acc) : undefined);
+    if (bad !== undefined) return fail('non-finite', `the outer step on fragment ${p} leaves fp32's range (${bad})`);
+    return ok({ values, outer });
   }
 
   /**
-   * Replace the newest value of fragment p (its version stays): the downlink's dequantised update takes
-   * the place of the exact outer step (merge-round.ts), in the model and in the history pushes are
-   * rebuilt against. The optimizer state keeps the exact step.
+   * Commit a step: fragment p becomes `values` at `version` (for a quantised downlink, the dequantised
+   * update, which is what learners rebuild and what later pushes are measured against), with the optimizer
+   * state of the exact step.
    */
-  adopt(p: number, values: Float32Array): void {
+  accept(p: number, version: number, values: Float32Array, outer: OuterState): void {
     const f = this.frag(p);
     if (values.length !== f.size) throw new RangeError(`fragment ${p} has ${f.size} values, got ${values.length}`);
     scatter(this.theta, f, values);
-    this.history[p]!.set(this.versions[p]!, Float32Array.from(values));
+    this.outer[p] = outer;
+    this.versions[p] = version;
+    const h = this.history[p]!;
+    h.set(version, Float32Array.from(values));
+    // Maps iterate in insertion order and versions only grow, so the first key is the oldest.
+    while (h.size > this.historyDepth) h.delete(h.keys().next().value as number);
   }
 
   /** Resume from a saved state (same layout and P): parameters, optimizer state and versions, exactly. */
@@ -97,4 +102,10 @@ export interface ModelState {
 
 export function exportModel(m: GlobalModel): ModelState {
   return { theta: Float32Array.from(m.theta), outer: m.outer.map(copyOuter), versions: [...m.versions] };
+}
+
+/** The first non-finite element, as text, or undefined when all are finite. */
+function firstNonFinite(x: Float32Array): string | undefined {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return `element ${i} is ${x[i]}`;
+  return undefined;
 }

@@ -36,8 +36,8 @@ export interface DownlinkUpdate {
  * with `weights`, then Nesterov; the fragment's version becomes `version`. With a quantisation `q` the
  * committed value is Θ_{v−1} + decode(encode(Θ_v − Θ_{v−1})), the value learners rebuild from the update
  * (the momentum keeps the exact step). Deterministic to the bit for the same model, contributions (in
- * this order), weights and q: the merge log replays through it. Fails only when the outer step has left
- * fp32's range or a logged q is corrupt; the model is then left mid-step, for the caller to give up on.
+ * this order), weights and q: the merge log replays through it. Fails, leaving the model untouched, when
+ * the outer step would leave fp32's range or a logged q is corrupt.
  */
 export function mergeRound(
   model: GlobalModel, p: number, cs: readonly Merged[], weights: readonly number[], version: number, cfg: SyncConfig, q: Quantization | null,
@@ -50,10 +50,11 @@ export function mergeRound(
     return { delta, weight: weights[i]! };
   });
   const D = mergeOuterGradient(contribs, model.fragments[p]!.segments, cfg.merge);
-  const exact = model.step(p, D, version);
-  if (!q) return ok({ values: exact, update: null });
-  const u = quantizeUpdate(current, exact, q);
+  const step = model.proposeStep(p, D);
+  if (!step.ok) return step;
+  if (!q) { model.accept(p, version, step.value.values, step.value.outer); return ok({ values: step.value.values, update: null }); }
+  const u = quantizeUpdate(current, step.value.values, q);
   if (!u.ok) return u;
-  model.adopt(p, u.value.adopted);
+  model.accept(p, version, u.value.adopted, step.value.outer);
   return ok({ values: u.value.adopted, update: { baseVersion, codec: u.value.codec, payload: u.value.payload } });
 }

@@ -105,6 +105,24 @@ describe('Syncer', () => {
     expect(s.rounds.get(1)!.eq3Ms).toBe(45.5);
   });
 
+  it('refuses a merge whose outer step would leave fp32 (a −3e38 push): θ stays finite and unchanged, the run goes on', () => {
+    const s = setup();
+    s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x') });
+    s.handle({ kind: 'message', id: 'x', now: 1, msg: meta(4) });
+    // base + delta = 1 − 3e38 is finite, so admission passes; the outer step is 1 − 0.7·1.9·3e38 < −3.4e38: −∞ in fp32.
+    const out = s.handle({ kind: 'message', id: 'x', now: 2, msg: push(1, 0, [-3e38, 0]) });
+    expect(out.some((c) => c.kind === 'commit')).toBe(false);
+    expect((sent(out, 'ack') as Array<Msg<'ack'>>).map((a) => [a.outcome, a.reason])).toEqual([['rejected', 'non-finite']]);
+    expect([...s.model.theta]).toEqual([1, 2, 3, 4]);
+    expect([s.model.versions, s.commitSeq, s.rejections.get('non-finite')]).toEqual([[0, 0], 0, 1]);
+    expect(s.model.outer[0]!.buf.every((x) => x === 0)).toBe(true); // the momentum did not take the step either
+    // The next round merges an honest push from the unchanged model.
+    s.handle({ kind: 'message', id: 'x', now: 3, msg: meta(8) });
+    const next = [...s.rounds.values()][0]!;
+    expect(s.handle({ kind: 'message', id: 'x', now: 4, msg: push(next.round, next.fragment, [0.1, 0], { seq: 9, t: 8 }) }).some((c) => c.kind === 'commit')).toBe(true);
+    expect(s.model.theta.every(Number.isFinite)).toBe(true);
+  });
+
   it('closes early once every pulled learner has answered, merging both', () => {
     const s = setup();
     for (const id of ['x', 'y']) s.handle({ kind: 'join', id, now: 0, hello: hello(id) });

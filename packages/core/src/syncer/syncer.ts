@@ -13,7 +13,7 @@ import { GlobalModel } from './global-model';
 import { badputCause, RunningMedian } from './guards';
 import { newLearner, silenceLimitMs, type LearnerRecord } from './learners';
 import { mergeRound, mergeWeights, type DownlinkUpdate } from './merge-round';
-import { openRound, type Round } from './round';
+import { openRound, type Contribution, type Round } from './round';
 
 /**
  * The Decoupled DiLoCo syncer as a pure state machine (algorithm.md §2.4–2.8): it consumes events and
@@ -263,7 +263,7 @@ export class Syncer {
     const weights = mergeWeights(pushes, this.cfg);
     const q = quantizationOf(this.cfg.downlink, this.cfg.blockSize);
     const merged = mergeRound(this.model, p, pushes, weights, r.round, this.cfg, q);
-    if (!merged.ok) throw new RangeError(`round ${r.round} cannot commit: ${merged.reason}: ${merged.detail}`); // the model diverged
+    if (!merged.ok) return this.refuseRound(r, pushes, merged.reason, merged.detail);
     const { values, update } = merged.value;
     this.merges++;
     // A push carries one fragment, 1/P of the model: it credits cTokens/P merged tokens, so the progress
@@ -300,6 +300,23 @@ export class Syncer {
       l.cTokens[p] = 0;
     }
     this.closedAt.set(r.round, now);
+  }
+
+  /**
+   * A merge that cannot be committed (its outer step would leave fp32's range): nothing changes, every
+   * push of the round is refused with the reason, and the run goes on from the last commit. Whether the
+   * pushes were hostile or honest, the model stays finite and the next round starts from it.
+   */
+  private refuseRound(r: Round, pushes: readonly Contribution[], reason: Reason, detail: string): void {
+    for (const c of pushes) {
+      this.count(reason);
+      this.badput.invalid += c.cTokens / this.cfg.P;
+      this.out.push({ kind: 'rejected', from: c.id, reason, detail: `round ${r.round}: ${detail}` });
+      this.dedupe.set({ id: c.id, session: c.session, seq: c.seq, round: r.round, fragment: r.fragment, reason });
+      if (this.learners.get(c.id)?.connected) {
+        this.out.push({ kind: 'send', to: c.id, msg: { type: 'ack', fragment: r.fragment, round: r.round, seq: c.seq, session: c.session, outcome: 'rejected', reason } });
+      }
+    }
   }
 
   /**
