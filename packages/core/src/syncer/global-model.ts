@@ -1,12 +1,12 @@
 import { gather, scatter, type Fragment } from '../fragments';
-import { makeOuterState, outerStep, type OuterConfig, type OuterState } from '../outer';
+import { makeOuterState, outerStep, type OuterChoice, type OuterConfig, type OuterState } from '../outer';
 import { copyOuter } from './commit';
 import type { ParamLayout } from '../layout';
 
 /**
- * The syncer's model: global parameters Θ (flat fp32), a Nesterov state per fragment, a version per
+ * The syncer's model: global parameters Θ (flat fp32), an outer optimizer state per fragment, a version per
  * fragment, and a short history of past fragment values so a pushed delta can be rebuilt against the
- * exact base the learner started from (algorithm.md §2.10, pitfall 13).
+ * exact base the learner started from (docs/method.md §5).
  */
 export class GlobalModel {
   readonly theta: Float32Array;
@@ -37,11 +37,11 @@ export class GlobalModel {
     return this.history[p]?.get(version);
   }
 
-  /** Outer step on fragment p with the merged outer gradient; the fragment's version becomes `version`. */
-  step(p: number, delta: Float32Array, version: number): Float32Array {
+  /** Outer step on fragment p with the merged outer gradient, in the merge's mode; the fragment's version becomes `version`. */
+  step(p: number, delta: Float32Array, version: number, choice: OuterChoice): Float32Array {
     const f = this.frag(p);
     const values = gather(this.theta, f);
-    outerStep(values, this.outer[p]!, delta, this.outerCfg);
+    outerStep(values, this.outer[p]!, delta, { ...this.outerCfg, ...choice });
     scatter(this.theta, f, values);
     this.versions[p] = version;
     const h = this.history[p]!;
@@ -71,11 +71,11 @@ export class GlobalModel {
     st.outer.forEach((o, p) => {
       const n = this.fragments[p]!.size;
       if (o.buf.length !== n || (o.acc !== null && o.acc.length !== n)) throw new RangeError(`optimizer state ${p} does not fit fragment ${p} (${n} values)`);
-      if ((o.acc === null) !== (this.outer[p]!.acc === null)) throw new RangeError(`optimizer state ${p} is for another outer optimizer kind`);
+      if (o.acc === null && o.count !== 0) throw new RangeError(`optimizer state ${p} has an open Delayed Nesterov cycle and no accumulator`);
     });
     this.theta.set(st.theta);
     this.fragments.forEach((f, p) => {
-      this.outer[p] = copyOuter(st.outer[p]!);
+      this.outer[p] = copyOuter(st.outer[p]!); // any kind: a null accumulator is an all-zero one (outer.ts)
       this.versions[p] = st.versions[p]!;
       this.history[p] = new Map([[st.versions[p]!, gather(this.theta, f)]]);
     });
