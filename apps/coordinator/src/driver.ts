@@ -4,7 +4,7 @@ import { describeError } from '@tabswarm/worker';
 import { Chaos } from './chaos';
 import type { CoordinatorConfig } from './config';
 import { paramsHash } from './crc32';
-import { emptyStatus, goodput, type CoordinatorStatus } from './status';
+import { emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './status';
 import { Evaluator } from './evaluator';
 import { DurableStore } from './store';
 
@@ -258,7 +258,7 @@ export class CoordinatorDriver {
     const s = this.syncer;
     if (s) {
       const now = performance.now();
-      Object.assign(this.status, { globalStep: s.globalStep, merges: s.merges, mergedTokens: s.mergedTokens, chaos: { ...this.chaos.counts } });
+      Object.assign(this.status, { globalStep: s.globalStep, merges: s.merges, mergedTokens: s.mergedTokens, chaos: { ...this.chaos.counts } }, outerStatus(s));
       this.status.learners = [...s.learners.values()].map((l) => {
         // The first META of a session seen by this incarnation sets its base: steps trained before a
         // coordinator reload belong to the previous incarnation's account.

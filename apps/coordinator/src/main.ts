@@ -1,3 +1,4 @@
+import type { OuterDecision } from '@tabswarm/core';
 import { readConfig } from './config';
 import { CoordinatorDriver } from './driver';
 import type { CoordinatorStatus } from './status';
@@ -50,6 +51,9 @@ function render(s: CoordinatorStatus): void {
   $('c-goodput').textContent = g.ratio === null ? '–' : `${(100 * g.ratio).toFixed(1)}% (${k(g.merged)} merged of ${k(g.trained)} trained tokens; ${k(g.pending)} not yet pushed)`;
   $('c-badput').textContent = `stale ${k(g.stale)}, filtered ${k(g.filtered)}, invalid ${k(g.invalid)}, superseded ${k(g.superseded)}, killed, lost in flight or overwritten in transit ${k(g.killedOrLost)}`;
   $('c-downtime').textContent = `${(s.downtimeMs / 1000).toFixed(1)} s`;
+  $('c-outer').textContent = s.outerStep;
+  const om = s.outerModeMerges;
+  $('c-outer-merges').textContent = om.nesterov + om['delayed-nesterov'] ? `(merges: ${om.nesterov} Nesterov, ${om['delayed-nesterov']} Delayed Nesterov)` : '';
   $('x-counts').textContent = Object.entries(s.chaos).map(([f, n]) => `${f}: ${n}`).join(', ') || 'none';
   rows($('c-learners').querySelector('tbody')!, s.learners.map((l) => [
     l.id, l.backend, l.connected ? 'yes' : 'no', l.stepMs === undefined ? '–' : l.stepMs.toFixed(0), String(l.t), String(l.merges),
@@ -58,8 +62,13 @@ function render(s: CoordinatorStatus): void {
   const sy = driver.syncer;
   if (sy) rows($('c-fragments').querySelector('tbody')!, sy.fragments.map((f, p) => [
     String(p), f.size.toLocaleString('en'), String(sy.model.versions[p]), String(s.mergesPerFragment[p] ?? 0), String(s.contributorsPerFragment[p] ?? 0),
+    outerCell(sy.outerPolicy.current[p] ?? null),
   ]));
   drawLoss($('c-plot') as HTMLCanvasElement, s.loss);
+}
+
+function outerCell(d: OuterDecision | null): string {
+  return d === null ? '–' : d.kind === 'nesterov' ? 'Nesterov' : `Delayed Nesterov, N = ${d.delayPeriod}`;
 }
 
 function download(name: string, blob: Blob): void {

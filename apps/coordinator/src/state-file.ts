@@ -4,7 +4,7 @@ import type { DurableStore } from './store';
 /**
  * The coordinator's state as one binary file: "TSST", a u32 header length, a JSON header (counters,
  * versions, dedupe table, layout hash), then the fp32 parameters and each fragment's Nesterov buffer
- * (and Delayed-Nesterov accumulator when that optimizer is on), in fragment order.
+ * (and Delayed-Nesterov accumulator once any fragment has one), in fragment order.
  */
 const MAGIC = 0x54535354; // 'TSST'
 
@@ -16,7 +16,8 @@ interface Header {
 export function saveState(s: Syncer): Blob {
   const { theta, outer, ...counters } = s.durable();
   const hasAcc = outer.some((o) => o.acc !== null);
-  const arrays = [theta, ...outer.map((o) => o.buf), ...(hasAcc ? outer.map((o) => o.acc!) : [])];
+  // With 'auto' a fragment gets its accumulator at its first Delayed Nesterov merge; one without is all zeros.
+  const arrays = [theta, ...outer.map((o) => o.buf), ...(hasAcc ? outer.map((o) => o.acc ?? new Float32Array(o.buf.length)) : [])];
   const header: Header = { format: 'tabswarm-state/2', layoutHash: s.layout.hash, runId: s.cfg.runId, P: s.cfg.P, counters, counts: outer.map((o) => o.count), hasAcc, sizes: arrays.map((a) => a.length) };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const pad = (4 - ((8 + json.length) % 4)) % 4; // keep the float arrays 4-byte aligned

@@ -1,4 +1,4 @@
-import type { Reason, Syncer } from '@tabswarm/core';
+import { describeOuter, type OuterMode, type Reason, type Syncer } from '@tabswarm/core';
 
 /** What the dashboard shows and Playwright polls (window.__tabswarm). */
 export interface CoordinatorStatus {
@@ -41,6 +41,16 @@ export interface CoordinatorStatus {
   /** Time (ms) a quorum of valid pushes waited beyond grace cap + one heartbeat with no commit. */
   downtimeMs: number;
   chaos: Record<string, number>;
+  /** The outer step of the latest merge (null before the first), the dashboard's line for it ("Nesterov",
+   * "Delayed Nesterov (merges average 1.2 contributors of 4 learners)"), and merges per mode this incarnation. */
+  outerMode: OuterMode | null;
+  outerStep: string;
+  outerModeMerges: Record<OuterMode, number>;
+}
+
+export function outerStatus(s: Syncer): Pick<CoordinatorStatus, 'outerMode' | 'outerStep' | 'outerModeMerges'> {
+  const p = s.outerPolicy;
+  return { outerMode: p.last?.kind ?? null, outerStep: describeOuter(p.last), outerModeMerges: { ...p.merges } };
 }
 
 /**
@@ -81,5 +91,6 @@ export function emptyStatus(): CoordinatorStatus {
     globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], contributorsTotal: 0, mergedTokens: 0,
     learners: [], rejections: {}, bytesIn: 0, bytesOut: 0, snapshotBytes: 0, learnerSteps: 0, loss: [], evalBackend: '–', evalFailures: 0, evalError: '', numParams: 0,
     goodput: { trained: 0, merged: 0, ratio: null, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 0 }, downtimeMs: 0, chaos: {},
+    outerMode: null, outerStep: '–', outerModeMerges: { nesterov: 0, 'delayed-nesterov': 0 },
   };
 }

@@ -12,6 +12,9 @@
  * 270 steps vs no faults, ten seeds from N, three with --quick) and writes reports/sim/churn.json.
  * `npm run sim -- --downlink [--seed N --quick --H N]` instead runs the downlink comparison (fp32, fp16, int8,
  * int4: bytes per learner step and held-out loss, the quality table's seeds) and writes reports/sim/downlink.json.
+ * `npm run sim -- --outer [--seed N --quick]` instead runs the outer-step comparison under single-contributor
+ * merges (K=1, no grace, 3× speed spread: plain Nesterov, Delayed Nesterov, lowered η, 'auto'; and with grace)
+ * and writes reports/sim/outer.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -23,8 +26,9 @@ import { formatRobustTaxTable, robustnessTax } from '../src/sim/robust-tax';
 import { churnGap, DEFAULT_CHURN_GAP, formatChurnGap } from '../src/sim/churn-gap';
 import { parseTimings, TIMINGS } from '../src/sim/timings';
 import { downlinkComparison, formatDownlinkTable } from '../src/sim/downlink-cost';
+import { DEFAULT_OUTER_MODES, formatOuterModeTable, outerModeComparison } from '../src/sim/outer-modes';
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, quick: { type: 'boolean', default: false }, robust: { type: 'boolean', default: false }, churn: { type: 'boolean', default: false }, downlink: { type: 'boolean', default: false }, H: { type: 'string' }, timings: { type: 'string', default: 'paper,browser' }, out: { type: 'string', default: 'reports/sim' } } });
+const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, quick: { type: 'boolean', default: false }, robust: { type: 'boolean', default: false }, churn: { type: 'boolean', default: false }, downlink: { type: 'boolean', default: false }, outer: { type: 'boolean', default: false }, H: { type: 'string' }, timings: { type: 'string', default: 'paper,browser' }, out: { type: 'string', default: 'reports/sim' } } });
 const seed = Number(values.seed);
 const qOpts = { ...DEFAULT_QUALITY, seeds: [seed, seed + 1, seed + 2], ...(values.quick ? { tokens: 100_000 } : {}), ...(values.H ? { H: Number(values.H) } : {}) };
 let timings;
@@ -41,7 +45,14 @@ const save = (name: string, data: unknown): void => {
   console.log(`\nwrote ${values.out}/${name}`);
 };
 
-if (values.downlink) {
+if (values.outer) {
+  const t0 = performance.now();
+  const o = { ...qOpts, speedSpread: DEFAULT_OUTER_MODES.speedSpread };
+  const rows = outerModeComparison(o);
+  console.log(formatOuterModeTable(rows, o));
+  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  save('outer.json', { seed, options: o, rows });
+} else if (values.downlink) {
   const t0 = performance.now();
   const rows = downlinkComparison(qOpts);
   console.log(formatDownlinkTable(rows, qOpts));

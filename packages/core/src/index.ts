@@ -11,6 +11,7 @@ export { HEADER_BYTES as CODEC_HEADER_BYTES } from './codecs';
 export { applyUpdate, DOWNLINKS, fullPrecision, quantizationOf, quantizeUpdate, type Downlink, type Quantization, type QuantizedUpdate } from './downlink';
 export * from './merge';
 export * from './outer';
+export * from './outer-policy';
 export * from './grace';
 export * from './protocol';
 export * from './syncer/config';

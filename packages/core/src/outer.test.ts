@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_OUTER, makeOuterState, outerStep, type OuterConfig } from './outer';
+import { DEFAULT_OUTER, makeOuterState, outerStep, type OuterChoice, type OuterStepConfig } from './outer';
 import { ConfigError } from './result';
 import { makeRng, type Rng } from './rng';
 
-const nesterov = (lr: number, momentum: number): OuterConfig => ({ lr, momentum, kind: 'nesterov', delayPeriod: 1 });
-const dn = (lr: number, momentum: number, delayPeriod: number): OuterConfig =>
+const nesterov = (lr: number, momentum: number): OuterStepConfig => ({ lr, momentum, kind: 'nesterov', delayPeriod: 1 });
+const dn = (lr: number, momentum: number, delayPeriod: number): OuterStepConfig =>
   ({ lr, momentum, kind: 'delayed-nesterov', delayPeriod });
 
-function run(cfg: OuterConfig, theta0: number[], deltas: number[][]): { theta: number[]; buf: number[]; count: number }[] {
+function run(cfg: OuterStepConfig, theta0: number[], deltas: number[][]): { theta: number[]; buf: number[]; count: number }[] {
   const theta = Float32Array.from(theta0);
   const state = makeOuterState(theta.length, cfg);
   return deltas.map((d) => {
@@ -16,26 +16,30 @@ function run(cfg: OuterConfig, theta0: number[], deltas: number[][]): { theta: n
   });
 }
 
-/** Float64 oracle, straight from the formulas in outer.ts / algorithm.md §2.7 and §4.6. */
-function reference(cfg: OuterConfig, theta0: Float32Array, deltas: Float32Array[]): Float64Array {
+/**
+ * Float64 oracle, straight from the formulas in outer.ts: each step has its own mode and period N
+ * (1 for Nesterov); a step whose cycle count reaches its N closes the cycle with the cycle's mean Δ.
+ */
+function reference(cfg: OuterStepConfig, theta0: Float32Array, deltas: Float32Array[], choices?: OuterChoice[]): Float64Array {
   const n = theta0.length;
   const theta = Float64Array.from(theta0), b = new Float64Array(n), acc = new Float64Array(n);
-  const N = cfg.kind === 'nesterov' ? 1 : cfg.delayPeriod;
   let count = 0;
-  for (const d of deltas) {
+  deltas.forEach((d, k) => {
+    const c = choices?.[k] ?? cfg;
+    const N = c.kind === 'nesterov' ? 1 : c.delayPeriod;
     count++;
     for (let i = 0; i < n; i++) acc[i] = acc[i]! + d[i]!;
     if (count < N) {
       for (let i = 0; i < n; i++) theta[i] = theta[i]! - (cfg.lr * d[i]!) / N;
     } else {
       for (let i = 0; i < n; i++) {
-        b[i] = cfg.momentum * b[i]! + acc[i]! / N;
+        b[i] = cfg.momentum * b[i]! + acc[i]! / count;
         theta[i] = theta[i]! - cfg.lr * (d[i]! / N + cfg.momentum * b[i]!);
         acc[i] = 0;
       }
       count = 0;
     }
-  }
+  });
   return theta;
 }
 
@@ -56,7 +60,8 @@ describe('outerStep: nesterov', () => {
 
   it('uses DiLoCo defaults η = 0.7, μ = 0.9', () => {
     // b = 1; Θ = 0 − 0.7·(1 + 0.9) = −1.33, then b = 0.9 + 1 = 1.9; Θ = −1.33 − 0.7·(1 + 1.71) = −3.227
-    const steps = run(DEFAULT_OUTER, [0], [[1], [1]]);
+    expect(DEFAULT_OUTER.kind).toBe('auto');
+    const steps = run({ ...DEFAULT_OUTER, kind: 'nesterov', delayPeriod: 1 }, [0], [[1], [1]]);
     expect(steps[0]!.theta[0]).toBeCloseTo(-1.33, 6);
     expect(steps[1]!.theta[0]).toBeCloseTo(-3.227, 5);
   });
@@ -123,6 +128,53 @@ describe('outerStep: delayed-nesterov', () => {
   });
 });
 
+describe('outerStep: modes alternating on one fragment', () => {
+  const steps = (choices: OuterChoice[], deltas: number[]): Array<{ theta: number; buf: number; count: number }> => {
+    const theta = Float32Array.from([10]), state = makeOuterState(1, { ...DEFAULT_OUTER, lr: 0.5, momentum: 0.5 });
+    return choices.map((c, k) => {
+      outerStep(theta, state, Float32Array.from([deltas[k]!]), { lr: 0.5, momentum: 0.5, ...c });
+      return { theta: theta[0]!, buf: state.buf[0]!, count: state.count };
+    });
+  };
+  const N1: OuterChoice = { kind: 'nesterov', delayPeriod: 1 };
+  const DN = (delayPeriod: number): OuterChoice => ({ kind: 'delayed-nesterov', delayPeriod });
+
+  it('closes an open cycle with its mean at a Nesterov merge or when N shrinks (hand-worked)', () => {
+    // η = 0.5, μ = 0.5, Θ = 10
+    // 1 DN N=2, Δ=2:  plain, acc = 2, count 1;          Θ = 10 − 0.5·2/2              = 9.5
+    // 2 Nesterov Δ=4: closes (count 2): b = (2+4)/2 = 3;  Θ = 9.5 − 0.5·(4 + 0.5·3)     = 6.75
+    // 3 DN N=4, Δ=8:  plain, acc = 8, count 1;          Θ = 6.75 − 0.5·8/4            = 5.75
+    // 4 DN N=2, Δ=−4: count 2 = N closes: b = 1.5 + (8−4)/2 = 3.5; Θ = 5.75 − 0.5·(−2 + 1.75) = 5.875
+    // 5 Nesterov Δ=1, no open cycle: b = 1.75 + 1 = 2.75; Θ = 5.875 − 0.5·(1 + 1.375)  = 4.6875
+    const s = steps([DN(2), N1, DN(4), DN(2), N1], [2, 4, 8, -4, 1]);
+    expect(s.map((x) => x.theta)).toEqual([9.5, 6.75, 5.75, 5.875, 4.6875]);
+    expect(s.map((x) => x.buf)).toEqual([0, 3, 3, 3.5, 2.75]);
+    expect(s.map((x) => x.count)).toEqual([1, 0, 1, 0, 0]);
+  });
+
+  it('matches the float64 reference on random alternations', () => {
+    const rng = makeRng(14);
+    const cfg = nesterov(0.7, 0.9);
+    const theta = randomVec(rng, 2000, 0.1);
+    const deltas = Array.from({ length: 40 }, () => randomVec(rng, 2000, 0.01));
+    const choices = deltas.map((): OuterChoice => (rng.next() < 0.4 ? N1 : DN(1 + rng.int(5))));
+    const want = reference(cfg, theta, deltas, choices);
+    const state = makeOuterState(theta.length, { ...cfg, kind: 'auto' });
+    deltas.forEach((d, k) => outerStep(theta, state, d, { ...cfg, ...choices[k]! }));
+    for (let i = 0; i < theta.length; i++) expect(Math.abs(theta[i]! - want[i]!)).toBeLessThan(1e-6 + 1e-6 * Math.abs(want[i]!));
+  });
+
+  it('gets its accumulator at the first cycle it opens, and refuses an open cycle without one', () => {
+    const s = makeOuterState(2, DEFAULT_OUTER), theta = Float32Array.from([1, 1]);
+    outerStep(theta, s, Float32Array.from([1, 2]), nesterov(0.5, 0.5));
+    expect(s.acc).toBeNull();
+    outerStep(theta, s, Float32Array.from([1, 2]), dn(0.5, 0.5, 2));
+    expect([s.acc && [...s.acc], s.count]).toEqual([[1, 2], 1]);
+    expect(() => outerStep(theta, { ...s, acc: null }, Float32Array.from([1, 2]), dn(0.5, 0.5, 2))).toThrow(ConfigError);
+    expect(() => outerStep(theta, s, Float32Array.from([1, 2]), DEFAULT_OUTER as OuterStepConfig)).toThrow(ConfigError);
+  });
+});
+
 describe('outerStep: determinism and errors', () => {
   it('is deterministic', () => {
     const go = (): Float32Array => {
@@ -141,7 +193,6 @@ describe('outerStep: determinism and errors', () => {
     const s = makeOuterState(3, cfg);
     expect(() => outerStep(new Float32Array(3), s, new Float32Array(2), cfg)).toThrow(ConfigError);
     expect(() => outerStep(new Float32Array(4), s, new Float32Array(4), cfg)).toThrow(ConfigError);
-    expect(() => outerStep(new Float32Array(3), s, new Float32Array(3), dn(0.7, 0.9, 2))).toThrow(ConfigError);
     expect(() => makeOuterState(3, nesterov(0.7, 1))).toThrow(ConfigError);
     expect(() => makeOuterState(3, nesterov(-1, 0.9))).toThrow(ConfigError);
     expect(() => makeOuterState(3, dn(0.7, 0.9, 0))).toThrow(ConfigError);

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { NO_GRACE } from '../grace';
+import { DEFAULT_OUTER } from '../outer';
 import { runDataParallel, DEFAULT_QUALITY } from './quality';
 import { runSwarm, type SwarmOptions } from './swarm';
 
 // Equal tokens, four learners at 1×–2× speed: the shape of docs/method.md §4 (grace) at the paper preset.
+// Plain outer Nesterov throughout: what K=1 alone loses is measured against the recipe grace was built for
+// ('auto' takes most of that loss back without grace: outer-modes.test.ts).
 const o: SwarmOptions = { seed: 11, learners: 4, tokens: 150_000, batch: 32, stepMs: 100, speedSpread: 2, latencyMs: 5 };
 const excess = (sync: SwarmOptions['sync']): number => {
-  const r = runSwarm({ ...o, sync: { P: 2, H: 24, ...sync } });
+  const r = runSwarm({ ...o, sync: { P: 2, H: 24, outer: { ...DEFAULT_OUTER, kind: 'nesterov' }, ...sync } });
   return r.evalLoss - r.bayesLoss;
 };
 

@@ -1,4 +1,5 @@
 import type { Quantization } from '../downlink';
+import type { OuterChoice } from '../outer';
 import type { Message } from '../protocol';
 import type { Reason } from '../result';
 import type { Commit } from './commit';
@@ -37,6 +38,9 @@ export interface MergeLogEntry {
   /** The downlink quantisation the committed value went through (merge-round.ts); absent for an exact
    * commit (fp32 / fp16 downlink, and every log written before the quantised downlink existed). */
   quantized?: Quantization;
+  /** The outer step this merge applied (outer-policy.ts), so a replay does not depend on how many learners
+   * were connected; absent in logs written before the mode was chosen per merge (replay.ts). */
+  outer?: OuterChoice;
 }
 
 /**

@@ -25,7 +25,8 @@ function runSequence(seed: number, steps: number): CrashWorld {
   const cfg = makeSyncConfig({
     runId: 'eo', P: 2, H: 2, tau: 1 + rng.int(2), K: 1 + rng.int(2), uplinkCodec: rng.next() < 0.5 ? 0 : 2,
     historyDepth: 2 + rng.int(3), minStepMs: 1e-3, roundTimeoutMs: 50, heartbeatMinMs: 1e9,
-    outer: { lr: 0.7, momentum: 0.9, kind: rng.next() < 0.3 ? 'delayed-nesterov' : 'nesterov', delayPeriod: 2 },
+    // 'auto' switches mode from merge to merge (three tabs, one contributor: Delayed Nesterov with N = 3).
+    outer: { lr: 0.7, momentum: 0.9, kind: ((a) => (a < 0.2 ? 'delayed-nesterov' : a < 0.4 ? 'nesterov' : 'auto'))(rng.next()), delayPeriod: 2 },
     downlink: (['fp32', 'int8', 'int4'] as const)[rng.int(3)], blockSize: 8 + rng.int(57),
   });
   const w = new CrashWorld(cfg, layout, theta0, rng.fork());
@@ -64,7 +65,11 @@ function check(w: CrashWorld, seen: Map<string, number>, seed: number, step: num
     const r = replayLog(w.cfg, w.layout, theta0, w.log);
     if (!r.ok) throw new Error(`${where}: replay failed: ${r.detail}`);
     if (!sameBits(r.value.theta, w.disk.theta)) throw new Error(`${where}: replayed parameters differ from the durable state`);
-    r.value.outer.forEach((o, p) => { if (!sameBits(o.buf, w.disk.outer[p]!.buf)) throw new Error(`${where}: replayed momentum ${p} differs`); });
+    r.value.outer.forEach((o, p) => {
+      const d = w.disk.outer[p]!;
+      if (!sameBits(o.buf, d.buf)) throw new Error(`${where}: replayed momentum ${p} differs`);
+      if (o.count !== d.count || (o.acc === null) !== (d.acc === null) || (o.acc && !sameBits(o.acc, d.acc!))) throw new Error(`${where}: replayed Delayed Nesterov cycle ${p} differs`);
+    });
     if (r.value.versions.join() !== w.disk.versions.join()) throw new Error(`${where}: replayed versions differ`);
   }
   if (w.outbox.length === 0 && !sameBits(w.syncer.model.theta, w.disk.theta)) throw new Error(`${where}: drained coordinator differs from its durable state`);
@@ -85,18 +90,20 @@ const sameBits = (a: Float32Array, b: Float32Array): boolean =>
 
 describe('exactly-once commit path (model-based, 10,000 sequences)', () => {
   it('keeps every invariant after every command', () => {
-    let commits = 0, acked = 0, crashes = 0;
+    let commits = 0, acked = 0, crashes = 0, switches = 0;
     for (let seed = 1; seed <= 10_000; seed++) {
       // 320 actions: the engine sends a META after every step (as the paper's learner does), so the random
       // deliveries are spread over more messages than 250 actions used to need for ~10,000 commits.
       const w = runSequence(seed, 320);
       commits += w.commitsWritten;
+      if (w.cfg.outer.kind === 'auto') switches += w.log.filter((e, i) => i > 0 && e.outer!.kind !== w.log[i - 1]!.outer!.kind).length;
       acked += w.tabs.reduce((s, t) => s + t.acked.length, 0);
       crashes += w.incarnation - 1;
     }
     // The sequences must actually exercise the path: many commits, acks and crashes in total.
-    console.log(`exactly-once: ${commits} commits, ${acked} merged acks, ${crashes} coordinator crashes over 10,000 sequences`);
+    console.log(`exactly-once: ${commits} commits, ${acked} merged acks, ${crashes} coordinator crashes, ${switches} 'auto' mode switches over 10,000 sequences`);
     expect(commits).toBeGreaterThan(8_000);
+    expect(switches).toBeGreaterThan(50);
     expect(acked).toBeGreaterThan(5_000);
     expect(crashes).toBeGreaterThan(20_000);
   }, 120_000);
@@ -124,5 +131,46 @@ describe('merge log as NDJSON', () => {
       expect(again.ok && sameBits(again.value.theta, w.disk.theta)).toBe(true);
     }
     expect(parseLog('{"theta0": 5}\n').ok).toBe(false);
+  });
+});
+
+describe('merge log: the outer step of each merge', () => {
+  const sameState = (a: { theta: Float32Array; outer: Array<{ buf: Float32Array; acc: Float32Array | null; count: number }> }, d: CrashWorld['disk']): boolean =>
+    sameBits(a.theta, d.theta) && a.outer.every((o, p) => sameBits(o.buf, d.outer[p]!.buf) && o.count === d.outer[p]!.count && (o.acc ?? new Float32Array(o.buf.length)).every((x, i) => x === (d.outer[p]!.acc?.[i] ?? 0)));
+  // The first sequences that fit, from seeds found once (a search from 1 takes seconds): if the sequences
+  // change, the search goes on from there.
+  const find = (want: (w: CrashWorld) => boolean, from = 1): CrashWorld => {
+    for (let seed = from; seed <= 20_000; seed++) { const w = runSequence(seed, 320); if (want(w)) return w; }
+    throw new Error('no sequence fits');
+  };
+  const modes = (w: CrashWorld): string => w.log.map((e) => (e.outer!.kind === 'nesterov' ? 'N' : 'D')).join('');
+
+  it("replays a log whose 'auto' merges alternate modes bit for bit, whatever the replaying config says", () => {
+    const w = find((x) => x.cfg.outer.kind === 'auto' && /N+D+N/.test(modes(x)), 6682); // N N D N
+    for (const kind of ['auto', 'nesterov', 'delayed-nesterov'] as const) {
+      const r = replayLog({ ...w.cfg, outer: { ...w.cfg.outer, kind, delayPeriod: 7 } }, layout, theta0, w.log);
+      if (!r.ok) throw new Error(r.detail);
+      expect(sameState(r.value, w.disk)).toBe(true);
+    }
+    // The recorded modes are what makes it so: the same log without them replays as all-Nesterov, and differs.
+    const unrecorded = replayLog(w.cfg, layout, theta0, w.log.map(({ outer: _outer, ...e }) => e));
+    expect(unrecorded.ok && !sameState(unrecorded.value, w.disk)).toBe(true);
+  });
+
+  it('replays log lines without the field with the forced mode of the config, as before', () => {
+    for (const kind of ['nesterov', 'delayed-nesterov'] as const) {
+      const w = find((x) => x.cfg.outer.kind === kind && x.log.length >= 4, kind === 'nesterov' ? 834 : 26);
+      const old = w.log.map(({ outer: _outer, ...e }) => e);
+      const r = replayLog(w.cfg, layout, theta0, old);
+      expect(r.ok && sameState(r.value, w.disk)).toBe(true);
+    }
+  });
+
+  it('refuses a corrupt outer step with a reason', () => {
+    const w = find((x) => x.log.length >= 1);
+    for (const outer of [{ kind: 'adam', delayPeriod: 1 }, { kind: 'delayed-nesterov', delayPeriod: 0 }, { kind: 'delayed-nesterov', delayPeriod: 1.5 }]) {
+      const r = replayLog(w.cfg, layout, theta0, [{ ...w.log[0]!, outer: outer as never }]);
+      expect(r.ok ? 'ok' : r.reason).toBe('bad-field');
+    }
   });
 });

@@ -1,13 +1,13 @@
 import { gather, scatter, type Fragment } from '../fragments';
-import { makeOuterState, outerStep, type OuterConfig, type OuterState } from '../outer';
+import { makeOuterState, outerStep, type OuterChoice, type OuterConfig, type OuterState } from '../outer';
 import { copyOuter } from './commit';
 import type { ParamLayout } from '../layout';
 import { fail, ok, type Result } from '../result';
 
 /**
- * The syncer's model: global parameters Θ (flat fp32), a Nesterov state per fragment, a version per
+ * The syncer's model: global parameters Θ (flat fp32), an outer optimizer state per fragment, a version per
  * fragment, and a short history of past fragment values so a pushed delta can be rebuilt against the
- * exact base the learner started from (algorithm.md §2.10, pitfall 13).
+ * exact base the learner started from (docs/method.md §5).
  */
 export class GlobalModel {
   readonly theta: Float32Array;
@@ -39,13 +39,13 @@ export class GlobalModel {
   }
 
   /**
-   * The outer step on fragment p with the merged outer gradient, computed on copies: the model is not
+   * The outer step on fragment p with the merged outer gradient, in the merge's mode, computed on copies: the model is not
    * touched. Refused as 'non-finite' when the step would leave fp32's range (values or optimizer state),
    * so a merge that would poison the model is never committed (docs/method.md §5).
    */
-  proposeStep(p: number, delta: Float32Array): Result<{ values: Float32Array; outer: OuterState }> {
+  proposeStep(p: number, delta: Float32Array, choice: OuterChoice): Result<{ values: Float32Array; outer: OuterState }> {
     const values = gather(this.theta, this.frag(p)), outer = copyOuter(this.outer[p]!);
-    outerStep(values, outer, delta, this.outerCfg);
+    outerStep(values, outer, delta, { ...this.outerCfg, ...choice });
     const bad = firstNonFinite(values) ?? firstNonFinite(outer.buf) ?? (outer.acc ? firstNonFinite(outer.acc) : undefined);
     if (bad !== undefined) return fail('non-finite', `the outer step on fragment ${p} leaves fp32's range (${bad})`);
     return ok({ values, outer });
@@ -76,11 +76,11 @@ export class GlobalModel {
     st.outer.forEach((o, p) => {
       const n = this.fragments[p]!.size;
       if (o.buf.length !== n || (o.acc !== null && o.acc.length !== n)) throw new RangeError(`optimizer state ${p} does not fit fragment ${p} (${n} values)`);
-      if ((o.acc === null) !== (this.outer[p]!.acc === null)) throw new RangeError(`optimizer state ${p} is for another outer optimizer kind`);
+      if (o.acc === null && o.count !== 0) throw new RangeError(`optimizer state ${p} has an open Delayed Nesterov cycle and no accumulator`);
     });
     this.theta.set(st.theta);
     this.fragments.forEach((f, p) => {
-      this.outer[p] = copyOuter(st.outer[p]!);
+      this.outer[p] = copyOuter(st.outer[p]!); // any kind: a null accumulator is an all-zero one (outer.ts)
       this.versions[p] = st.versions[p]!;
       this.history[p] = new Map([[st.versions[p]!, gather(this.theta, f)]]);
     });

@@ -1,5 +1,6 @@
 import { quantizeUpdate, type Quantization } from '../downlink';
 import { mergeOuterGradient, tokenWeight } from '../merge';
+import type { OuterChoice } from '../outer';
 import { ok, type Result } from '../result';
 import type { SyncConfig } from './config';
 import type { GlobalModel } from './global-model';
@@ -33,14 +34,16 @@ export interface DownlinkUpdate {
 
 /**
  * One outer step on fragment p: outer gradients Δ_m = Θ_p − θ_{m,p} against the current value, merged
- * with `weights`, then Nesterov; the fragment's version becomes `version`. With a quantisation `q` the
+ * with `weights`, then the outer optimizer in the merge's mode `outer` (outer-policy.ts); the fragment's
+ * version becomes `version`. With a quantisation `q` the
  * committed value is Θ_{v−1} + decode(encode(Θ_v − Θ_{v−1})), the value learners rebuild from the update
  * (the momentum keeps the exact step). Deterministic to the bit for the same model, contributions (in
- * this order), weights and q: the merge log replays through it. Fails, leaving the model untouched, when
- * the outer step would leave fp32's range or a logged q is corrupt.
+ * this order), weights, q and outer: the merge log replays through it. Fails, leaving the model untouched,
+ * when the outer step would leave fp32's range or a logged q is corrupt.
  */
 export function mergeRound(
   model: GlobalModel, p: number, cs: readonly Merged[], weights: readonly number[], version: number, cfg: SyncConfig, q: Quantization | null,
+  outer: OuterChoice,
 ): Result<{ values: Float32Array; update: DownlinkUpdate | null }> {
   const current = model.fragmentValues(p);
   const baseVersion = model.versions[p]!;
@@ -50,7 +53,7 @@ export function mergeRound(
     return { delta, weight: weights[i]! };
   });
   const D = mergeOuterGradient(contribs, model.fragments[p]!.segments, cfg.merge);
-  const step = model.proposeStep(p, D);
+  const step = model.proposeStep(p, D, outer);
   if (!step.ok) return step;
   if (!q) { model.accept(p, version, step.value.values, step.value.outer); return ok({ values: step.value.values, update: null }); }
   const u = quantizeUpdate(current, step.value.values, q);

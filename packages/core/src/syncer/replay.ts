@@ -1,6 +1,7 @@
 import { getCodec } from '../codecs';
 import { planFragments } from '../fragments';
 import type { ParamLayout } from '../layout';
+import { OUTER_MODES, type OuterChoice, type OuterConfig } from '../outer';
 import { fail, ok, type Result } from '../result';
 import type { SyncConfig } from './config';
 import type { MergeLogEntry } from './events';
@@ -11,11 +12,12 @@ import { mergeRound, rebuildLocal } from './merge-round';
  * Rebuild the global model from θ₀ and the merge log alone (docs/method.md §5): every entry's
  * contributions are decoded from their logged payloads against the logged base versions and merged with
  * the logged weights, through the same code the syncer ran, with each entry's logged downlink
- * quantisation (merge-round.ts). Same inputs, same bits.
+ * quantisation (merge-round.ts) and logged outer step (outer-policy.ts), whatever the replaying config
+ * says. Same inputs, same bits.
  *
  * Fails (with a reason, never a throw) when the log cannot have come from this run: a base version
  * outside the history ring, a payload that does not decode, a fragment out of range, a corrupt
- * quantisation.
+ * quantisation or outer step.
  */
 export function replayLog(cfg: SyncConfig, layout: ParamLayout, theta0: Float32Array, log: Iterable<MergeLogEntry>): Result<ModelState> {
   const fragments = planFragments(layout, cfg.P);
@@ -36,8 +38,18 @@ export function replayLog(cfg: SyncConfig, layout: ParamLayout, theta0: Float32A
       cs.push({ local: rebuildLocal(base, delta.value), cSteps: k.cSteps, cTokens: k.cTokens });
     }
     if (cs.length === 0) return fail('bad-field', `entry ${n} has no contributors`);
-    const m = mergeRound(model, e.fragment, cs, e.contributors.map((k) => k.weight), e.version, cfg, e.quantized ?? null);
+    const outer = e.outer ?? unloggedOuter(cfg.outer);
+    if (!OUTER_MODES.includes(outer.kind) || !Number.isInteger(outer.delayPeriod) || outer.delayPeriod < 1) {
+      return fail('bad-field', `entry ${n}: outer step ${JSON.stringify(outer)} is not a mode with a period ≥ 1`);
+    }
+    const m = mergeRound(model, e.fragment, cs, e.contributors.map((k) => k.weight), e.version, cfg, e.quantized ?? null, outer);
     if (!m.ok) return fail(m.reason, `entry ${n}: ${m.detail}`);
   }
   return ok(exportModel(model));
+}
+
+/** The step of an entry logged before merges recorded theirs: the forced mode of the run's config, and
+ * Nesterov for 'auto' (the default of every run that wrote such a log). */
+function unloggedOuter(cfg: OuterConfig): OuterChoice {
+  return cfg.kind === 'delayed-nesterov' ? { kind: 'delayed-nesterov', delayPeriod: cfg.delayPeriod } : { kind: 'nesterov', delayPeriod: 1 };
 }

@@ -69,6 +69,23 @@ describe('Syncer', () => {
     expect(s.mergedTokens).toBe(20); // 40 tokens on one of P=2 fragments credit 40/2
   });
 
+  it("'auto': a lone push among three learners takes a Delayed Nesterov step (N = 3), logged with its merge", () => {
+    const s = setup({ downlink: 'fp32', grace: { ...DEFAULT_GRACE, rule: 'off' } });
+    for (const id of ['x', 'y', 'z']) s.handle({ kind: 'join', id, now: 0, hello: hello(id) });
+    for (const id of ['x', 'y', 'z']) s.handle({ kind: 'message', id, now: 1, msg: meta(4) });
+    // No grace: x's push closes round 1 alone. Window [1], M = 3: 1 < 1.5 → Delayed Nesterov, N = 3; the
+    // cycle's first merge is a plain step Θ − η·D/3 with D = [−0.1, 0.2]: Θ' = [1 + 0.07/3, 2 − 0.14/3].
+    const out = s.handle({ kind: 'message', id: 'x', now: 2, msg: push(1, 0, [0.1, -0.2]) });
+    const commit = out.find((c) => c.kind === 'commit');
+    expect(commit?.kind === 'commit' && commit.commit.entry.outer).toEqual({ kind: 'delayed-nesterov', delayPeriod: 3 });
+    const b = sent(out, 'broadcast')[0] as FullBroadcastMsg;
+    expect(b.values[0]).toBeCloseTo(1 + 0.07 / 3, 6);
+    expect(b.values[1]).toBeCloseTo(2 - 0.14 / 3, 6);
+    expect(s.model.outer[0]!.count).toBe(1);
+    expect(s.outerPolicy.current.map((d) => d?.kind ?? null)).toEqual(['delayed-nesterov', null]);
+    expect(s.outerPolicy.merges).toEqual({ nesterov: 0, 'delayed-nesterov': 1 });
+  });
+
   it('waits after the quorum for the learners expected within the cap, then refuses a later push as round-closed', () => {
     const s = setup();
     for (const id of ['x', 'y']) s.handle({ kind: 'join', id, now: 0, hello: hello(id) });

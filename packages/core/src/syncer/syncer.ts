@@ -14,6 +14,7 @@ import { badputCause, RunningMedian } from './guards';
 import { newLearner, silenceLimitMs, type LearnerRecord } from './learners';
 import { mergeRound, mergeWeights, type DownlinkUpdate } from './merge-round';
 import { openRound, type Contribution, type Round } from './round';
+import { OuterPolicy } from '../outer-policy';
 
 /**
  * The Decoupled DiLoCo syncer as a pure state machine (algorithm.md §2.4–2.8): it consumes events and
@@ -34,6 +35,8 @@ export class Syncer {
   /** Commits so far: +1 per merged round, across reloads (restore). */
   commitSeq = 0;
   readonly dedupe = new DedupeTable();
+  /** The outer step's mode per merge, the latest per fragment, merges per mode (outer-policy.ts). */
+  readonly outerPolicy: OuterPolicy;
   /** Learner ids refused until a time (ms), after too many strikes. */
   readonly banned = new Map<string, number>();
   /** Tokens in refused pushes by cause (1/P of a push's tokens, like merged tokens): the badput breakdown. */
@@ -51,6 +54,7 @@ export class Syncer {
   constructor(readonly cfg: SyncConfig, readonly layout: ParamLayout, init: Float32Array, readonly epoch = 1) {
     this.fragments = planFragments(layout, cfg.P);
     this.model = new GlobalModel(layout, this.fragments, init, cfg.outer, cfg.historyDepth);
+    this.outerPolicy = new OuterPolicy(cfg.outer, cfg.P);
     this.xiQuorum = new Ema(cfg.grace.emaAlpha);
     this.xiSync = new Ema(cfg.grace.emaAlpha);
     this.norms = this.fragments.map(() => new RunningMedian(cfg.normWindow, cfg.normWarmup));
@@ -262,7 +266,8 @@ export class Syncer {
     const pushes = [...r.pushes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // deterministic order
     const weights = mergeWeights(pushes, this.cfg);
     const q = quantizationOf(this.cfg.downlink, this.cfg.blockSize);
-    const merged = mergeRound(this.model, p, pushes, weights, r.round, this.cfg, q);
+    const outer = this.outerPolicy.decide(p, pushes.length, this.connectedIds().length);
+    const merged = mergeRound(this.model, p, pushes, weights, r.round, this.cfg, q, outer);
     if (!merged.ok) return this.refuseRound(r, pushes, merged.reason, merged.detail);
     const { values, update } = merged.value;
     this.merges++;
@@ -279,7 +284,7 @@ export class Syncer {
       seq: ++this.commitSeq, epoch: this.epoch, fragment: p, version: r.round, values: Float32Array.from(values), outer: copyOuter(this.model.outer[p]!),
       globalStep: this.globalStep, mergedTokens: this.mergedTokens, nextFragment: this.nextFragment,
       entry: {
-        round: r.round, fragment: p, version: r.round, openedAt: r.openedAt, closedAt: now, graceMs: r.graceMs ?? 0, ...(q ? { quantized: q } : {}),
+        round: r.round, fragment: p, version: r.round, openedAt: r.openedAt, closedAt: now, graceMs: r.graceMs ?? 0, ...(q ? { quantized: q } : {}), outer,
         contributors: pushes.map((c, i) => ({ id: c.id, session: c.session, seq: c.seq, baseVersion: c.baseVersion, cSteps: c.cSteps, cTokens: c.cTokens, weight: weights[i]!, codec: c.codec, payload: c.payload })),
       },
     };
