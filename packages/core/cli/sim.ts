@@ -12,6 +12,9 @@
  * 270 steps vs no faults, ten seeds from N, three with --quick) and writes reports/sim/churn.json.
  * `npm run sim -- --downlink [--seed N --quick --H N]` instead runs the downlink comparison (fp32, fp16, int8,
  * int4: bytes per learner step and held-out loss, the quality table's seeds) and writes reports/sim/downlink.json.
+ * `npm run sim -- --bytes [--seed N --quick]` instead runs the bytes table (H ∈ {12, 24, 48, 96} × downlink fp32,
+ * int8, int4: bytes per learner step on the digits MLP's size vs fp32 data-parallel, analytic prediction, held-out
+ * loss on seeds N..N+2), prints it as markdown and writes reports/sim/bytes.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -23,8 +26,9 @@ import { formatRobustTaxTable, robustnessTax } from '../src/sim/robust-tax';
 import { churnGap, DEFAULT_CHURN_GAP, formatChurnGap } from '../src/sim/churn-gap';
 import { parseTimings, TIMINGS } from '../src/sim/timings';
 import { downlinkComparison, formatDownlinkTable } from '../src/sim/downlink-cost';
+import { bytesTable, DEFAULT_BYTES_TABLE, formatBytesTable } from '../src/sim/bytes-table';
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, quick: { type: 'boolean', default: false }, robust: { type: 'boolean', default: false }, churn: { type: 'boolean', default: false }, downlink: { type: 'boolean', default: false }, H: { type: 'string' }, timings: { type: 'string', default: 'paper,browser' }, out: { type: 'string', default: 'reports/sim' } } });
+const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, quick: { type: 'boolean', default: false }, robust: { type: 'boolean', default: false }, churn: { type: 'boolean', default: false }, downlink: { type: 'boolean', default: false }, bytes: { type: 'boolean', default: false }, H: { type: 'string' }, timings: { type: 'string', default: 'paper,browser' }, out: { type: 'string', default: 'reports/sim' } } });
 const seed = Number(values.seed);
 const qOpts = { ...DEFAULT_QUALITY, seeds: [seed, seed + 1, seed + 2], ...(values.quick ? { tokens: 100_000 } : {}), ...(values.H ? { H: Number(values.H) } : {}) };
 let timings;
@@ -41,7 +45,15 @@ const save = (name: string, data: unknown): void => {
   console.log(`\nwrote ${values.out}/${name}`);
 };
 
-if (values.downlink) {
+if (values.bytes) {
+  const t0 = performance.now();
+  // --quick: half the periods and a third of the tokens (a rougher table: ±1 pull in 10 per fragment).
+  const o = { ...DEFAULT_BYTES_TABLE, seeds: [seed, seed + 1, seed + 2], ...(values.quick ? { periods: 10, tokens: 20_000 } : {}) };
+  const rows = bytesTable(o);
+  console.log(formatBytesTable(rows, o));
+  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  save('bytes.json', { seed, options: o, rows });
+} else if (values.downlink) {
   const t0 = performance.now();
   const rows = downlinkComparison(qOpts);
   console.log(formatDownlinkTable(rows, qOpts));
