@@ -15,6 +15,9 @@
  * `npm run sim -- --outer [--seed N --quick]` instead runs the outer-step comparison under single-contributor
  * merges (K=1, no grace, 3× speed spread: plain Nesterov, Delayed Nesterov, lowered η, 'auto'; and with grace)
  * and writes reports/sim/outer.json.
+ * `npm run sim -- --bytes [--seed N --quick]` instead runs the bytes table (H ∈ {12, 24, 48, 96} × downlink fp32,
+ * int8, int4: bytes per learner step on the digits MLP's size vs fp32 data-parallel, analytic prediction, held-out
+ * loss on seeds N..N+2), prints it as markdown and writes reports/sim/bytes.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -27,8 +30,9 @@ import { churnGap, DEFAULT_CHURN_GAP, formatChurnGap } from '../src/sim/churn-ga
 import { parseTimings, TIMINGS } from '../src/sim/timings';
 import { downlinkComparison, formatDownlinkTable } from '../src/sim/downlink-cost';
 import { DEFAULT_OUTER_MODES, formatOuterModeTable, outerModeComparison } from '../src/sim/outer-modes';
+import { bytesTable, DEFAULT_BYTES_TABLE, formatBytesTable } from '../src/sim/bytes-table';
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, quick: { type: 'boolean', default: false }, robust: { type: 'boolean', default: false }, churn: { type: 'boolean', default: false }, downlink: { type: 'boolean', default: false }, outer: { type: 'boolean', default: false }, H: { type: 'string' }, timings: { type: 'string', default: 'paper,browser' }, out: { type: 'string', default: 'reports/sim' } } });
+const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, quick: { type: 'boolean', default: false }, robust: { type: 'boolean', default: false }, churn: { type: 'boolean', default: false }, downlink: { type: 'boolean', default: false }, outer: { type: 'boolean', default: false }, bytes: { type: 'boolean', default: false }, H: { type: 'string' }, timings: { type: 'string', default: 'paper,browser' }, out: { type: 'string', default: 'reports/sim' } } });
 const seed = Number(values.seed);
 const qOpts = { ...DEFAULT_QUALITY, seeds: [seed, seed + 1, seed + 2], ...(values.quick ? { tokens: 100_000 } : {}), ...(values.H ? { H: Number(values.H) } : {}) };
 let timings;
@@ -45,7 +49,15 @@ const save = (name: string, data: unknown): void => {
   console.log(`\nwrote ${values.out}/${name}`);
 };
 
-if (values.outer) {
+if (values.bytes) {
+  const t0 = performance.now();
+  // --quick: half the periods and a third of the tokens (a rougher table: ±1 pull in 10 per fragment).
+  const o = { ...DEFAULT_BYTES_TABLE, seeds: [seed, seed + 1, seed + 2], ...(values.quick ? { periods: 10, tokens: 20_000 } : {}) };
+  const rows = bytesTable(o);
+  console.log(formatBytesTable(rows, o));
+  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  save('bytes.json', { seed, options: o, rows });
+} else if (values.outer) {
   const t0 = performance.now();
   const o = { ...qOpts, speedSpread: DEFAULT_OUTER_MODES.speedSpread };
   const rows = outerModeComparison(o);

@@ -50,6 +50,8 @@ export interface SwarmOptions {
   /** Check the syncer's invariants after every event, and the full-flush invariant at the end. */
   check?: boolean;
   evalPoints?: number;
+  /** Held-out examples the loss is measured on (2000 unless given): a run that only counts bytes needs few. */
+  heldOut?: number;
 }
 
 export interface SwarmResult {
@@ -63,6 +65,9 @@ export interface SwarmResult {
   rejections: Record<string, number>;
   bytesUp: number;
   bytesDown: number;
+  /** The same bytes by message type, both directions; broadcasts by precision ('broadcast-delta', 'broadcast-fp32'…),
+   * so join snapshots ('snapshot') and full copies can be told apart from the steady traffic. */
+  bytesByType: Record<string, number>;
   tokensTrained: number;
   tokensMerged: number;
   simMs: number;
@@ -93,7 +98,7 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
   const cfg = makeSyncConfig({ plannedTokens: o.tokens, ...o.sync });
   const syncer = new Syncer(cfg, layout, mlp.init(makeRng(o.seed ^ 0x1417)));
   const adamCfg = { ...DEFAULT_ADAMW, ...o.adamw };
-  const heldOut = task.sample(makeRng(o.seed ^ 0xe7a1), 2000);
+  const heldOut = task.sample(makeRng(o.seed ^ 0xe7a1), o.heldOut ?? 2000);
   const clock = new SwarmClock(o, rng, net);
   const spread = o.speedSpread ?? 1;
   const learners = new Map<string, SimLearner>();
@@ -105,7 +110,7 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
   }
   const q = new EventQueue<Ev>();
   const checker = o.check ? new InvariantChecker(syncer) : undefined;
-  const res = { bytesUp: 0, bytesDown: 0, tokensTrained: 0, mergeLog: [] as MergeLogEntry[], curve: [] as SwarmResult['curve'] };
+  const res = { bytesUp: 0, bytesDown: 0, bytesByType: {} as Record<string, number>, tokensTrained: 0, mergeLog: [] as MergeLogEntry[], curve: [] as SwarmResult['curve'] };
   let now = 0, inFlight = 0, pendingRejoins = 0, nextEval = 0, waiting = 0, done = false, stepping = 0;
   const commitMs = new Map<number, number>();
   const evalEvery = o.tokens / (o.evalPoints ?? 20);
@@ -114,6 +119,8 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
   const transmit = (from: string, to: string | null, conn: number, m: Message): void => {
     const bytes = encodeMessage(m);
     if (to === null) res.bytesUp += bytes.length; else res.bytesDown += bytes.length;
+    const type = m.type === 'broadcast' ? `broadcast-${m.precision}` : m.type;
+    res.bytesByType[type] = (res.bytesByType[type] ?? 0) + bytes.length;
     const learnerId = to ?? from;
     if (o.disconnect && training() && net.next() < o.disconnect) return cut(learnerId);
     const copies = o.duplicate && net.next() < o.duplicate ? 2 : 1;
@@ -249,6 +256,7 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
     rejections: Object.fromEntries(syncer.rejections),
     bytesUp: res.bytesUp,
     bytesDown: res.bytesDown,
+    bytesByType: res.bytesByType,
     tokensTrained: res.tokensTrained,
     tokensMerged: syncer.mergedTokens,
     simMs: now,
