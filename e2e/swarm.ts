@@ -38,7 +38,7 @@ import { summarize, summaryLine, type SummaryView } from './swarm-summary';
 const { values: a } = parseArgs({
   options: {
     learners: { type: 'string', default: '3' }, minutes: { type: 'string', default: '3' }, workload: { type: 'string', default: 'digits' },
-    model: { type: 'string', default: 'default' }, backend: { type: 'string' }, P: { type: 'string', default: '2' }, H: { type: 'string', default: '12' },
+    model: { type: 'string', default: 'default' }, backend: { type: 'string' }, P: { type: 'string', default: '2' }, H: { type: 'string', default: '48' },
     K: { type: 'string' }, batch: { type: 'string', default: '8' }, out: { type: 'string' },
     chaos: { type: 'string' }, 'chaos-seed': { type: 'string', default: '1' },
     method: { type: 'string', default: 'decoupled' }, 'link-mbps': { type: 'string' }, throttle: { type: 'string' }, tokens: { type: 'string' },
