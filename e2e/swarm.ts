@@ -16,6 +16,7 @@
  * Comparisons (grammar and checks in swarm-options.ts), all through the same pages and transport:
  *   --method decoupled    Decoupled DiLoCo: a merge closes on a quorum of --K pushes (default 1), plus grace
  *   --method diloco       synchronous DiLoCo: K = --learners, every merge waits for every learner
+ *   --grace arrivals|eq3|off  the grace window's rule (docs/method.md §4): the default, the paper's Eq. 3 alone, or none
  *   --link-mbps 10        each learner's link carries at most 10 Mbit/s each way (a token bucket per link, a WAN stand-in)
  *   --throttle 50%:2x     every other learner tab trains 2× slower (its steps idle as long again as they compute)
  *   --tokens N            the LR clock's planned tokens; default: predicted from measured throughput (swarm-options.ts)
@@ -38,10 +39,10 @@ import { summarize, summaryLine, type SummaryView } from './swarm-summary';
 const { values: a } = parseArgs({
   options: {
     learners: { type: 'string', default: '3' }, minutes: { type: 'string', default: '3' }, workload: { type: 'string', default: 'digits' },
-    model: { type: 'string', default: 'default' }, backend: { type: 'string' }, P: { type: 'string', default: '2' }, H: { type: 'string', default: '48' },
+    model: { type: 'string', default: 'default' }, backend: { type: 'string' }, P: { type: 'string', default: '2' }, H: { type: 'string', default: '64' },
     K: { type: 'string' }, batch: { type: 'string', default: '8' }, out: { type: 'string' },
     chaos: { type: 'string' }, 'chaos-seed': { type: 'string', default: '1' },
-    method: { type: 'string', default: 'decoupled' }, 'link-mbps': { type: 'string' }, throttle: { type: 'string' }, tokens: { type: 'string' },
+    method: { type: 'string', default: 'decoupled' }, grace: { type: 'string' }, 'link-mbps': { type: 'string' }, throttle: { type: 'string' }, tokens: { type: 'string' },
   },
 });
 let faults: Fault[], seed: number, N: number, K: number, throttle: Throttle | undefined, linkMbps: number | undefined, planned: number | undefined;
@@ -52,6 +53,7 @@ try { // bad flags are refused before anything starts
   N = parseLearners(a.learners);
   K = quorum(parseMethod(a.method), a.K, N);
   throttle = a.throttle ? parseThrottle(a.throttle) : undefined;
+  if (a.grace !== undefined && !['arrivals', 'eq3', 'off'].includes(a.grace)) throw new Error(`--grace ${a.grace}: want arrivals, eq3 or off`);
   linkMbps = a['link-mbps'] ? parsePositive('link-mbps', a['link-mbps']) : undefined;
   planned = a.tokens ? Math.round(parsePositive('tokens', a.tokens)) : plannedTokens({ workload: a.workload, model: a.model, batch: Number(a.batch), runS: runMs / 1000 });
 } catch (e) {
@@ -91,7 +93,7 @@ try {
   const coordCtx = await browser.newContext();
   const coord = await coordCtx.newPage();
   await coord.goto(`${stack.baseUrl}/coordinator/?${new URLSearchParams({
-    ...run, ...link, P: a.P, H: a.H, K: String(K), evalMs: '10000', chaosSeed: String(seed), ...(planned === undefined ? {} : { tokens: String(planned) }),
+    ...run, ...link, P: a.P, H: a.H, K: String(K), ...(a.grace ? { grace: a.grace } : {}), evalMs: '10000', chaosSeed: String(seed), ...(planned === undefined ? {} : { tokens: String(planned) }),
   })}`);
   await coord.waitForFunction(() => (window as unknown as { __tabswarm: { state: string } }).__tabswarm.state !== 'starting', null, { timeout: 180_000 });
   const first = await status<CoordinatorView>(coord);

@@ -1,4 +1,4 @@
-import { DEFAULT_SYNC, makeSyncConfig, type Downlink, type SyncConfig } from '@tabswarm/core';
+import { DEFAULT_GRACE, DEFAULT_SYNC, makeSyncConfig, type Downlink, type GraceConfig, type SyncConfig } from '@tabswarm/core';
 import { parseLinkMbps } from '@tabswarm/net';
 
 /** The coordinator's URL parameters; every hyperparameter is shown on the page. */
@@ -26,6 +26,8 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
       runId: q.get('run') ?? 'demo', P: num('P', 4), H: num('H', 24), K: num('K', 1), tau: num('tau', 2),
       plannedTokens: num('tokens', 5e6), uplinkCodec: num('codec', 3), downlink: (q.get('downlink') ?? DEFAULT_SYNC.downlink) as Downlink, // makeSyncConfig refuses anything else
       maxStrikes: num('strikes', 5), merge: q.get('merge') === 'centered-clip' ? 'centered-clip' : 'rda',
+      // grace=arrivals (default) | eq3 (the paper's Eq. 3 alone) | off (close at the quorum): docs/method.md §4
+      grace: { ...DEFAULT_GRACE, rule: (q.get('grace') ?? DEFAULT_GRACE.rule) as GraceConfig['rule'] }, // makeSyncConfig refuses anything else
     }),
     workload: q.get('workload') === 'digits' ? 'digits' : 'text',
     model: q.get('model') === 'tiny' ? 'tiny' : 'default',

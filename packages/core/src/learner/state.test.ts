@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { getCodec, int8 } from '../codecs';
 import { makeLayout } from '../layout';
-import type { Message } from '../protocol';
+import type { MessageOf as Msg } from '../protocol';
 import { LearnerState } from './state';
 
-type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
 const layout = makeLayout([{ name: 'a', shape: [2], kind: 'dense' }, { name: 'b', shape: [2], kind: 'dense' }]);
 const snapshot = (versions: number[], params: number[]): Msg<'snapshot'> => ({
   type: 'snapshot', runId: 'r', epoch: 1, globalStep: 3, progress: 0.1,

@@ -2,10 +2,9 @@ import { getCodec, type Codec } from '../codecs';
 import { applyUpdate } from '../downlink';
 import { gather, planFragments, type Fragment } from '../fragments';
 import type { ParamLayout } from '../layout';
-import type { Message } from '../protocol';
+import type { MessageOf as Msg } from '../protocol';
 import { fail, ok, type Result } from '../result';
 
-type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
 
 /**
  * A learner's side of the protocol (algorithm.md §2.3), free of TF.js: per-fragment counters since the

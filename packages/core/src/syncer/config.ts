@@ -1,7 +1,7 @@
 import { ConfigError } from '../result';
 import { MAX_BLOCK, MIN_BLOCK } from '../codecs';
 import { DOWNLINKS, quantizationOf, type Downlink } from '../downlink';
-import { DEFAULT_GRACE, type GraceConfig } from '../grace';
+import { checkGraceConfig, DEFAULT_GRACE, type GraceConfig } from '../grace';
 import { DEFAULT_OUTER, type OuterConfig } from '../outer';
 import type { MergeMode } from '../merge';
 import { DEFAULT_LR, lrAt, type LrSchedule } from '../schedule';
@@ -109,6 +109,7 @@ export function makeSyncConfig(overrides: Partial<SyncConfig> = {}): SyncConfig 
   (['P', 'H', 'tau', 'K', 'historyDepth', 'blockSize'] as const).forEach(positiveInt);
   if (c.tau > c.P) throw new ConfigError(`tau (${c.tau}) cannot exceed P (${c.P}): rounds in flight are on distinct fragments`);
   if (!(c.plannedTokens > 0)) throw new ConfigError('plannedTokens must be > 0');
+  checkGraceConfig(c.grace);
   if (!(c.stepsCapFactor >= 1)) throw new ConfigError('stepsCapFactor must be ≥ 1');
   if (!(c.maxShare > 0 && c.maxShare <= 1)) throw new ConfigError(`maxShare must be in (0, 1], got ${c.maxShare}`);
   if (!(c.normCapFactor > 1)) throw new ConfigError(`normCapFactor must be > 1, got ${c.normCapFactor}`);

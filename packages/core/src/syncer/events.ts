@@ -1,10 +1,11 @@
 import type { Quantization } from '../downlink';
 import type { OuterChoice } from '../outer';
-import type { Message } from '../protocol';
+import type { Message, MessageOf } from '../protocol';
 import type { Reason } from '../result';
 import type { Commit } from './commit';
 
-export type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
+/** One message type of the protocol (protocol/messages.ts defines it once). */
+export type Msg<T extends Message['type']> = MessageOf<T>;
 
 /**
  * What the driver feeds the syncer. `now` is the driver's clock in ms; the syncer never reads a clock.
