@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, logLine, makeLayout, planFragments, replayLog, Syncer, theta0Line, waitsForCommit, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
+import { decodeMessage, encodeMessage, logLine, makeLayout, planFragments, planHash, replayLog, Syncer, theta0Line, waitsForCommit, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost } from '@tabswarm/net';
 import { describeError } from '@tabswarm/worker';
 import { Chaos } from './chaos';
@@ -44,7 +44,9 @@ export class CoordinatorDriver {
       await this.lead();
       const { info, backend, theta0: initial } = await this.evaluator.boot();
       const layout = makeLayout(info.specs);
-      const store = this.store = await DurableStore.open(this.cfg.sync.runId, planFragments(layout, this.cfg.sync.P), layout.hash);
+      // A run stored under another fragment plan (another P, or the planner before row splitting) is refused, not misread.
+      const fragments = planFragments(layout, this.cfg.sync.P);
+      const store = this.store = await DurableStore.open(this.cfg.sync.runId, fragments, `${layout.hash}/plan-${planHash(fragments)}`);
       const epoch = await store.nextIncarnation();
       const saved = await store.load();
       const theta0 = saved?.theta0 ?? initial;

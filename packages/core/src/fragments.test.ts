@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { balancedPs, dense, isWhole, names, partitionProblems, randomLayout } from './fragment-fixtures';
-import { gather, peakToIdeal, planFragments, scatter, validateFragment, type Fragment, type FragmentStrategy, type Segment } from './fragments';
+import { gather, peakToIdeal, planFragments, planHash, scatter, validateFragment, type Fragment, type FragmentStrategy, type Segment } from './fragments';
 import { makeLayout, type TensorSpec } from './layout';
 import { ConfigError } from './result';
 import { makeRng } from './rng';
@@ -183,5 +183,16 @@ describe('peakToIdeal', () => {
     const l = makeLayout([dense('a', 6), dense('b', 2), dense('c', 1), dense('d', 1)]);
     expect(peakToIdeal(planFragments(l, 2, 'tensor'))).toBeCloseTo(7 / 5, 12); // {a,c}=7, {b,d}=3
     expect(() => peakToIdeal([])).toThrow(ConfigError);
+  });
+});
+
+describe('planHash', () => {
+  it('names a plan: equal for the same layout and P, different for another P or another split', () => {
+    const layout = makeLayout([{ name: 'w', shape: [784, 128], kind: 'dense' }, { name: 'b', shape: [128], kind: 'dense' }, { name: 'v', shape: [128, 10], kind: 'dense' }]);
+    const a = planHash(planFragments(layout, 2));
+    expect(planHash(planFragments(layout, 2))).toBe(a);
+    expect(a).toMatch(/^[0-9a-f]{8}$/);
+    expect(planHash(planFragments(layout, 3))).not.toBe(a);
+    expect(planHash(planFragments(layout, 2, 'tensor'))).not.toBe(a);
   });
 });

@@ -246,3 +246,21 @@ function at<T>(xs: readonly T[], i: number): T {
   if (v === undefined) throw new ConfigError(`fragments: index ${i} out of range ${xs.length}`);
   return v;
 }
+
+/**
+ * A fingerprint of a fragment plan (FNV-1a over every segment's place and size, hex): stored state is
+ * only valid under the plan it was written with, and the plan can change with P or with the planner
+ * (row splitting, docs/method.md §2) while the layout hash stays the same.
+ */
+export function planHash(fragments: readonly Fragment[]): string {
+  let h = 0x811c9dc5;
+  const mix = (v: number): void => {
+    for (let k = 0; k < 4; k++) { h ^= (v >>> (8 * k)) & 0xff; h = Math.imul(h, 0x01000193); }
+  };
+  mix(fragments.length);
+  for (const f of fragments) {
+    mix(f.segments.length);
+    for (const s of f.segments) { mix(s.srcOffset); mix(s.dstOffset); mix(s.size); }
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
