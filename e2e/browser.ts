@@ -6,7 +6,7 @@ export const executablePath = existsSync('/usr/bin/chromium') ? '/usr/bin/chromi
 
 export const chromiumArgs = [
   '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--enable-unsafe-webgpu', // without it there is no WebGPU adapter at all (feasibility.md)
+  '--enable-unsafe-webgpu', // without it there is no WebGPU adapter at all (docs/browser.md §1)
   // Learner tabs must keep training when not focused: no timer throttling or occlusion pauses.
   '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
 ];

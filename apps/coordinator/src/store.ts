@@ -2,7 +2,7 @@ import { applyCommit, copyOuterState, gather, scatter, type Commit, type Durable
 import { crc32 } from './crc32';
 
 /**
- * The coordinator's durable state in IndexedDB (reliability.md §2.7). One database per run:
+ * The coordinator's durable state in IndexedDB (docs/reliability.md §2). One database per run:
  *  - 'state'  key 'meta': counters, versions, dedupe table, epoch, one CRC per fragment record;
  *             key 'incarnation': the last coordinator incarnation that opened this run;
  *             key 'theta0': the initial parameters (with the log, they replay the run).
@@ -10,8 +10,8 @@ import { crc32 } from './crc32';
  *  - 'log'    key commit seq: the merge-log entry (with payloads) that made that commit.
  * A commit writes its fragment record, the meta record and the log entry in ONE transaction with
  * durability 'strict': it completes only once the data is on disk, and an aborted or torn transaction
- * leaves the previous commit intact (IndexedDB transactions are atomic: the "A/B slots" of the notes come
- * for free). The CRCs catch corruption at rest: a state that fails them is refused, never loaded.
+ * leaves the previous commit intact (IndexedDB transactions are atomic, so no A/B slot scheme is
+ * needed). The CRCs catch corruption at rest: a state that fails them is refused, never loaded.
  */
 const COMMIT_DEADLINE_MS = 10_000;
 

@@ -2,12 +2,13 @@
  * The parameter layout: how a model's named tensors sit in one flat Float32Array, and a hash of it.
  *
  * Every tab must agree on names, shapes, kinds and order, or a fragment index would address different
- * numbers on different tabs (pitfall §6.12). The hash lets the syncer refuse a learner that built a
+ * numbers on different tabs (docs/method.md §2). The hash lets the syncer refuse a learner that built a
  * different model ('layout-mismatch') before any of its bytes are merged.
  */
 import { ConfigError, fail, ok, type Result } from './result';
 
-/** 'embedding' tensors (token/position embeddings, unembedding) are merged by direct averaging, not RDA (§2.6). */
+/** 'embedding' tensors (token/position embeddings, unembedding) are merged by direct averaging, not RDA
+ * (docs/method.md §5). */
 export type TensorKind = 'dense' | 'embedding';
 
 export interface TensorSpec {

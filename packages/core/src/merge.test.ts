@@ -12,7 +12,7 @@ const norm = (v: ArrayLike<number>): number => {
   return Math.sqrt(s);
 };
 
-/** Naive float64 oracle written straight from the formulas of algorithm.md §2.6. */
+/** Naive float64 oracle written straight from the formulas of docs/method.md §5. */
 function reference(contribs: readonly Contribution[], ranges: readonly TensorRange[], mode: MergeMode): Float64Array {
   const n = contribs[0]!.delta.length;
   const M = contribs.length;

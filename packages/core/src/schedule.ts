@@ -1,7 +1,7 @@
 /**
  * The inner learning-rate schedule, indexed by the coordinator's global progress clock (merged tokens /
  * planned tokens) rather than by a learner's own step count, so a late joiner does not restart warmup
- * and a slow tab does not lag the schedule (algorithm.md pitfall 9). One definition for the learner
+ * and a slow tab does not lag the schedule (docs/method.md §3). One definition for the learner
  * tabs and the simulator, so what the simulator predicts is what the tabs run.
  */
 export interface LrSchedule {
@@ -16,7 +16,7 @@ export interface LrSchedule {
   start: number;
 }
 
-/** §3.2: peak 1e-3, warmup 2% of the planned tokens, cosine to 10% of peak. */
+/** docs/method.md §3: peak 1e-3, warmup 2% of the planned tokens, cosine to 10% of peak. */
 export const DEFAULT_LR: LrSchedule = { peak: 1e-3, warmup: 0.02, floor: 0.1, start: 0.05 };
 
 /**

@@ -8,7 +8,7 @@
  *   p ← p·(1 − lr·wd) − lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε)      (wd only where decay[i])
  *
  * Moments are Variables that live across syncs: adopting a merged fragment never resets them
- * (pitfall §6.10). resetOptimizer() exists for a rejoining learner that starts over.
+ * (docs/method.md §3). resetOptimizer() exists for a rejoining learner that starts over.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -22,7 +22,7 @@ export interface AdamWConfig {
   clip: number;
 }
 
-/** algorithm.md §3.2: β = (0.9, 0.99), wd 0.1, clip 1.0. */
+/** docs/method.md §3: β = (0.9, 0.99), wd 0.1, clip 1.0. */
 export const DEFAULT_ADAMW: AdamWConfig = { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, clip: 1 };
 
 /**

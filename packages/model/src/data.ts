@@ -2,7 +2,7 @@
  * The two workloads' datasets, built from the bytes of their files (data-format.ts); fetching them is
  * load-dataset.ts. Learners sample i.i.d. (random text windows, random digit examples) from the whole
  * training split with their own seeded rng, not contiguous per-tab shards, which would be strongly
- * non-i.i.d. for text (pitfall §6.5). Held-out batches are fixed so evaluations compare across tabs.
+ * non-i.i.d. for text (docs/method.md §3). Held-out batches are fixed so evaluations compare across tabs.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '@tabswarm/core';
@@ -48,7 +48,7 @@ export interface DigitsDataset extends DatasetBase {
 export type Dataset = TextDataset | DigitsDataset;
 
 export interface DatasetOptions {
-  /** Text window length in tokens: the model's context. Default 128 (§3.2). */
+  /** Text window length in tokens: the model's context. Default 128 (docs/method.md §3). */
   context?: number;
   /** Held-out size: text windows of `context` tokens (default 64, ≈8k chars), or digit examples (default all of val). */
   heldOut?: number;

@@ -24,7 +24,7 @@ export interface GptConfig {
   dropout: number;
 }
 
-/** algorithm.md §3.2 reference model at its small end (≈1.8M params): fast enough for laptops' iGPUs. */
+/** The default of docs/method.md §3 (≈1.8M params): small for a character model, fast on laptops' iGPUs. */
 export const GPT_DEFAULT: Omit<GptConfig, 'vocab'> = { context: 128, layers: 4, dModel: 192, heads: 4, dropout: 0.1 };
 
 /** For unit tests and the WebGPU-on-SwiftShader smoke check: one block, milliseconds per step on CPU. */
@@ -47,7 +47,8 @@ export function gptParamCount(c: GptConfig): number {
 /**
  * Tensors in their fixed order with stable names. Embedding-like tensors (token and position
  * embeddings, and the untied unembedding head) are kind 'embedding': core merges them by direct
- * averaging and isolates them in their own fragments (§2.6). Block tensors carry layer = block index.
+ * averaging and isolates them in their own fragments (docs/method.md §2, §5). Block tensors carry
+ * layer = block index.
  */
 export function gptDefs(c: GptConfig): ParamDef[] {
   checkConfig(c);

@@ -1,6 +1,6 @@
 /**
  * Seeded parameter initialisation in plain JavaScript, so every tab (and the coordinator, which may
- * not run TF.js at all) builds bit-identical initial weights from the same seed (pitfall §6.12).
+ * not run TF.js at all) builds bit-identical initial weights from the same seed (docs/method.md §2).
  *
  * Why not tf.randomNormal(seed): its output depends on the backend. Why not a Box–Muller normal:
  * Math.log and Math.cos are not correctly rounded, and V8, SpiderMonkey and JavaScriptCore may

@@ -41,7 +41,7 @@ export interface TrainModel {
   /** Tensors in layout order; feed to core's makeLayout / planFragments. */
   readonly specs: TensorSpec[];
   readonly layout: ParamLayout;
-  /** Targets consumed per step: batch · context for text, batch for digits (the c_tokens of §2.6). */
+  /** Targets consumed per step: batch · context for text, batch for digits (c_tokens, docs/method.md §5). */
   readonly tokensPerStep: number;
   getParams(): Promise<Float32Array>;
   setParams(flat: Float32Array): void;
@@ -62,7 +62,7 @@ export interface TrainModel {
 export interface TrainOptions {
   /** Overrides of GPT_DEFAULT (text; vocab and context come from the dataset) or MLP_DEFAULT (digits). */
   config?: Partial<GptConfig> | Partial<MlpConfig>;
-  /** Sequences (text) or images (digits) per step; §3.2 suggests 32 × 128 chars. */
+  /** Sequences (text) or images (digits) per step; default 16 (docs/method.md §3). */
   batch: number;
   /** This learner's data and dropout stream; give each tab its own. */
   seed: number;

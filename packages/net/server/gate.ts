@@ -1,6 +1,7 @@
 /**
  * Per-socket limits on client → server signalling messages, applied before the PeerJS server sees
- * them (reliability.md §4.1: no rate limits, unbounded queues for offline ids). Pure: time injected.
+ * them (docs/reliability.md §3: the stock server has no rate limits and unbounded queues for offline
+ * ids). Pure: time injected.
  */
 
 /** What a PeerJS client legitimately sends; the server itself originates OPEN, ERROR, ID-TAKEN, EXPIRE. */

@@ -1,8 +1,9 @@
 /**
  * Our own framing over PeerJS `serialization: 'raw'`. A raw send above 256 KiB (Chromium's SCTP
  * maxMessageSize) throws "Message too large" and PeerJS then closes the whole connection, and PeerJS's
- * own `binary` chunker trusts sender-supplied counts (research/reliability.md §4.2). So every message is
- * split here into chunk frames of at most 64 KiB payload, each carrying an 18-byte header:
+ * own `binary` chunker trusts sender-supplied counts (docs/browser.md §3, docs/reliability.md §3). So
+ * every message is split here into chunk frames of at most 64 KiB payload, each carrying an 18-byte
+ * header:
  *
  *   offset 0  u16 magic       CHUNK_MAGIC: tells chunk frames from heartbeat frames
  *   offset 2  u32 msgId       per-sender message counter (wraps)
@@ -15,7 +16,7 @@
 
 export const CHUNK_MAGIC = 0x5443; // "TC" read little-endian: tabswarm chunk
 export const CHUNK_HEADER_BYTES = 18;
-/** 64 KiB payload: large enough to avoid the multi-second stalls seen with 16 KiB frames (feasibility.md), well under 256 KiB. */
+/** 64 KiB payload: no multi-second stalls as with 16 KiB frames (docs/browser.md §3); well under 256 KiB. */
 export const DEFAULT_CHUNK_BYTES = 64 * 1024;
 /** Chromium's SCTP maxMessageSize for one data-channel message, in bytes. A frame above it closes the connection. */
 export const MAX_FRAME_BYTES = 256 * 1024;

@@ -4,7 +4,7 @@
  *  - A new connection for a learner id that already has one REPLACES it: the old one is closed and
  *    reported as onLeave(id, 'replaced') just before onJoin for the new one. State is keyed by
  *    connection, so late events from the old connection are ignored.
- *  - Liveness: the channel heartbeat (closed tabs never fire PeerJS `close`, feasibility.md).
+ *  - Liveness: the channel heartbeat (closed tabs never fire PeerJS `close`, docs/browser.md §3).
  *  - Signalling drops are survived: data channels live on, and the Peer re-registers its id with
  *    backoff, presenting the same token (persisted per id in localStorage when available).
  * Callbacks never fire synchronously from inside send/broadcast/drop/close, so a caller may call
@@ -187,7 +187,7 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
     if (closed) return refuseConnection(conn, 'closed');
     const learnerId = learnerIdFromMetadata(conn.metadata);
     if (learnerId === undefined) return refuseConnection(conn, 'bad-metadata');
-    // PeerJS's other serializations reassemble attacker-sized chunks without limits (reliability.md §4.2).
+    // PeerJS's other serializations reassemble attacker-sized chunks without limits (docs/reliability.md §3).
     if (conn.serialization !== 'raw' || !conn.reliable) return refuseConnection(conn, 'bad-options');
     if (pending.size >= MAX_PENDING) return refuseConnection(conn, 'too-many-pending');
     if (!links.has(learnerId) && links.size >= maxLearners) return refuseConnection(conn, 'full');

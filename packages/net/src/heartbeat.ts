@@ -1,8 +1,9 @@
 /**
  * Liveness for one link. A tab that is closed without `peer.destroy()`, or a killed browser, never
- * fires PeerJS `close` on the other side (feasibility.md: > 60 s), so each side sends a 7-byte ping
- * every `intervalMs` and declares the peer dead after `timeoutMs` of silence. ANY frame heard counts,
- * so a busy link needs no extra traffic to stay alive; pings are answered with pongs, which gives RTT.
+ * fires PeerJS `close` on the other side (docs/browser.md §3: not within 60 s), so each side sends a
+ * 7-byte ping every `intervalMs` and declares the peer dead after `timeoutMs` of silence. ANY frame
+ * heard counts, so a busy link needs no extra traffic to stay alive; pings are answered with pongs,
+ * which gives RTT.
  *
  * Frame: u16 magic HEARTBEAT_MAGIC, u8 kind (1 ping, 2 pong), u32 seq; little-endian.
  * Pongs answer from the data channel's message event, not from a timer, so a background tab whose

@@ -1,7 +1,7 @@
 /**
  * Identities. A learner has a stable LOGICAL id (kept by the tab across reloads, sent in the
  * connection metadata) and a fresh PeerJS id per connection attempt: the signalling server holds an id
- * until the old socket is gone, so reusing it would collide (peers.md §5.2). The coordinator's PeerJS
+ * until the old socket is gone, so reusing it would collide (docs/browser.md §3). The coordinator's PeerJS
  * id is derived from the run id and reserved on the signalling server (server/admission.ts).
  */
 

@@ -7,7 +7,7 @@
  *  - after a failed attempt, a close, or a heartbeat timeout it retries with jittered exponential
  *    backoff (250 ms doubling to 5 s), until close() or until the coordinator says 'replaced';
  *  - on `pagehide` it destroys the Peer, so the coordinator sees the close within tens of ms instead of
- *    never (feasibility.md), and on `pageshow` from the back/forward cache it reconnects.
+ *    never (docs/browser.md §3), and on `pageshow` from the back/forward cache it reconnects.
  */
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import { Channel } from './channel';

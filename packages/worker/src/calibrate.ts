@@ -3,7 +3,7 @@
  *
  * Two flavours. The synthetic one is a two-layer MLP step with Adam (forward, backward, update, then a
  * loss readback, exactly the shape of work a real inner step does); it needs no data and takes ~1 s even
- * on SwiftShader WebGPU (≈0.3 GFLOP/s, feasibility.md). The model one times real steps of the
+ * on SwiftShader WebGPU (≈0.3 GFLOP/s, docs/browser.md §1). The model one times real steps of the
  * workload's TrainModel when the caller can afford to build it per backend.
  * The first `warmup` steps are excluded: they compile shaders / JIT kernels.
  */

@@ -1,5 +1,5 @@
 /**
- * Main-thread handle on the training worker (reliability.md §5.4: a worker can throw, hang or die).
+ * Main-thread handle on the training worker (docs/reliability.md §5: a worker can throw, hang or die).
  *
  * - Every call is raced against a deadline and rejects with WorkerTimeoutError when it passes. A call that
  *   timed out may still be running, or may have half-run, in the worker, so by default the worker is then
@@ -176,7 +176,7 @@ class WorkerTrainer implements Trainer {
 
 /**
  * Spawns the training worker and waits until it answers (a module worker that fails to load can stay
- * silent forever, feasibility.md gotcha 3). Rejects, with the worker terminated, if it does not.
+ * silent forever, docs/browser.md §2). Rejects, with the worker terminated, if it does not.
  */
 export async function startTrainer(opts: TrainerOptions = {}): Promise<Trainer> {
   const worker: WorkerLike = opts.createWorker

@@ -4,7 +4,7 @@
  * Why: a backend can initialise and still compute garbage (float16 WebGL textures on some mobiles,
  * driver bugs, a broken shader cache). A learner on such a backend would push poisoned updates, so a
  * backend is only eligible after it reproduces a tiny matmul → softmax → cross-entropy → gradient
- * within 1e-3 (absolute). Float32 backends agree to ~1e-6 (feasibility.md: 2.2e-6 on webgl/webgpu).
+ * within 1e-3 (absolute). Float32 backends agree to ~1e-6 (docs/browser.md §1: 2.2e-6 on webgl/webgpu).
  */
 import type * as TF from '@tensorflow/tfjs';
 

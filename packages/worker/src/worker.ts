@@ -1,7 +1,7 @@
 /**
  * The Worker entry: TrainerCore exposed through comlink. Built by Vite from
  * `new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' })` in client.ts.
- * Returned ArrayBuffers are transferred (zero-copy: 16 MB in ~10 ms vs ~40 ms cloned, feasibility.md),
+ * Returned ArrayBuffers are transferred (zero-copy: 16 MB in ~10 ms vs ~40 ms cloned, docs/browser.md §2),
  * which detaches them here; TrainerCore never keeps a reference to what it returns.
  */
 import * as Comlink from 'comlink';

@@ -7,7 +7,7 @@ import { fail, ok, type Result } from '../result';
 
 
 /**
- * A learner's side of the protocol (algorithm.md §2.3), free of TF.js: per-fragment counters since the
+ * A learner's side of the protocol (docs/method.md §1, §3), free of TF.js: per-fragment counters since the
  * fragment was last received, the anchor (last received Θ_p) and its version, and the push/apply rules.
  * The model itself lives elsewhere; this class hands back the values to write into it.
  */
@@ -22,7 +22,7 @@ export class LearnerState {
   progress = 0;
   t = 0;
   private seq = 0;
-  /** Pushes sent and not yet acked, by seq: resent after a reconnect (reliability.md §2.7). */
+  /** Pushes sent and not yet acked, by seq: resent after a reconnect (docs/reliability.md §2). */
   private readonly unacked = new Map<number, Msg<'push'>>();
   /** Unacked pushes dropped because more than MAX_UNACKED were waiting (the coordinator is not answering). */
   droppedUnacked = 0;

@@ -1,5 +1,5 @@
 /**
- * The tabswarm wire messages (algorithm.md §2.12), as a discriminated union on `type`.
+ * The tabswarm wire messages (docs/method.md §1), as a discriminated union on `type`.
  *
  * Every message travels as one little-endian binary frame (layout in encode.ts):
  *   'T' 'S' | version u8 | type u8 | fields…
@@ -121,7 +121,7 @@ export type AckOutcome = 'merged' | 'rejected';
 
 /**
  * Syncer → learner: outcome of a push. `reason` is null exactly when the outcome is 'merged'
- * (a resent duplicate is answered with its original outcome, per reliability.md §2.7).
+ * (a resent duplicate is answered with its original outcome, per docs/reliability.md §2).
  */
 export interface AckMsg {
   type: 'ack';

@@ -1,6 +1,6 @@
 /**
  * AdamW (decoupled weight decay) on a flat Float32Array, with global-norm gradient clipping.
- * Moments persist across syncs: DiLoCo-family methods never reset the inner optimizer (pitfall 10).
+ * Moments persist across syncs: DiLoCo-family methods never reset the inner optimizer (docs/method.md §3).
  */
 export interface AdamWConfig { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; clip: number }
 

@@ -1,6 +1,6 @@
 /**
- * Constants of the goodput-under-failures ("chaos") simulation, after Decoupled DiLoCo §4.1–4.2 of
- * shared/research/algorithm.md. The paper states only MTBI (1 year per chip) and the chip counts; every
+ * Constants of the goodput-under-failures ("chaos") simulation of the Decoupled DiLoCo paper's chaos
+ * grid (docs/method.md §7). The paper states only MTBI (1 year per chip) and the chip counts; every
  * other value below is our assumption, chosen to be defensible rather than to reproduce its digits.
  *
  * Where the table's shape comes from: the whole job sees failures at rate totalChips / MTBI, i.e.
@@ -39,12 +39,12 @@ export interface ChaosConstants {
 }
 
 export const DEFAULT_CHAOS: Readonly<ChaosConstants> = Object.freeze({
-  // The paper's chaos grid fixes MTBI per chip at one year (§4.1).
+  // The paper's chaos grid fixes MTBI per chip at one year (docs/method.md §7).
   mtbiHours: 8760,
   // Our assumption: one TPU v5e/v6e pod slice is 256 chips; the paper says failures "take down a slice".
   chipsPerSlice: 256,
-  // Our assumption: a collective / heartbeat timeout of 5 missed 1 s steps (algorithm.md §3.2 uses 5 s
-  // for the browser heartbeat too).
+  // Our assumption: a collective / heartbeat timeout of 5 missed 1 s steps (the browser heartbeat uses 5 s
+  // too, docs/method.md §4).
   detectSec: 5,
   // Our assumption, and generous to DP: a 1M-chip relaunch often takes minutes; 60 s (+5 s detect +
   // ≈5 s replay) sits just under the ≈80 s per failure that the paper's DP row implies.
@@ -63,9 +63,9 @@ export const DEFAULT_CHAOS: Readonly<ChaosConstants> = Object.freeze({
   // Our assumption: 10 min to reboot/replace and health-check a host. Unlike DP we give elastic systems
   // no hot spare, which costs them recoverSec·chipsPerSlice / MTBI ≈ 0.5% of goodput (conservative).
   recoverSec: 600,
-  // The paper quotes DP bandwidth "at 1 s step time" (§4.1); only ratios of times matter here.
+  // The paper quotes DP bandwidth "at 1 s step time"; only ratios of times matter here.
   stepSec: 1,
-  // The paper's H: each fragment is synced every 24 inner steps (§3.1).
+  // The paper's H: each fragment is synced every 24 inner steps (docs/method.md §4).
   syncSteps: 24,
   // Our assumption: 0.5% per-step jitter per slice; 4,700 synchronous slices then wait ≈1.7% per step.
   speedCv: 0.005,

@@ -5,7 +5,7 @@ import { poissonFailures, runChaos } from './chaos-engine';
 import { makeRng } from '../rng';
 
 /**
- * Goodput under failures: the paper's chaos grid (algorithm.md §4.1–4.2) as a seeded discrete-event
+ * Goodput under failures: the paper's chaos grid (docs/method.md §7) as a seeded discrete-event
  * simulation. Goodput = useful chip-time / allocated chip-time, where useful means work that ends up in
  * the model; uptime = fraction of wall time the global model advances.
  *

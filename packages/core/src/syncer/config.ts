@@ -6,7 +6,7 @@ import { DEFAULT_OUTER, type OuterConfig } from '../outer';
 import type { MergeMode } from '../merge';
 import { DEFAULT_LR, lrAt, type LrSchedule } from '../schedule';
 
-/** Everything the syncer needs to know about a run. Defaults follow algorithm.md §3.2. */
+/** Everything the syncer needs to know about a run. Defaults: docs/method.md §4, §5. */
 export interface SyncConfig {
   runId: string;
   /** Number of fragments. */
@@ -20,8 +20,8 @@ export interface SyncConfig {
   grace: GraceConfig;
   outer: OuterConfig;
   merge: MergeMode;
-  /** c_steps is capped at stepsCapFactor·H in the token weight (pitfall 3): 2 → a learner that trained
-   * offline for a long time weighs at most as much as one that took 2H steps at the same batch. */
+  /** c_steps is capped at stepsCapFactor·H in the token weight (docs/method.md §5): 2 → a learner that
+   * trained offline for a long time weighs at most as much as one that took 2H steps at the same batch. */
   stepsCapFactor: number;
   /** Versions of each fragment kept to rebuild pushed deltas. A push whose base is older is refused as
    * stale: with τ=2 a learner's base is at most ~2 versions behind, 4 leaves room for one slow round. */
@@ -35,10 +35,11 @@ export interface SyncConfig {
    * stays bit-identical. fp32 / fp16: full values to everyone (fp16 halves the bytes, copies then differ
    * by its rounding; TF.js has no bf16). */
   downlink: Downlink;
-  /** Tokens the run plans to merge; the global progress clock is mergedTokens / plannedTokens (pitfall 9). */
+  /** Tokens the run plans to merge; the global progress clock is mergedTokens / plannedTokens
+   * (docs/method.md §3). */
   plannedTokens: number;
   /** A learner silent for max(heartbeatMinMs, heartbeatSteps · its step time) is dropped: a killed tab
-   * never says goodbye. 5 s and 3 steps are algorithm.md §3.2's values. */
+   * never says goodbye (docs/method.md §4). */
   heartbeatMinMs: number;
   heartbeatSteps: number;
   /** A round stops waiting for pulled learners this long (ms) after it opened: it merges what came, or

@@ -6,8 +6,9 @@ import { CrashWorld } from './crash-world';
 import { replayLog } from './replay';
 
 /**
- * Gate 1 of reliability.md: the real core under 10,000 random sequences of train / deliver / duplicate /
- * reorder / lost message / learner kill / reconnect / coordinator crash at any point of the commit path.
+ * Exactly-once pushes (docs/reliability.md §2): the real core under 10,000 random sequences of train /
+ * deliver / duplicate / reorder / lost message / learner kill / reconnect / coordinator crash at any
+ * point of the commit path.
  * After every command: each acked push is in the durable log exactly once, no push is merged twice,
  * commits are numbered +1, replaying the log from θ₀ gives the durable state bit for bit, all finite,
  * every tab holds each fragment with the syncer's bits for that version (fp32, int8 and int4 downlinks);

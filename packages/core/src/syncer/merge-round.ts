@@ -20,7 +20,7 @@ export function rebuildLocal(base: Float32Array, delta: Float32Array): Float32Ar
   return local;
 }
 
-/** Token weights with the steps cap (pitfall 3), then the per-learner share cap (guards.ts). */
+/** Token weights with the steps cap (docs/method.md §5), then the per-learner share cap (guards.ts). */
 export function mergeWeights(cs: readonly Merged[], cfg: SyncConfig): number[] {
   return capShares(cs.map((c) => tokenWeight(c.cTokens, c.cSteps, cfg.stepsCapFactor * cfg.H)), cfg.maxShare);
 }

@@ -17,8 +17,8 @@ import { openRound, type Contribution, type Round } from './round';
 import { OuterPolicy } from '../outer-policy';
 
 /**
- * The Decoupled DiLoCo syncer as a pure state machine (algorithm.md §2.4–2.8): it consumes events and
- * returns commands. Rounds are paced by learner step counters, never by wall clock (pitfall 8).
+ * The Decoupled DiLoCo syncer as a pure state machine (docs/method.md §4, §5): it consumes events and
+ * returns commands. Rounds are paced by learner step counters, never by wall clock (docs/method.md §4).
  */
 export class Syncer {
   readonly fragments: readonly Fragment[];
@@ -367,7 +367,7 @@ export class Syncer {
   }
 
   /** Due when K_eff connected learners have ≥ H steps on it. Before a fragment's first merge the bar is
-   * H·(p+1)/P so the P fragments come due staggered, one every H/P steps (algorithm.md §2.4). */
+   * H·(p+1)/P so the P fragments come due staggered, one every H/P steps (docs/method.md §2). */
   isDue(p: number): boolean {
     const { H, P, K } = this.cfg;
     const bar = this.model.versions[p] === 0 ? Math.ceil((H * (p + 1)) / P) : H;
