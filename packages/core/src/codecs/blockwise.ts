@@ -10,19 +10,28 @@
  * Error bound per element: s / (2·qmax) (half a quantisation step) plus s · 2^-22 for rounding the
  * result to float32; errorBound returns the largest over the blocks. An all-zero block has s = 0 and
  * decodes to exact zeros.
+ *
+ * Speed (docs/method.md §6): a block's largest |x| is found on the float bits with integer compares;
+ * then the whole bytes of the block are quantised and packed in one loop per bit width (blockbody.ts),
+ * and only a block that starts or ends inside a byte (a block size that is not a multiple of the codes
+ * per byte) goes through the per-element loop for those few elements.
  */
 import type { Codec, CodecId } from './codec';
-import { checkBlockSize, DEFAULT_BLOCK, HEADER_BYTES, nonFiniteInput, readHeader, writeHeader, type Header } from './format';
+import { ABS_INF, floatFromBits, int32View, throwFirstNonFinite } from './bits';
+import { DECODE_BODY, ENCODE_BODY } from './blockbody';
+import { checkBlockSize, DEFAULT_BLOCK, HEADER_BYTES, readHeader, writeHeader, type Header } from './format';
 import { fail, ok } from '../result';
 
 const ROUNDING_SLACK = 2 ** -22;
 
 function makeBlockwise(id: CodecId, name: string, bits: 8 | 4 | 2): Codec {
   const qmax = (1 << (bits - 1)) - 1;
+  const illegal = (1 << bits) - 1; // the all-ones code, one above 2·qmax
   const lanes = 8 / bits;            // codes per byte: 1, 2, 4
   const laneMask = lanes - 1;
-  const byteShift = Math.log2(lanes); // i >> byteShift is the byte holding element i (decode)
-  const codeMask = (1 << bits) - 1;
+  const byteShift = Math.log2(lanes); // i >>> byteShift is the byte holding element i
+  const encodeBody = ENCODE_BODY[bits];
+  const decodeBody = DECODE_BODY[bits];
   const codeBytes = (n: number): number => Math.ceil((n * bits) / 8);
   const payload = ({ blockSize, count }: Header): number => 4 * Math.ceil(count / blockSize) + codeBytes(count);
 
@@ -37,30 +46,31 @@ function makeBlockwise(id: CodecId, name: string, bits: 8 | 4 | 2): Codec {
       const out = new Uint8Array(HEADER_BYTES + payload({ blockSize, count: n }));
       writeHeader(out, id, blockSize, n);
       const dv = new DataView(out.buffer);
-      const codes = out.subarray(HEADER_BYTES + 4 * blocks);
-      // Codes are gathered in a register and stored once per byte; lanes run on across blocks.
-      let acc = 0, lane = 0, at = 0;
+      const codes = out.subarray(HEADER_BYTES + 4 * blocks); // zeroed: partial bytes are OR-ed in
+      const abs = int32View(values);
       const half = qmax + 0.5;
       for (let b = 0; b < blocks; b++) {
         const start = b * blockSize;
         const end = Math.min(n, start + blockSize);
-        let s = 0;
+        // For non-negative floats the bit patterns order like the values, so the largest |x| bits give
+        // s exactly, and land at or above Infinity's bits iff the block holds an Infinity or NaN.
+        let m = 0;
         for (let i = start; i < end; i++) {
-          const v = values[i] ?? 0;
-          if (v - v !== 0) nonFiniteInput(i, v);
-          const a = v < 0 ? -v : v;
-          if (a > s) s = a;
+          const a = abs[i]! & 0x7fffffff;
+          if (a > m) m = a;
         }
-        dv.setFloat32(HEADER_BYTES + 4 * b, s, true); // s is one of the inputs, so exact in fp32
+        if (m >= ABS_INF) throwFirstNonFinite(values, start, end);
+        const s = floatFromBits(m);
+        dv.setFloat32(HEADER_BYTES + 4 * b, s, true);
         // x · k ∈ [−qmax, qmax] up to one double rounding, so x · k + qmax + 0.5 ∈ (0, 2·qmax + 1) and
         // truncation is round-half-up to an offset code in [0, 2·qmax].
         const k = s > 0 ? qmax / s : 0;
-        for (let i = start; i < end; i++) {
-          acc |= (((values[i] ?? 0) * k + half) | 0) << (lane * bits);
-          if (++lane === lanes) { codes[at++] = acc; acc = 0; lane = 0; }
-        }
+        let i = start;
+        for (; i < end && (i & laneMask) !== 0; i++) codes[i >>> byteShift]! |= ((values[i]! * k + half) | 0) << ((i & laneMask) * bits);
+        const whole = i + ((end - i) & ~laneMask);
+        encodeBody(values, codes, i, whole, k, half);
+        for (i = whole; i < end; i++) codes[i >>> byteShift]! |= ((values[i]! * k + half) | 0) << ((i & laneMask) * bits);
       }
-      if (lane !== 0) codes[at] = acc;
       return out;
     },
     decode(bytes, expectedLength) {
@@ -71,8 +81,9 @@ function makeBlockwise(id: CodecId, name: string, bits: 8 | 4 | 2): Codec {
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const codes = bytes.subarray(HEADER_BYTES + 4 * blocks);
       const tail = n & laneMask; // elements in a partly used last byte
-      if (tail !== 0 && (codes[codes.length - 1] ?? 0) >>> (tail * bits) !== 0) return fail('bad-field', `${name} padding bits set`);
+      if (tail !== 0 && codes[codes.length - 1]! >>> (tail * bits) !== 0) return fail('bad-field', `${name} padding bits set`);
       const out = new Float32Array(n);
+      const lut = new Float32Array(illegal + 1); // the block's decoded value per code
       for (let b = 0; b < blocks; b++) {
         const s = dv.getFloat32(HEADER_BYTES + 4 * b, true);
         if (s - s !== 0) return fail('non-finite', `${name} scale ${s} in block ${b}`);
@@ -80,10 +91,25 @@ function makeBlockwise(id: CodecId, name: string, bits: 8 | 4 | 2): Codec {
         const step = s / qmax;
         const start = b * blockSize;
         const end = Math.min(n, start + blockSize);
-        for (let i = start; i < end; i++) {
-          const c = ((codes[i >> byteShift] ?? 0) >>> ((i & laneMask) * bits)) & codeMask;
-          if (c > 2 * qmax) return fail('bad-field', `${name} code ${c} at ${i}`);
+        // c + 1 exceeds the all-ones code only for that code itself: OR it up, look for it after.
+        let bad = 0;
+        let i = start;
+        for (; i < end && (i & laneMask) !== 0; i++) {
+          const c = (codes[i >>> byteShift]! >>> ((i & laneMask) * bits)) & illegal;
+          bad |= c + 1;
           out[i] = (c - qmax) * step; // |x̂| ≤ s ≤ float32 max: always finite
+        }
+        const whole = i + ((end - i) & ~laneMask);
+        bad |= decodeBody(codes, out, i, whole, qmax, step, lut);
+        for (i = whole; i < end; i++) {
+          const c = (codes[i >>> byteShift]! >>> ((i & laneMask) * bits)) & illegal;
+          bad |= c + 1;
+          out[i] = (c - qmax) * step;
+        }
+        if (bad > illegal) {
+          let at = start;
+          while (((codes[at >>> byteShift]! >>> ((at & laneMask) * bits)) & illegal) !== illegal) at++;
+          return fail('bad-field', `${name} code ${illegal} at ${at}`);
         }
       }
       return ok(out);
