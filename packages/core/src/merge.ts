@@ -1,14 +1,17 @@
 /**
- * Syncer-side merge of the learners' outer gradients for one fragment (algorithm.md §2.6).
+ * Syncer-side merge of the learners' outer gradients for one fragment (docs/method.md §5).
  *
  * Every contribution is Δ_m = Θ_p(current) − θ_{m,p}: the outer gradient anchored at the syncer's
- * current value of the fragment (§2.4, pitfall 2), so a merged Δ is applied with Θ ← Θ − η·(…).
+ * current value of the fragment (docs/method.md §5), so a merged Δ is applied with Θ ← Θ − η·(…).
  *
  * Numerics: storage is fp32, every sum is a float64 accumulator, and every reduction runs in one fixed
  * order (contributors in the order given, elements ascending), so the same inputs give the same bits on
- * every engine. Loops are element-major (for each element, over contributors) so no scratch vector of
- * the fragment's size is needed; the only allocations are O(contributors + ranges) per call, except
- * 'centered-clip', which keeps its running centre in one float64 vector of the fragment's size.
+ * every engine. Per-element sums over contributors are built a chunk of CHUNK elements at a time in a
+ * float64 scratch that stays in the L1 cache, one contributor streaming through it after the other:
+ * the same additions in the same order as an element-major loop, without its inner loop over
+ * contributors per element (docs/method.md §5). The only allocations are that chunk and
+ * O(contributors + ranges) per call, except 'centered-clip', which keeps its running centre in one
+ * float64 vector of the fragment's size.
  */
 import { ConfigError } from './result';
 import { centeredClip } from './robust';
@@ -45,6 +48,9 @@ export interface Contribution {
  * M near-orthogonal deltas have a relative direction norm ≈ 1/√M (≥ 0.25 for M ≤ 16), far above it.
  */
 export const RDA_DIRECTION_EPS = 1e-6;
+
+/** Elements per accumulation chunk: 2,048 float64 sums (16 kB) fit the L1 cache with room to spare. */
+const CHUNK = 2048;
 
 /**
  * Token weight of one contribution: "quantity × quality" = c_tokens · (c_tokens / c_steps) (§2.6),
@@ -116,15 +122,16 @@ export function mergeOuterGradient(
     return result;
   }
   const coef = new Float64Array(M); // RDA scratch, reused across ranges
+  const acc = new Float64Array(Math.min(n, CHUNK)); // chunk sums, reused across ranges
   let cursor = 0; // first element not yet written (ranges visited in ascending offset)
   for (const r of sorted) {
-    if (r.dstOffset > cursor) weightedMean(deltas, w, cursor, r.dstOffset, result);
+    if (r.dstOffset > cursor) weightedMean(deltas, w, cursor, r.dstOffset, result, acc);
     const lo = r.dstOffset, hi = r.dstOffset + r.size;
-    if (mode === 'rda' && r.kind === 'dense') rda(deltas, w, coef, lo, hi, result);
-    else weightedMean(deltas, w, lo, hi, result);
+    if (mode === 'rda' && r.kind === 'dense') rda(deltas, w, coef, lo, hi, result, acc);
+    else weightedMean(deltas, w, lo, hi, result, acc);
     cursor = hi;
   }
-  if (cursor < n) weightedMean(deltas, w, cursor, n, result);
+  if (cursor < n) weightedMean(deltas, w, cursor, n, result, acc);
   return result;
 }
 
@@ -147,29 +154,69 @@ function sortedRanges(ranges: readonly TensorRange[], n: number): TensorRange[] 
   return sorted;
 }
 
+/**
+ * acc[j] = Σ_m c_m Δ_m[lo + j] for j in [0, hi − lo) (at most CHUNK elements), each sum starting from 0
+ * and adding the contributors in order: bit for bit what an element-major loop would compute.
+ */
+function accumulate(deltas: readonly Float32Array[], c: Float64Array, lo: number, hi: number, acc: Float64Array): void {
+  const len = hi - lo;
+  acc.fill(0, 0, len);
+  for (let m = 0; m < deltas.length; m++) {
+    const d = deltas[m]!, cm = c[m]!;
+    for (let j = 0, i = lo; j < len; j++, i++) acc[j] = acc[j]! + cm * d[i]!;
+  }
+}
+
 /** out[i] = Σ_m w_m Δ_m[i] for i in [lo, hi). */
 function weightedMean(deltas: readonly Float32Array[], w: Float64Array, lo: number, hi: number,
-  out: Float32Array): void {
-  const M = deltas.length;
-  for (let i = lo; i < hi; i++) {
-    let s = 0;
-    for (let m = 0; m < M; m++) s += w[m]! * deltas[m]![i]!;
-    out[i] = s;
+  out: Float32Array, acc: Float64Array): void {
+  for (let c0 = lo; c0 < hi; c0 += CHUNK) {
+    const c1 = Math.min(hi, c0 + CHUNK);
+    accumulate(deltas, w, c0, c1, acc);
+    for (let j = 0, i = c0; i < c1; j++, i++) out[i] = acc[j]!;
+  }
+}
+
+/**
+ * sq[m] = Σ_i Δ_m[i]² over [lo, hi), elements ascending. Four contributors share one loop: each sum
+ * still runs in element order, but four independent additions per element keep the floating-point
+ * adder busy where a single running sum would wait out each addition's latency.
+ */
+function sumSquares(deltas: readonly Float32Array[], lo: number, hi: number, sq: Float64Array): void {
+  let m = 0;
+  for (; m + 4 <= deltas.length; m += 4) {
+    const a = deltas[m]!, b = deltas[m + 1]!, c = deltas[m + 2]!, d = deltas[m + 3]!;
+    let sa = 0, sb = 0, sc = 0, sd = 0;
+    for (let i = lo; i < hi; i++) {
+      const x = a[i]!, y = b[i]!, z = c[i]!, t = d[i]!;
+      sa += x * x;
+      sb += y * y;
+      sc += z * z;
+      sd += t * t;
+    }
+    sq[m] = sa;
+    sq[m + 1] = sb;
+    sq[m + 2] = sc;
+    sq[m + 3] = sd;
+  }
+  for (; m < deltas.length; m++) {
+    const a = deltas[m]!;
+    let sa = 0;
+    for (let i = lo; i < hi; i++) sa += a[i]! * a[i]!;
+    sq[m] = sa;
   }
 }
 
 /** Radial-directional averaging of the tensor at [lo, hi); see mergeOuterGradient. */
 function rda(deltas: readonly Float32Array[], w: Float64Array, coef: Float64Array, lo: number,
-  hi: number, out: Float32Array): void {
+  hi: number, out: Float32Array, acc: Float64Array): void {
   const M = deltas.length;
   // Pass 1: per-contributor norms → radius R = Σ w_m ‖Δ_m‖ and coefficients w_m / ‖Δ_m‖ (φ(0) = 0).
+  sumSquares(deltas, lo, hi, coef);
   let radius = 0;
   let reach = 0; // Σ w_m over non-zero deltas: the largest possible norm of the mean direction
   for (let m = 0; m < M; m++) {
-    const d = deltas[m]!;
-    let sq = 0;
-    for (let i = lo; i < hi; i++) sq += d[i]! * d[i]!;
-    const norm = Math.sqrt(sq);
+    const norm = Math.sqrt(coef[m]!);
     radius += w[m]! * norm;
     if (norm > 0) {
       coef[m] = w[m]! / norm;
@@ -178,17 +225,20 @@ function rda(deltas: readonly Float32Array[], w: Float64Array, coef: Float64Arra
       coef[m] = 0;
     }
   }
-  // Pass 2: mean direction u = Σ w_m φ(Δ_m), stored in out, and its norm.
+  // Pass 2: mean direction u = Σ w_m φ(Δ_m), stored in out, and its norm (from the float64 sums).
   let uSq = 0;
-  for (let i = lo; i < hi; i++) {
-    let s = 0;
-    for (let m = 0; m < M; m++) s += coef[m]! * deltas[m]![i]!;
-    out[i] = s;
-    uSq += s * s;
+  for (let c0 = lo; c0 < hi; c0 += CHUNK) {
+    const c1 = Math.min(hi, c0 + CHUNK);
+    accumulate(deltas, coef, c0, c1, acc);
+    for (let j = 0, i = c0; i < c1; j++, i++) {
+      const s = acc[j]!;
+      out[i] = s;
+      uSq += s * s;
+    }
   }
   const uNorm = Math.sqrt(uSq);
   if (!(uNorm > RDA_DIRECTION_EPS * reach)) {
-    weightedMean(deltas, w, lo, hi, out); // directions cancel (or all deltas are 0): plain weighted mean
+    weightedMean(deltas, w, lo, hi, out, acc); // directions cancel (or all deltas are 0): plain weighted mean
     return;
   }
   // Pass 3: D = R · u / ‖u‖.
