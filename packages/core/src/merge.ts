@@ -6,14 +6,13 @@
  *
  * Numerics: storage is fp32, every sum is a float64 accumulator, and every reduction runs in one fixed
  * order (contributors in the order given, elements ascending), so the same inputs give the same bits on
- * every engine. Per-element sums over contributors are built a chunk of CHUNK elements at a time in a
- * float64 scratch that stays in the L1 cache, one contributor streaming through it after the other:
- * the same additions in the same order as an element-major loop, without its inner loop over
- * contributors per element (docs/method.md §5). The only allocations are that chunk and
+ * every engine. The reductions run chunk by chunk (merge-sums.ts), with the same additions in the same
+ * order as an element-major loop. The only allocations are one chunk of float64 sums and
  * O(contributors + ranges) per call, except 'centered-clip', which keeps its running centre in one
  * float64 vector of the fragment's size.
  */
 import { ConfigError } from './result';
+import { accumulate, CHUNK, scale, store, sumSquares } from './merge-sums';
 import { centeredClip } from './robust';
 
 /**
@@ -48,9 +47,6 @@ export interface Contribution {
  * M near-orthogonal deltas have a relative direction norm ≈ 1/√M (≥ 0.25 for M ≤ 16), far above it.
  */
 export const RDA_DIRECTION_EPS = 1e-6;
-
-/** Elements per accumulation chunk: 2,048 float64 sums (16 kB) fit the L1 cache with room to spare. */
-const CHUNK = 2048;
 
 /**
  * Token weight of one contribution: "quantity × quality" = c_tokens · (c_tokens / c_steps) (§2.6),
@@ -154,56 +150,13 @@ function sortedRanges(ranges: readonly TensorRange[], n: number): TensorRange[] 
   return sorted;
 }
 
-/**
- * acc[j] = Σ_m c_m Δ_m[lo + j] for j in [0, hi − lo) (at most CHUNK elements), each sum starting from 0
- * and adding the contributors in order: bit for bit what an element-major loop would compute.
- */
-function accumulate(deltas: readonly Float32Array[], c: Float64Array, lo: number, hi: number, acc: Float64Array): void {
-  const len = hi - lo;
-  acc.fill(0, 0, len);
-  for (let m = 0; m < deltas.length; m++) {
-    const d = deltas[m]!, cm = c[m]!;
-    for (let j = 0, i = lo; j < len; j++, i++) acc[j] = acc[j]! + cm * d[i]!;
-  }
-}
-
 /** out[i] = Σ_m w_m Δ_m[i] for i in [lo, hi). */
 function weightedMean(deltas: readonly Float32Array[], w: Float64Array, lo: number, hi: number,
   out: Float32Array, acc: Float64Array): void {
   for (let c0 = lo; c0 < hi; c0 += CHUNK) {
     const c1 = Math.min(hi, c0 + CHUNK);
     accumulate(deltas, w, c0, c1, acc);
-    for (let j = 0, i = c0; i < c1; j++, i++) out[i] = acc[j]!;
-  }
-}
-
-/**
- * sq[m] = Σ_i Δ_m[i]² over [lo, hi), elements ascending. Four contributors share one loop: each sum
- * still runs in element order, but four independent additions per element keep the floating-point
- * adder busy where a single running sum would wait out each addition's latency.
- */
-function sumSquares(deltas: readonly Float32Array[], lo: number, hi: number, sq: Float64Array): void {
-  let m = 0;
-  for (; m + 4 <= deltas.length; m += 4) {
-    const a = deltas[m]!, b = deltas[m + 1]!, c = deltas[m + 2]!, d = deltas[m + 3]!;
-    let sa = 0, sb = 0, sc = 0, sd = 0;
-    for (let i = lo; i < hi; i++) {
-      const x = a[i]!, y = b[i]!, z = c[i]!, t = d[i]!;
-      sa += x * x;
-      sb += y * y;
-      sc += z * z;
-      sd += t * t;
-    }
-    sq[m] = sa;
-    sq[m + 1] = sb;
-    sq[m + 2] = sc;
-    sq[m + 3] = sd;
-  }
-  for (; m < deltas.length; m++) {
-    const a = deltas[m]!;
-    let sa = 0;
-    for (let i = lo; i < hi; i++) sa += a[i]! * a[i]!;
-    sq[m] = sa;
+    store(acc, out, c0, c1, 0);
   }
 }
 
@@ -212,7 +165,8 @@ function rda(deltas: readonly Float32Array[], w: Float64Array, coef: Float64Arra
   hi: number, out: Float32Array, acc: Float64Array): void {
   const M = deltas.length;
   // Pass 1: per-contributor norms → radius R = Σ w_m ‖Δ_m‖ and coefficients w_m / ‖Δ_m‖ (φ(0) = 0).
-  sumSquares(deltas, lo, hi, coef);
+  coef.fill(0);
+  for (let c0 = lo; c0 < hi; c0 += CHUNK) sumSquares(deltas, c0, Math.min(hi, c0 + CHUNK), coef);
   let radius = 0;
   let reach = 0; // Σ w_m over non-zero deltas: the largest possible norm of the mean direction
   for (let m = 0; m < M; m++) {
@@ -230,11 +184,7 @@ function rda(deltas: readonly Float32Array[], w: Float64Array, coef: Float64Arra
   for (let c0 = lo; c0 < hi; c0 += CHUNK) {
     const c1 = Math.min(hi, c0 + CHUNK);
     accumulate(deltas, coef, c0, c1, acc);
-    for (let j = 0, i = c0; i < c1; j++, i++) {
-      const s = acc[j]!;
-      out[i] = s;
-      uSq += s * s;
-    }
+    uSq = store(acc, out, c0, c1, uSq);
   }
   const uNorm = Math.sqrt(uSq);
   if (!(uNorm > RDA_DIRECTION_EPS * reach)) {
@@ -242,6 +192,6 @@ function rda(deltas: readonly Float32Array[], w: Float64Array, coef: Float64Arra
     return;
   }
   // Pass 3: D = R · u / ‖u‖.
-  const scale = radius / uNorm;
-  for (let i = lo; i < hi; i++) out[i] = out[i]! * scale;
+  const k = radius / uNorm;
+  for (let c0 = lo; c0 < hi; c0 += CHUNK) scale(out, c0, Math.min(hi, c0 + CHUNK), k);
 }

@@ -24,6 +24,20 @@ import { fail, ok } from '../result';
 
 const ROUNDING_SLACK = 2 ** -22;
 
+/**
+ * The largest |x| bits over bits[start, end). For non-negative floats the bit patterns order like the
+ * values, so this is the bits of max |x| exactly, and at or above Infinity's bits iff the range holds
+ * an Infinity or a NaN.
+ */
+function maxAbsBits(bits: Int32Array, start: number, end: number): number {
+  let m = 0;
+  for (let i = start; i < end; i++) {
+    const a = bits[i]! & 0x7fffffff;
+    if (a > m) m = a;
+  }
+  return m;
+}
+
 function makeBlockwise(id: CodecId, name: string, bits: 8 | 4 | 2): Codec {
   const qmax = (1 << (bits - 1)) - 1;
   const illegal = (1 << bits) - 1; // the all-ones code, one above 2·qmax
@@ -47,18 +61,12 @@ function makeBlockwise(id: CodecId, name: string, bits: 8 | 4 | 2): Codec {
       writeHeader(out, id, blockSize, n);
       const dv = new DataView(out.buffer);
       const codes = out.subarray(HEADER_BYTES + 4 * blocks); // zeroed: partial bytes are OR-ed in
-      const abs = int32View(values);
+      const bits32 = int32View(values);
       const half = qmax + 0.5;
       for (let b = 0; b < blocks; b++) {
         const start = b * blockSize;
         const end = Math.min(n, start + blockSize);
-        // For non-negative floats the bit patterns order like the values, so the largest |x| bits give
-        // s exactly, and land at or above Infinity's bits iff the block holds an Infinity or NaN.
-        let m = 0;
-        for (let i = start; i < end; i++) {
-          const a = abs[i]! & 0x7fffffff;
-          if (a > m) m = a;
-        }
+        const m = maxAbsBits(bits32, start, end);
         if (m >= ABS_INF) throwFirstNonFinite(values, start, end);
         const s = floatFromBits(m);
         dv.setFloat32(HEADER_BYTES + 4 * b, s, true);

@@ -14,13 +14,16 @@
  * halves take the same branch-free path; decoding is one lookup in a 65,536-entry table per value.
  */
 import type { Codec } from './codec';
-import { ABS_INF, bitsOfFloat, hostToWire16, int32View, wireU16 } from './bits';
+import { bitsOfFloat, floatFromBits, hostToWire16, int32View, wireU16 } from './bits';
 import { HEADER_BYTES, nonFiniteInput, readHeader, writeHeader } from './format';
 import { fail, ok } from '../result';
 
 const HALF_MAX = 65504;
 const MIN_NORMAL = 2 ** -14;
 const ABS_65504 = 0x477fe000; // float32 bits of 65504
+// Local rather than imported from bits.ts: the encoder's loop reads it per value, and under a CommonJS
+// transform (tsx in Node) an imported binding is a property read through a getter, ~1 ns each.
+const ABS_INF = 0x7f800000;
 
 /*
  * Rounding tables indexed by the float32 biased exponent e, for |x| ≤ 65504 (e ≤ 142). With the
@@ -38,23 +41,40 @@ for (let e = 0; e < 256; e++) {
   const shift = e >= 113 ? 13 : Math.min(25, 126 - e);
   SHIFT[e] = shift;
   BIAS[e] = (1 << (shift - 1)) - 1;
-  BASE[e] = e >= 113 ? (e - 113) << 10 : 0; // entries above 142 are never used: those values are clamped
+  BASE[e] = e >= 113 ? (e - 113) << 10 : 0; // entries above 142 go unused: those values are clamped
 }
 
-/** Half bits of the float32 with bits `b` (finite and |x| ≤ 65504). */
-function halfOfBits(b: number): number {
+/** Half bits of the finite float32 with bits `b`: RNE through the tables, or the clamp to ±65504. */
+function halfOfFinite(b: number): number {
   const e = (b >>> 23) & 0xff;
   const shift = SHIFT[e]!;
   const m = (b & 0x7fffff) | 0x800000;
-  return ((b >>> 16) & 0x8000) | (BASE[e]! + ((m + BIAS[e]! + ((m >>> shift) & 1)) >>> shift));
+  const h = (b & 0x7fffffff) > ABS_65504 ? 0x7bff : BASE[e]! + ((m + BIAS[e]! + ((m >>> shift) & 1)) >>> shift);
+  return ((b >>> 16) & 0x8000) | h;
 }
 
 /** Half-precision bit pattern of x (rounded to float32 first, then RNE, clamped to ±65504). */
 export function toHalf(x: number): number {
   const b = bitsOfFloat(x);
-  const abs = b & 0x7fffffff;
-  if (abs >= ABS_INF) nonFiniteInput(0, x);
-  return abs > ABS_65504 ? ((b >>> 16) & 0x8000) | 0x7bff : halfOfBits(b);
+  if ((b & 0x7fffffff) >= ABS_INF) nonFiniteInput(0, x);
+  return halfOfFinite(b);
+}
+
+/** Values per call of encodeHalves and decodeHalves: the hot loops run in many short calls (see there). */
+const CHUNK = 4096;
+
+/**
+ * halves[i] = toHalf(x_i) for i in [lo, hi), x given by its float32 bits; throws on the first
+ * non-finite value. A small function called once per CHUNK values is what JS engines optimise as a
+ * whole, where one loop over a whole message runs as on-stack-replacement code that V8 (Node 20)
+ * re-enters and deoptimises on every call.
+ */
+function encodeHalves(bits: Int32Array, halves: Uint16Array, lo: number, hi: number): void {
+  for (let i = lo; i < hi; i++) {
+    const b = bits[i]!;
+    if ((b & 0x7fffffff) >= ABS_INF) nonFiniteInput(i, floatFromBits(b));
+    halves[i] = halfOfFinite(b);
+  }
 }
 
 /** Value of a half bit pattern (Infinity / NaN patterns included). */
@@ -77,6 +97,21 @@ export function halfTable(): Float32Array {
   return table;
 }
 
+/**
+ * out[i] = t[halves[i]] for i in [lo, hi); returns the OR of (h & 0x7C00) + 0x400 over them, which
+ * carries into bit 15 only for an all-ones exponent (Infinity / NaN). OR-ing it up keeps a
+ * data-dependent branch out of the loop; the caller locates the rare failure afterwards.
+ */
+function decodeHalves(halves: Uint16Array, t: Float32Array, out: Float32Array, lo: number, hi: number): number {
+  let bad = 0;
+  for (let i = lo; i < hi; i++) {
+    const h = halves[i]!;
+    bad |= (h & 0x7c00) + 0x400;
+    out[i] = t[h]!;
+  }
+  return bad;
+}
+
 export const fp16: Codec = {
   id: 1,
   name: 'fp16',
@@ -87,19 +122,7 @@ export const fp16: Codec = {
     const out = new Uint8Array(HEADER_BYTES + 2 * n);
     writeHeader(out, 1, 0, n);
     const halves = new Uint16Array(out.buffer, HEADER_BYTES, n); // a fresh buffer: offset 12 is 2-aligned
-    for (let i = 0; i < n; i++) {
-      const b = bits[i]!;
-      // halfOfBits inlined: this loop is the whole cost of the codec.
-      const e = (b >>> 23) & 0xff;
-      const shift = SHIFT[e]!;
-      const m = (b & 0x7fffff) | 0x800000;
-      let h = BASE[e]! + ((m + BIAS[e]! + ((m >>> shift) & 1)) >>> shift);
-      if ((b & 0x7fffffff) > ABS_65504) { // rare: clamp, or refuse Infinity / NaN
-        if ((b & 0x7fffffff) >= ABS_INF) nonFiniteInput(i, values[i]!);
-        h = 0x7bff;
-      }
-      halves[i] = ((b >>> 16) & 0x8000) | h;
-    }
+    for (let lo = 0; lo < n; lo += CHUNK) encodeHalves(bits, halves, lo, Math.min(n, lo + CHUNK));
     hostToWire16(halves);
     return out;
   },
@@ -110,14 +133,8 @@ export const fp16: Codec = {
     const halves = wireU16(bytes, HEADER_BYTES, n);
     const t = halfTable();
     const out = new Float32Array(n);
-    // (h & 0x7C00) + 0x400 carries into bit 15 only for an all-ones exponent (Infinity / NaN). OR-ing
-    // it up keeps a data-dependent branch out of the loop; the rare failure is located afterwards.
     let bad = 0;
-    for (let i = 0; i < n; i++) {
-      const h = halves[i]!;
-      bad |= (h & 0x7c00) + 0x400;
-      out[i] = t[h]!;
-    }
+    for (let lo = 0; lo < n; lo += CHUNK) bad |= decodeHalves(halves, t, out, lo, Math.min(n, lo + CHUNK));
     if ((bad & 0x8000) !== 0) {
       let i = 0;
       while ((halves[i]! & 0x7c00) !== 0x7c00) i++;

@@ -26,6 +26,38 @@ function meanAbs(values: Float32Array, start: number, end: number): number {
   return Math.fround(sum / (end - start)); // ≤ max |x|, so finite when sum is
 }
 
+/** out[i] = ±s by the sign bit of element i, for i in [start, end): whole bytes 8 values at a time. */
+function decodeSigns(codes: Uint8Array, out: Float32Array, start: number, end: number, s: number): void {
+  // (2·bit − 1) · s is ±s without a data-dependent branch (signs are coin flips to a predictor).
+  let i = start;
+  for (; i < end && (i & 7) !== 0; i++) out[i] = ((((codes[i >>> 3]! >>> (i & 7)) & 1) * 2) - 1) * s;
+  const whole = i + ((end - i) & ~7);
+  for (; i < whole; i += 8) {
+    const p = codes[i >>> 3]!;
+    out[i] = ((p & 1) * 2 - 1) * s;
+    out[i + 1] = (((p >>> 1) & 1) * 2 - 1) * s;
+    out[i + 2] = (((p >>> 2) & 1) * 2 - 1) * s;
+    out[i + 3] = (((p >>> 3) & 1) * 2 - 1) * s;
+    out[i + 4] = (((p >>> 4) & 1) * 2 - 1) * s;
+    out[i + 5] = (((p >>> 5) & 1) * 2 - 1) * s;
+    out[i + 6] = (((p >>> 6) & 1) * 2 - 1) * s;
+    out[i + 7] = ((p >>> 7) * 2 - 1) * s;
+  }
+  for (; i < end; i++) out[i] = ((((codes[i >>> 3]! >>> (i & 7)) & 1) * 2) - 1) * s;
+}
+
+/** Code bytes per call of packSigns: many short calls are what JS engines optimise best (see fp16.ts). */
+const BYTES_PER_CALL = 512;
+
+/** codes[j] = the sign bits of values[8j, 8j + 8) for j in [lo, hi); +(v >= 0) is a compare-and-set, not a branch. */
+function packSigns(values: Float32Array, codes: Uint8Array, lo: number, hi: number): void {
+  for (let j = lo, i = 8 * lo; j < hi; j++, i += 8) {
+    codes[j] = +(values[i]! >= 0) | (+(values[i + 1]! >= 0) << 1) | (+(values[i + 2]! >= 0) << 2) |
+      (+(values[i + 3]! >= 0) << 3) | (+(values[i + 4]! >= 0) << 4) | (+(values[i + 5]! >= 0) << 5) |
+      (+(values[i + 6]! >= 0) << 6) | (+(values[i + 7]! >= 0) << 7);
+  }
+}
+
 export const int1: Codec = {
   id: 5,
   name: 'int1',
@@ -44,14 +76,9 @@ export const int1: Codec = {
       if (s - s !== 0) throwFirstNonFinite(values, start, end); // n · float32 max is far below double max
       dv.setFloat32(HEADER_BYTES + 4 * b, s, true);
     }
-    // One byte per 8 values; +(v >= 0) is a compare-and-set, not a branch (signs are coin flips).
     const codes = out.subarray(HEADER_BYTES + 4 * blocks);
     const whole = n >>> 3;
-    for (let j = 0, i = 0; j < whole; j++, i += 8) {
-      codes[j] = +(values[i]! >= 0) | (+(values[i + 1]! >= 0) << 1) | (+(values[i + 2]! >= 0) << 2) |
-        (+(values[i + 3]! >= 0) << 3) | (+(values[i + 4]! >= 0) << 4) | (+(values[i + 5]! >= 0) << 5) |
-        (+(values[i + 6]! >= 0) << 6) | (+(values[i + 7]! >= 0) << 7);
-    }
+    for (let j = 0; j < whole; j += BYTES_PER_CALL) packSigns(values, codes, j, Math.min(whole, j + BYTES_PER_CALL));
     if (whole * 8 < n) {
       let acc = 0;
       for (let i = whole * 8; i < n; i++) acc |= +(values[i]! >= 0) << (i & 7);
@@ -73,10 +100,7 @@ export const int1: Codec = {
       const s = dv.getFloat32(HEADER_BYTES + 4 * b, true);
       if (s - s !== 0) return fail('non-finite', `int1 scale ${s} in block ${b}`);
       if (s < 0) return fail('bad-field', `int1 negative scale ${s} in block ${b}`);
-      const start = b * blockSize;
-      const end = Math.min(n, start + blockSize);
-      // (2·bit − 1) · s is ±s without a data-dependent branch (signs are coin flips to a predictor).
-      for (let i = start; i < end; i++) out[i] = ((((codes[i >>> 3]! >>> (i & 7)) & 1) * 2) - 1) * s;
+      decodeSigns(codes, out, b * blockSize, Math.min(n, (b + 1) * blockSize), s);
     }
     return ok(out);
   },
