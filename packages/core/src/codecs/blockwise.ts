@@ -14,7 +14,7 @@
  * Speed (docs/method.md §6): a block's largest |x| is found on the float bits with integer compares;
  * then the whole bytes of the block are quantised and packed in one loop per bit width (blockbody.ts),
  * and only a block that starts or ends inside a byte (a block size that is not a multiple of the codes
- * per byte) goes through the per-element loop for those few elements.
+ * per byte) goes through the per-element path for those few elements.
  */
 import type { Codec, CodecId } from './codec';
 import { ABS_INF, floatFromBits, int32View, throwFirstNonFinite } from './bits';
@@ -48,6 +48,25 @@ function makeBlockwise(id: CodecId, name: string, bits: 8 | 4 | 2): Codec {
   const decodeBody = DECODE_BODY[bits];
   const codeBytes = (n: number): number => Math.ceil((n * bits) / 8);
   const payload = ({ blockSize, count }: Header): number => 4 * Math.ceil(count / blockSize) + codeBytes(count);
+  /** First index ≥ i that starts a byte, or `end` if sooner. */
+  const byteStart = (i: number, end: number): number => Math.min(end, (i + laneMask) & ~laneMask);
+
+  // The per-element path, for the few elements of a block that share a byte with the next or previous
+  // block. Encoding ORs codes into bytes (the message starts zeroed); decoding returns the OR of
+  // (code + 1), which exceeds the all-ones code only if that illegal code occurs.
+  const codeAt = (codes: Uint8Array, i: number): number => (codes[i >>> byteShift]! >>> ((i & laneMask) * bits)) & illegal;
+  const encodeEach = (values: Float32Array, codes: Uint8Array, i: number, end: number, k: number, half: number): void => {
+    for (; i < end; i++) codes[i >>> byteShift] = codes[i >>> byteShift]! | (((values[i]! * k + half) | 0) << ((i & laneMask) * bits));
+  };
+  const decodeEach = (codes: Uint8Array, out: Float32Array, i: number, end: number, step: number): number => {
+    let bad = 0;
+    for (; i < end; i++) {
+      const c = codeAt(codes, i);
+      bad |= c + 1;
+      out[i] = (c - qmax) * step;
+    }
+    return bad;
+  };
 
   return {
     id,
@@ -60,7 +79,7 @@ function makeBlockwise(id: CodecId, name: string, bits: 8 | 4 | 2): Codec {
       const out = new Uint8Array(HEADER_BYTES + payload({ blockSize, count: n }));
       writeHeader(out, id, blockSize, n);
       const dv = new DataView(out.buffer);
-      const codes = out.subarray(HEADER_BYTES + 4 * blocks); // zeroed: partial bytes are OR-ed in
+      const codes = out.subarray(HEADER_BYTES + 4 * blocks);
       const bits32 = int32View(values);
       const half = qmax + 0.5;
       for (let b = 0; b < blocks; b++) {
@@ -73,11 +92,11 @@ function makeBlockwise(id: CodecId, name: string, bits: 8 | 4 | 2): Codec {
         // x · k ∈ [−qmax, qmax] up to one double rounding, so x · k + qmax + 0.5 ∈ (0, 2·qmax + 1) and
         // truncation is round-half-up to an offset code in [0, 2·qmax].
         const k = s > 0 ? qmax / s : 0;
-        let i = start;
-        for (; i < end && (i & laneMask) !== 0; i++) codes[i >>> byteShift]! |= ((values[i]! * k + half) | 0) << ((i & laneMask) * bits);
-        const whole = i + ((end - i) & ~laneMask);
-        encodeBody(values, codes, i, whole, k, half);
-        for (i = whole; i < end; i++) codes[i >>> byteShift]! |= ((values[i]! * k + half) | 0) << ((i & laneMask) * bits);
+        const head = byteStart(start, end);
+        const whole = head + ((end - head) & ~laneMask); // [head, whole) is whole bytes
+        encodeEach(values, codes, start, head, k, half);
+        encodeBody(values, codes, head, whole, k, half);
+        encodeEach(values, codes, whole, end, k, half);
       }
       return out;
     },
@@ -99,24 +118,13 @@ function makeBlockwise(id: CodecId, name: string, bits: 8 | 4 | 2): Codec {
         const step = s / qmax;
         const start = b * blockSize;
         const end = Math.min(n, start + blockSize);
-        // c + 1 exceeds the all-ones code only for that code itself: OR it up, look for it after.
-        let bad = 0;
-        let i = start;
-        for (; i < end && (i & laneMask) !== 0; i++) {
-          const c = (codes[i >>> byteShift]! >>> ((i & laneMask) * bits)) & illegal;
-          bad |= c + 1;
-          out[i] = (c - qmax) * step; // |x̂| ≤ s ≤ float32 max: always finite
-        }
-        const whole = i + ((end - i) & ~laneMask);
-        bad |= decodeBody(codes, out, i, whole, qmax, step, lut);
-        for (i = whole; i < end; i++) {
-          const c = (codes[i >>> byteShift]! >>> ((i & laneMask) * bits)) & illegal;
-          bad |= c + 1;
-          out[i] = (c - qmax) * step;
-        }
+        const head = byteStart(start, end);
+        const whole = head + ((end - head) & ~laneMask);
+        const bad = decodeEach(codes, out, start, head, step) | decodeBody(codes, out, head, whole, qmax, step, lut) |
+          decodeEach(codes, out, whole, end, step);
         if (bad > illegal) {
           let at = start;
-          while (((codes[at >>> byteShift]! >>> ((at & laneMask) * bits)) & illegal) !== illegal) at++;
+          while (codeAt(codes, at) !== illegal) at++;
           return fail('bad-field', `${name} code ${illegal} at ${at}`);
         }
       }
