@@ -26,24 +26,26 @@ function meanAbs(values: Float32Array, start: number, end: number): number {
   return Math.fround(sum / (end - start)); // ≤ max |x|, so finite when sum is
 }
 
-/** out[i] = ±s by the sign bit of element i, for i in [start, end): whole bytes 8 values at a time. */
-function decodeSigns(codes: Uint8Array, out: Float32Array, start: number, end: number, s: number): void {
-  // (2·bit − 1) · s is ±s without a data-dependent branch (signs are coin flips to a predictor).
+/**
+ * out[i] = ±s by the sign bit of element i, for i in [start, end): whole bytes 8 values at a time, each
+ * value a lookup in lut = [−s, +s] (what (2·bit − 1) · s rounds to), so no data-dependent branch.
+ */
+function decodeSigns(codes: Uint8Array, out: Float32Array, start: number, end: number, lut: Float32Array): void {
   let i = start;
-  for (; i < end && (i & 7) !== 0; i++) out[i] = ((((codes[i >>> 3]! >>> (i & 7)) & 1) * 2) - 1) * s;
+  for (; i < end && (i & 7) !== 0; i++) out[i] = lut[(codes[i >>> 3]! >>> (i & 7)) & 1]!;
   const whole = i + ((end - i) & ~7);
   for (; i < whole; i += 8) {
     const p = codes[i >>> 3]!;
-    out[i] = ((p & 1) * 2 - 1) * s;
-    out[i + 1] = (((p >>> 1) & 1) * 2 - 1) * s;
-    out[i + 2] = (((p >>> 2) & 1) * 2 - 1) * s;
-    out[i + 3] = (((p >>> 3) & 1) * 2 - 1) * s;
-    out[i + 4] = (((p >>> 4) & 1) * 2 - 1) * s;
-    out[i + 5] = (((p >>> 5) & 1) * 2 - 1) * s;
-    out[i + 6] = (((p >>> 6) & 1) * 2 - 1) * s;
-    out[i + 7] = ((p >>> 7) * 2 - 1) * s;
+    out[i] = lut[p & 1]!;
+    out[i + 1] = lut[(p >>> 1) & 1]!;
+    out[i + 2] = lut[(p >>> 2) & 1]!;
+    out[i + 3] = lut[(p >>> 3) & 1]!;
+    out[i + 4] = lut[(p >>> 4) & 1]!;
+    out[i + 5] = lut[(p >>> 5) & 1]!;
+    out[i + 6] = lut[(p >>> 6) & 1]!;
+    out[i + 7] = lut[p >>> 7]!;
   }
-  for (; i < end; i++) out[i] = ((((codes[i >>> 3]! >>> (i & 7)) & 1) * 2) - 1) * s;
+  for (; i < end; i++) out[i] = lut[(codes[i >>> 3]! >>> (i & 7)) & 1]!;
 }
 
 /** Code bytes per call of packSigns: many short calls are what JS engines optimise best (see fp16.ts). */
@@ -96,11 +98,14 @@ export const int1: Codec = {
     const tail = n & 7;
     if (tail !== 0 && codes[codes.length - 1]! >>> tail !== 0) return fail('bad-field', 'int1 padding bits set');
     const out = new Float32Array(n);
+    const lut = new Float32Array(2);
     for (let b = 0; b < blocks; b++) {
       const s = dv.getFloat32(HEADER_BYTES + 4 * b, true);
       if (s - s !== 0) return fail('non-finite', `int1 scale ${s} in block ${b}`);
       if (s < 0) return fail('bad-field', `int1 negative scale ${s} in block ${b}`);
-      decodeSigns(codes, out, b * blockSize, Math.min(n, (b + 1) * blockSize), s);
+      lut[0] = -s;
+      lut[1] = s;
+      decodeSigns(codes, out, b * blockSize, Math.min(n, (b + 1) * blockSize), lut);
     }
     return ok(out);
   },
