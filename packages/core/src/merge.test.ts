@@ -40,6 +40,50 @@ function reference(contribs: readonly Contribution[], ranges: readonly TensorRan
   return out;
 }
 
+/**
+ * The straightforward element-major merge (for each element, over contributors) in 'rda' mode, with
+ * the same float64 additions in the same order as merge.ts: its output must match bit for bit.
+ */
+function elementMajorRda(contribs: readonly Contribution[], ranges: readonly TensorRange[]): Float32Array {
+  const n = contribs[0]!.delta.length, M = contribs.length;
+  const total = contribs.reduce((s, x) => s + x.weight, 0);
+  const w = contribs.map((x) => (total === 0 ? 1 / M : x.weight / total));
+  const out = new Float32Array(n);
+  const mean = (lo: number, hi: number): void => {
+    for (let i = lo; i < hi; i++) {
+      let s = 0;
+      for (let m = 0; m < M; m++) s += w[m]! * contribs[m]!.delta[i]!;
+      out[i] = s;
+    }
+  };
+  mean(0, n);
+  for (const r of ranges) {
+    if (r.kind !== 'dense') continue;
+    const lo = r.dstOffset, hi = r.dstOffset + r.size;
+    let radius = 0, reach = 0, uSq = 0;
+    const coef = contribs.map((c, m) => {
+      let sq = 0;
+      for (let i = lo; i < hi; i++) sq += c.delta[i]! * c.delta[i]!;
+      const norm = Math.sqrt(sq);
+      radius += w[m]! * norm;
+      if (norm > 0) reach += w[m]!;
+      return norm > 0 ? w[m]! / norm : 0;
+    });
+    for (let i = lo; i < hi; i++) {
+      let s = 0;
+      for (let m = 0; m < M; m++) s += coef[m]! * contribs[m]!.delta[i]!;
+      out[i] = s;
+      uSq += s * s;
+    }
+    const uNorm = Math.sqrt(uSq);
+    if (!(uNorm > 1e-6 * reach)) { mean(lo, hi); continue; }
+    for (let i = lo; i < hi; i++) out[i] = out[i]! * (radius / uNorm);
+  }
+  return out;
+}
+
+const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
 function randomDelta(rng: Rng, n: number, scale: number): Float32Array {
   const d = new Float32Array(n);
   for (let i = 0; i < n; i++) d[i] = rng.normal() * scale;
@@ -132,6 +176,23 @@ describe('mergeOuterGradient: oracle', () => {
       for (const mode of ['rda', 'weighted-mean', 'mean'] as const) {
         expectClose(mergeOuterGradient(contribs, ranges, mode), reference(contribs, ranges, mode), 1e-5);
       }
+      // The means are the oracle's in-order float64 sums exactly, rounded once to fp32.
+      for (const mode of ['weighted-mean', 'mean'] as const) {
+        expect(bits(mergeOuterGradient(contribs, ranges, mode))).toEqual(bits(Float32Array.from(reference(contribs, ranges, mode))));
+      }
+      expect(bits(mergeOuterGradient(contribs, ranges, 'rda'))).toEqual(bits(elementMajorRda(contribs, ranges)));
+    }
+  });
+
+  it('gives the element-major bits on tensors spanning several accumulation chunks', () => {
+    const rng = makeRng(4242);
+    const n = 9000; // chunks of 2,048: ranges start and end inside chunks
+    const contribs = [0, 1, 2, 3, 4].map(() => ({ delta: randomDelta(rng, n, 1e-3), weight: rng.next() }));
+    const ranges = [dense(0, 4100), emb(4100, 1500), dense(5600, 3000)]; // elements 8600.. uncovered
+    for (const M of [1, 3, 4, 5]) {
+      const cs = contribs.slice(0, M);
+      expect(bits(mergeOuterGradient(cs, ranges, 'rda'))).toEqual(bits(elementMajorRda(cs, ranges)));
+      expect(bits(mergeOuterGradient(cs, ranges, 'weighted-mean'))).toEqual(bits(Float32Array.from(reference(cs, ranges, 'weighted-mean'))));
     }
   });
 

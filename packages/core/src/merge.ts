@@ -1,16 +1,18 @@
 /**
- * Syncer-side merge of the learners' outer gradients for one fragment (algorithm.md §2.6).
+ * Syncer-side merge of the learners' outer gradients for one fragment (docs/method.md §5).
  *
  * Every contribution is Δ_m = Θ_p(current) − θ_{m,p}: the outer gradient anchored at the syncer's
- * current value of the fragment (§2.4, pitfall 2), so a merged Δ is applied with Θ ← Θ − η·(…).
+ * current value of the fragment (docs/method.md §5), so a merged Δ is applied with Θ ← Θ − η·(…).
  *
  * Numerics: storage is fp32, every sum is a float64 accumulator, and every reduction runs in one fixed
  * order (contributors in the order given, elements ascending), so the same inputs give the same bits on
- * every engine. Loops are element-major (for each element, over contributors) so no scratch vector of
- * the fragment's size is needed; the only allocations are O(contributors + ranges) per call, except
- * 'centered-clip', which keeps its running centre in one float64 vector of the fragment's size.
+ * every engine. The reductions run chunk by chunk (merge-sums.ts), with the same additions in the same
+ * order as an element-major loop. The only allocations are one chunk of float64 sums and
+ * O(contributors + ranges) per call, except 'centered-clip', which keeps its running centre in one
+ * float64 vector of the fragment's size.
  */
 import { ConfigError } from './result';
+import { accumulate, CHUNK, scale, store, sumSquares } from './merge-sums';
 import { centeredClip } from './robust';
 
 /**
@@ -117,15 +119,16 @@ export function mergeOuterGradient(
     return result;
   }
   const coef = new Float64Array(M); // RDA scratch, reused across ranges
+  const acc = new Float64Array(Math.min(n, CHUNK)); // chunk sums, reused across ranges
   let cursor = 0; // first element not yet written (ranges visited in ascending offset)
   for (const r of sorted) {
-    if (r.dstOffset > cursor) weightedMean(deltas, w, cursor, r.dstOffset, result);
+    if (r.dstOffset > cursor) weightedMean(deltas, w, cursor, r.dstOffset, result, acc);
     const lo = r.dstOffset, hi = r.dstOffset + r.size;
-    if (mode === 'rda' && r.kind === 'dense') rda(deltas, w, coef, lo, hi, result);
-    else weightedMean(deltas, w, lo, hi, result);
+    if (mode === 'rda' && r.kind === 'dense') rda(deltas, w, coef, lo, hi, result, acc);
+    else weightedMean(deltas, w, lo, hi, result, acc);
     cursor = hi;
   }
-  if (cursor < n) weightedMean(deltas, w, cursor, n, result);
+  if (cursor < n) weightedMean(deltas, w, cursor, n, result, acc);
   return result;
 }
 
@@ -150,27 +153,25 @@ function sortedRanges(ranges: readonly TensorRange[], n: number): TensorRange[] 
 
 /** out[i] = Σ_m w_m Δ_m[i] for i in [lo, hi). */
 function weightedMean(deltas: readonly Float32Array[], w: Float64Array, lo: number, hi: number,
-  out: Float32Array): void {
-  const M = deltas.length;
-  for (let i = lo; i < hi; i++) {
-    let s = 0;
-    for (let m = 0; m < M; m++) s += w[m]! * deltas[m]![i]!;
-    out[i] = s;
+  out: Float32Array, acc: Float64Array): void {
+  for (let c0 = lo; c0 < hi; c0 += CHUNK) {
+    const c1 = Math.min(hi, c0 + CHUNK);
+    accumulate(deltas, w, c0, c1, acc);
+    store(acc, out, c0, c1, 0);
   }
 }
 
 /** Radial-directional averaging of the tensor at [lo, hi); see mergeOuterGradient. */
 function rda(deltas: readonly Float32Array[], w: Float64Array, coef: Float64Array, lo: number,
-  hi: number, out: Float32Array): void {
+  hi: number, out: Float32Array, acc: Float64Array): void {
   const M = deltas.length;
   // Pass 1: per-contributor norms → radius R = Σ w_m ‖Δ_m‖ and coefficients w_m / ‖Δ_m‖ (φ(0) = 0).
+  coef.fill(0);
+  for (let c0 = lo; c0 < hi; c0 += CHUNK) sumSquares(deltas, c0, Math.min(hi, c0 + CHUNK), coef);
   let radius = 0;
   let reach = 0; // Σ w_m over non-zero deltas: the largest possible norm of the mean direction
   for (let m = 0; m < M; m++) {
-    const d = deltas[m]!;
-    let sq = 0;
-    for (let i = lo; i < hi; i++) sq += d[i]! * d[i]!;
-    const norm = Math.sqrt(sq);
+    const norm = Math.sqrt(coef[m]!);
     radius += w[m]! * norm;
     if (norm > 0) {
       coef[m] = w[m]! / norm;
@@ -179,20 +180,19 @@ function rda(deltas: readonly Float32Array[], w: Float64Array, coef: Float64Arra
       coef[m] = 0;
     }
   }
-  // Pass 2: mean direction u = Σ w_m φ(Δ_m), stored in out, and its norm.
+  // Pass 2: mean direction u = Σ w_m φ(Δ_m), stored in out, and its norm (from the float64 sums).
   let uSq = 0;
-  for (let i = lo; i < hi; i++) {
-    let s = 0;
-    for (let m = 0; m < M; m++) s += coef[m]! * deltas[m]![i]!;
-    out[i] = s;
-    uSq += s * s;
+  for (let c0 = lo; c0 < hi; c0 += CHUNK) {
+    const c1 = Math.min(hi, c0 + CHUNK);
+    accumulate(deltas, coef, c0, c1, acc);
+    uSq = store(acc, out, c0, c1, uSq);
   }
   const uNorm = Math.sqrt(uSq);
   if (!(uNorm > RDA_DIRECTION_EPS * reach)) {
-    weightedMean(deltas, w, lo, hi, out); // directions cancel (or all deltas are 0): plain weighted mean
+    weightedMean(deltas, w, lo, hi, out, acc); // directions cancel (or all deltas are 0): plain weighted mean
     return;
   }
   // Pass 3: D = R · u / ‖u‖.
-  const scale = radius / uNorm;
-  for (let i = lo; i < hi; i++) out[i] = out[i]! * scale;
+  const k = radius / uNorm;
+  for (let c0 = lo; c0 < hi; c0 += CHUNK) scale(out, c0, Math.min(hi, c0 + CHUNK), k);
 }
