@@ -50,15 +50,15 @@ export interface Contribution {
 export const RDA_DIRECTION_EPS = 1e-6;
 
 /**
- * Token weight of one contribution: "quantity × quality" = c_tokens · (c_tokens / c_steps) (§2.6),
- * with the staleness guard of pitfall 3. A learner that trained offline for long would otherwise get
+ * Token weight of one contribution: "quantity × quality" = c_tokens · (c_tokens / c_steps) (docs/method.md §5),
+ * with the staleness guard of docs/method.md §5 (steps capped). A learner that trained offline for long would otherwise get
  * a weight growing linearly with its steps and dominate a merge made from a stale base. So the steps
  * counted are s = min(c_steps, stepsCap) and the tokens are scaled by s / c_steps, keeping the
  * learner's tokens-per-step (its batch size, the "quality" factor) unchanged:
  *
  *   w = (c_tokens · s / c_steps)² / s = (c_tokens / c_steps)² · s        [tokens² / step]
  *
- * Below the cap this is exactly c_tokens² / c_steps. The recommended cap is 2H (§3.2); pass Infinity
+ * Below the cap this is exactly c_tokens² / c_steps. The recommended cap is 2H (docs/method.md §5); pass Infinity
  * to disable it. Returns 0 (no influence) for c_steps ≤ 0, c_tokens ≤ 0 or non-finite counters.
  */
 export function tokenWeight(cTokens: number, cSteps: number, stepsCap: number): number {

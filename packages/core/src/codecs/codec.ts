@@ -1,5 +1,5 @@
 /**
- * Codecs for outer updates (deltas θ − anchor, §2.10), registered by the numeric id that travels in
+ * Codecs for outer updates (deltas θ − anchor, docs/method.md §6), registered by the numeric id that travels in
  * every encoded message's header (see format.ts).
  */
 import { ConfigError, fail, ok, type Result } from '../result';

@@ -14,7 +14,7 @@
 import { ConfigError, fail, ok, type Result } from '../result';
 
 export const HEADER_BYTES = 12;
-/** Elements per scale: 128 is the paper-adjacent default (§2.10: block 64–256). */
+/** Elements per scale: 128 is the paper-adjacent default (docs/method.md §6: blocks of 64–256). */
 export const DEFAULT_BLOCK = 128;
 export const MIN_BLOCK = 8;
 export const MAX_BLOCK = 65536;

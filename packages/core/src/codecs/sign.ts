@@ -4,7 +4,7 @@
  * x̂ = ±s. The mean-abs scale keeps the block's L1 mass, the usual choice for sign compression.
  *
  * Error bound: max over elements of |x − sign(x)·s| with sign(0) = +1, which is computed exactly by
- * errorBound; it can reach max |x| + s, which is why 1-bit needs error feedback (§6.13).
+ * errorBound; it can reach max |x| + s, which is why 1-bit needs error feedback (docs/method.md §6).
  * Bits are packed 8 per byte, element i at bit i mod 8; set padding bits after the last element are
  * illegal ('bad-field').
  *
