@@ -2,7 +2,7 @@ import type { BrowserContext, Page } from '@playwright/test';
 import { lossNear, type LossPoint } from '@tabswarm/core';
 import { expect, test, type CoordinatorView, type LearnerView } from '../fixture';
 
-// Issue #4, churn (docs/reliability.md §6): kill half of the learner tabs every 30 s for 5 minutes, side by
+// Issue #4, churn (docs/fault-tolerance.md §6): kill half of the learner tabs every 30 s for 5 minutes, side by
 // side with an identical run without faults, in the same browser at the same time (so both get the same
 // CPU). Pass: commits never stop, zero acked updates lost, and the held-out loss at equal merged tokens is
 // not significantly worse than the 5% target.
@@ -57,7 +57,7 @@ test(`killing half the learner tabs every 30 s for ${minutes} min: no stall, not
   const tokens = Math.min(a.loss.at(-1)!.tokens, b.loss.at(-1)!.tokens);
   const [la, lb] = [lossNear(merged(a.loss), tokens), lossNear(merged(b.loss), tokens)];
   const gap = (la - lb) / lb;
-  // docs/reliability.md §6 also reports the gap at equal wall time: both runs' own last 20%, same 5 minutes.
+  // docs/fault-tolerance.md §6 also reports the gap at equal wall time: both runs' own last 20%, same 5 minutes.
   const [wa, wb] = [lossNear(merged(a.loss), a.loss.at(-1)!.tokens), lossNear(merged(b.loss), b.loss.at(-1)!.tokens)];
   const g = a.goodput;
   console.log(`churn: ${killed} tabs killed in ${minutes} min; goodput ${(100 * (g.ratio ?? 0)).toFixed(1)}% (merged ${g.merged.toFixed(0)} of ${g.trained.toFixed(0)} trained tokens; stale ${g.stale.toFixed(0)}, superseded ${g.superseded.toFixed(0)}, killed or lost ${g.killedOrLost.toFixed(0)}); `

@@ -1,7 +1,7 @@
 import type { Page } from '@playwright/test';
 import { expect, test, type CoordinatorView, type LearnerView } from '../fixture';
 
-// Issue #4, learner-side faults (docs/reliability.md §5): a worker crash, a worker hang and a WebGPU device
+// Issue #4, learner-side faults (docs/fault-tolerance.md §5): a worker crash, a worker hang and a WebGPU device
 // loss are detected within 10 s, nothing partial is pushed, and the tab rebuilds from the global weights.
 type Faulty = LearnerView & { recoveries: number; lastFault: string; recoveryMs: number };
 const fault = (p: Page, kind: 'crash' | 'hang' | 'device-loss'): Promise<void> =>

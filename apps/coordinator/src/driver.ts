@@ -153,7 +153,7 @@ export class CoordinatorDriver {
         const done = performance.now();
         const e = c.commit.entry;
         // Global downtime: a quorum was waiting (since ≈ closedAt − grace) and no commit landed within
-        // grace cap + one heartbeat (docs/reliability.md §1).
+        // grace cap + one heartbeat (docs/fault-tolerance.md §1).
         const waited = done - (e.closedAt - e.graceMs);
         this.status.downtimeMs += Math.max(0, waited - (this.cfg.sync.grace.capMs + this.cfg.sync.heartbeatMinMs));
         // performance.now() counts from this page's navigation: after a reload, the time from the reload.

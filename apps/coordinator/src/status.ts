@@ -54,7 +54,7 @@ export function outerStatus(s: Syncer): Pick<CoordinatorStatus, 'outerMode' | 'o
 }
 
 /**
- * Goodput of this coordinator incarnation (docs/reliability.md §1): tokens in merged updates over tokens the
+ * Goodput of this coordinator incarnation (docs/fault-tolerance.md §1): tokens in merged updates over tokens the
  * learners trained. Badput by cause: refused as stale, filtered (norm / claims), invalid, superseded (a
  * merge closed without it and its broadcast overwrote it); the rest of what was trained and is no longer
  * held by a connected learner is `killedOrLost`: killed before sending, lost in flight, or trained while

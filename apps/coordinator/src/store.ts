@@ -2,7 +2,7 @@ import { applyCommit, copyOuterState, gather, scatter, type Commit, type Durable
 import { crc32 } from './crc32';
 
 /**
- * The coordinator's durable state in IndexedDB (docs/reliability.md §2). One database per run:
+ * The coordinator's durable state in IndexedDB (docs/fault-tolerance.md §2). One database per run:
  *  - 'state'  key 'meta': counters, versions, dedupe table, epoch, one CRC per fragment record;
  *             key 'incarnation': the last coordinator incarnation that opened this run;
  *             key 'theta0': the initial parameters (with the log, they replay the run).

@@ -2,7 +2,7 @@ import { isDeviceLost, TrainerError, WorkerCrashedError, WorkerTerminatedError, 
 
 /**
  * Which training failures a learner tab survives by rebuilding its worker from the latest global weights
- * (docs/reliability.md §5): the worker crashed, hung past its deadline (and was terminated), lost its GPU
+ * (docs/fault-tolerance.md §5): the worker crashed, hung past its deadline (and was terminated), lost its GPU
  * device (which TF.js may report as a failed step: "mapAsync … unmapped"), or left its parameters suspect.
  * Anything else (bad configuration, a refused model) is final; a fault that repeats exhausts the budget.
  */

@@ -1,5 +1,5 @@
 /**
- * Reading a held-out loss curve at equal committed (merged) tokens, the axis docs/reliability.md §6 compares
+ * Reading a held-out loss curve at equal committed (merged) tokens, the axis docs/fault-tolerance.md §6 compares
  * runs on. Used by the simulator's churn study and by the browser churn spec.
  */
 export interface LossPoint {

@@ -1,6 +1,6 @@
 /**
  * Centered clipping (Karimireddy, He, Jaggi, ICML 2021) over a whole fragment vector: the 'centered-clip'
- * merge mode (docs/reliability.md §3). An outlier's pull on the merge is capped at its weight × τ per
+ * merge mode (docs/fault-tolerance.md §3). An outlier's pull on the merge is capped at its weight × τ per
  * iteration, where the weighted mean lets it pull by its weight × its whole distance.
  *
  *   v₀ = Σ w_i Δ_i                                  (token-weighted mean, weights normalised)

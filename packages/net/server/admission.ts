@@ -1,7 +1,7 @@
 /**
  * Who may register which id on the signalling server, and from which page origin. Pure: time is
  * injected. PeerJS ids are first-come-first-served with a client-chosen token and no auth hook
- * (docs/reliability.md §3), so whoever registers a coordinator's well-known id while it is offline would
+ * (docs/fault-tolerance.md §3), so whoever registers a coordinator's well-known id while it is offline would
  * receive every learner's offer. Ids starting with the reserved prefix are therefore guarded:
  *  - with a configured coordinator token, only a socket presenting exactly that token may hold them;
  *  - without one, trust on first use: the first token to register a reserved id is pinned to it while

@@ -1,6 +1,6 @@
 /**
  * Per-socket limits on client → server signalling messages, applied before the PeerJS server sees
- * them (docs/reliability.md §3: the stock server has no rate limits and unbounded queues for offline
+ * them (docs/fault-tolerance.md §3: the stock server has no rate limits and unbounded queues for offline
  * ids). Pure: time injected.
  */
 

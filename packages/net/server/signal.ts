@@ -10,7 +10,7 @@
  *    cap on messages queued for offline ids (gate.ts).
  *  - peer settings: allow_discovery false, concurrent_limit, alive_timeout, expire_timeout, key, path.
  * What it cannot enforce: that the coordinator behind a reserved id is the real one beyond its token
- * (learners must authenticate it above signalling, docs/reliability.md §3); `key` is not a secret.
+ * (learners must authenticate it above signalling, docs/fault-tolerance.md §3); `key` is not a secret.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';

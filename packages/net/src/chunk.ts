@@ -1,7 +1,7 @@
 /**
  * Our own framing over PeerJS `serialization: 'raw'`. A raw send above 256 KiB (Chromium's SCTP
  * maxMessageSize) throws "Message too large" and PeerJS then closes the whole connection, and PeerJS's
- * own `binary` chunker trusts sender-supplied counts (docs/browser.md §3, docs/reliability.md §3). So
+ * own `binary` chunker trusts sender-supplied counts (docs/browser.md §3, docs/fault-tolerance.md §3). So
  * every message is split here into chunk frames of at most 64 KiB payload, each carrying an 18-byte
  * header:
  *

@@ -187,7 +187,7 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
     if (closed) return refuseConnection(conn, 'closed');
     const learnerId = learnerIdFromMetadata(conn.metadata);
     if (learnerId === undefined) return refuseConnection(conn, 'bad-metadata');
-    // PeerJS's other serializations reassemble attacker-sized chunks without limits (docs/reliability.md §3).
+    // PeerJS's other serializations reassemble attacker-sized chunks without limits (docs/fault-tolerance.md §3).
     if (conn.serialization !== 'raw' || !conn.reliable) return refuseConnection(conn, 'bad-options');
     if (pending.size >= MAX_PENDING) return refuseConnection(conn, 'too-many-pending');
     if (!links.has(learnerId) && links.size >= maxLearners) return refuseConnection(conn, 'full');

@@ -8,7 +8,7 @@ export interface SignalConfig {
   host: string;
   port: number;
   path: string;
-  /** Not a secret: it only namespaces a server and ships in every page (docs/reliability.md §3). */
+  /** Not a secret: it only namespaces a server and ships in every page (docs/fault-tolerance.md §3). */
   key: string;
   secure: boolean;
 }

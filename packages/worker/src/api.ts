@@ -119,7 +119,7 @@ export interface TrainerApi {
   resetOptimizer(): Promise<void>;
   memory(): Promise<MemoryInfo>;
   dispose(): Promise<void>;
-  /** Test hook (docs/reliability.md §5): destroys the WebGPU device; false when not on WebGPU. */
+  /** Test hook (docs/fault-tolerance.md §5): destroys the WebGPU device; false when not on WebGPU. */
   debugLoseDevice(): Promise<boolean>;
   /** Test hook for the chaos drills: 'crash' throws uncaught in the worker (its error event fires);
    * 'hang' blocks the worker thread for `ms` (calls in flight meet their deadlines). */

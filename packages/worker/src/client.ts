@@ -1,5 +1,5 @@
 /**
- * Main-thread handle on the training worker (docs/reliability.md §5: a worker can throw, hang or die).
+ * Main-thread handle on the training worker (docs/fault-tolerance.md §5: a worker can throw, hang or die).
  *
  * - Every call is raced against a deadline and rejects with WorkerTimeoutError when it passes. A call that
  *   timed out may still be running, or may have half-run, in the worker, so by default the worker is then

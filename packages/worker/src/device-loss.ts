@@ -1,5 +1,5 @@
 /**
- * WebGPU device loss (docs/reliability.md §5). `GPUDevice.lost` resolves once, with a reason, and TF.js
+ * WebGPU device loss (docs/fault-tolerance.md §5). `GPUDevice.lost` resolves once, with a reason, and TF.js
  * installs no handler and never recovers. After a loss every buffer is gone, so this worker's model is
  * unusable: every later call rejects with 'device-lost' and calls in flight are raced against the loss,
  * so they fail fast instead of hanging in `mapAsync`. Recovery is the caller's: terminate this worker,

@@ -22,7 +22,7 @@ export class LearnerState {
   progress = 0;
   t = 0;
   private seq = 0;
-  /** Pushes sent and not yet acked, by seq: resent after a reconnect (docs/reliability.md §2). */
+  /** Pushes sent and not yet acked, by seq: resent after a reconnect (docs/fault-tolerance.md §2). */
   private readonly unacked = new Map<number, Msg<'push'>>();
   /** Unacked pushes dropped because more than MAX_UNACKED were waiting (the coordinator is not answering). */
   droppedUnacked = 0;

@@ -1,5 +1,5 @@
 /**
- * Hostile-input fuzz (docs/reliability.md §3, decoder part). From valid seeded frames of every
+ * Hostile-input fuzz (docs/fault-tolerance.md §3, decoder part). From valid seeded frames of every
  * type we apply 10,000 mutations — bit flips, byte overwrites, truncation, extension with random
  * bytes, length-sized fields set huge, NaN/±Inf injected as f64/f32/f16 bit patterns, wrong
  * magic/version/type, and stacks of these — and require of every decode:

@@ -121,7 +121,7 @@ export type AckOutcome = 'merged' | 'rejected';
 
 /**
  * Syncer → learner: outcome of a push. `reason` is null exactly when the outcome is 'merged'
- * (a resent duplicate is answered with its original outcome, per docs/reliability.md §2).
+ * (a resent duplicate is answered with its original outcome, per docs/fault-tolerance.md §2).
  */
 export interface AckMsg {
   type: 'ack';

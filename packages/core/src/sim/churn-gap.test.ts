@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { lossAtMerged } from '../loss-curve';
 import { churnGap, DEFAULT_CHURN_GAP, tCritical95 } from './churn-gap';
 
-describe('churn loss gap (docs/reliability.md §6, in the simulator)', () => {
+describe('churn loss gap (docs/fault-tolerance.md §6, in the simulator)', () => {
   it('interpolates the loss curve by merged tokens (hand-worked)', () => {
     const curve = [{ tokens: 0, merged: 0, loss: 2 }, { tokens: 10, merged: 4, loss: 1 }, { tokens: 20, merged: 8, loss: 0.5 }];
     expect(lossAtMerged(curve, 2)).toBeCloseTo(1.5, 12);

@@ -3,7 +3,7 @@ import { lossNear } from '../loss-curve';
 import { runSwarm, type SwarmOptions } from './swarm';
 
 /**
- * The churn loss gap (docs/reliability.md §6), measured where it can be resolved:
+ * The churn loss gap (docs/fault-tolerance.md §6), measured where it can be resolved:
  * many seeds of the seeded swarm (real Syncer, real LearnerState, fresh AdamW per session), each run
  * twice, with and without churn. The browser churn spec runs one pair, and one pair cannot resolve a 5%
  * gap: its fault-free seed-to-seed spread alone is several percent.
@@ -21,7 +21,7 @@ export interface ChurnGapOptions extends Omit<QualityOptions, 'nonIid'> {
   plannedTokens: number;
   /** Peak inner learning rate. */
   lr: number;
-  /** The gap's threshold before the 2σ allowance (docs/reliability.md §6: 5%). */
+  /** The gap's threshold before the 2σ allowance (docs/fault-tolerance.md §6: 5%). */
   threshold: number;
 }
 

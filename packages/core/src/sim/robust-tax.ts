@@ -3,7 +3,7 @@ import { qualitySwarm, type QualityOptions } from './quality';
 import { runSwarm } from './swarm';
 
 /**
- * The robustness tax (docs/reliability.md §3): what a robust merge costs when nobody attacks.
+ * The robustness tax (docs/fault-tolerance.md §3): what a robust merge costs when nobody attacks.
  * Decoupled DiLoCo (K=1 + grace, the quality table's row) with each merge mode on the same seeds; the
  * first mode is the baseline. The relative cost is taken on the held-out cross-entropy L, not on the
  * excess loss: the excess is a difference of two ~1 nat numbers on 2,000 held-out examples and can sit

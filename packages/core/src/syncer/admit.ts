@@ -33,7 +33,7 @@ export interface AdmitContext {
 }
 
 /**
- * Every check a push passes before it may touch a round (docs/reliability.md §2, §3): dedupe first (a resend
+ * Every check a push passes before it may touch a round (docs/fault-tolerance.md §2, §3): dedupe first (a resend
  * is answered with its original outcome even across a coordinator reload), then epoch, round, claims,
  * codec, base version, finiteness and the adaptive norm cap. Pure: returns what to do, changes nothing.
  */
@@ -50,7 +50,7 @@ export function admitPush(x: AdmitContext, l: LearnerRecord, m: Msg<'push'>): Ad
   if (mine) return mine.session === l.session && mine.seq === m.seq ? { kind: 'pending' } : refuse('duplicate', `learner ${l.id} already pushed round ${m.round}`);
   if (!(m.cSteps >= 1) || !(m.cTokens > 0)) return refuse('no-steps', `cSteps ${m.cSteps}, cTokens ${m.cTokens}`);
   // Claims: tokens at most the learner's declared batch per step, steps at most what the time since it
-  // first joined allows. Token-weighted merging makes inflated claims an attack (docs/reliability.md §3).
+  // first joined allows. Token-weighted merging makes inflated claims an attack (docs/fault-tolerance.md §3).
   if (m.cTokens > m.cSteps * l.tokensPerStep) return refuse('token-claim', `${m.cTokens} tokens in ${m.cSteps} steps of ${l.tokensPerStep}`, true);
   const possible = Math.floor((x.now - l.firstSeen) / x.cfg.minStepMs) + 1;
   if (m.cSteps > possible) return refuse('token-claim', `${m.cSteps} steps in ${Math.round(x.now - l.firstSeen)} ms`, true);

@@ -4,7 +4,7 @@ import { DedupeTable, type DedupeRow } from './dedupe';
 import type { MergeLogEntry } from './events';
 
 /**
- * One committed outer step (docs/reliability.md §2): everything that changes when fragment p merges,
+ * One committed outer step (docs/fault-tolerance.md §2): everything that changes when fragment p merges,
  * written in one durable transaction before any ack or broadcast about it leaves the coordinator.
  * `seq` counts commits: it goes up by exactly 1 per commit, across reloads.
  */

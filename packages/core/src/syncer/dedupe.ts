@@ -1,6 +1,6 @@
 import type { Reason } from '../result';
 
-/** The outcome a push got, kept so that a resend of it is answered the same way (docs/reliability.md §2). */
+/** The outcome a push got, kept so that a resend of it is answered the same way (docs/fault-tolerance.md §2). */
 export interface Outcome {
   round: number;
   fragment: number;

@@ -6,7 +6,7 @@ import { CrashWorld } from './crash-world';
 import { replayLog } from './replay';
 
 /**
- * Exactly-once pushes (docs/reliability.md §2): the real core under 10,000 random sequences of train /
+ * Exactly-once pushes (docs/fault-tolerance.md §2): the real core under 10,000 random sequences of train /
  * deliver / duplicate / reorder / lost message / learner kill / reconnect / coordinator crash at any
  * point of the commit path.
  * After every command: each acked push is in the durable log exactly once, no push is merged twice,

@@ -1,7 +1,7 @@
 import type { Reason } from '../result';
 
 /**
- * Guards against hostile or broken learners (docs/reliability.md §3): an adaptive cap on update norms, a cap
+ * Guards against hostile or broken learners (docs/fault-tolerance.md §3): an adaptive cap on update norms, a cap
  * on what a learner may claim to have done, and a cap on any one learner's share of a merge. Pure
  * functions of their inputs, so the merge log's weights replay exactly.
  */
@@ -64,7 +64,7 @@ export function capShares(weights: readonly number[], maxShare: number): number[
 }
 
 /**
- * Which badput bucket a refused push's tokens fall in (docs/reliability.md §1), or null when they are counted
+ * Which badput bucket a refused push's tokens fall in (docs/fault-tolerance.md §1), or null when they are counted
  * elsewhere: a push late for its round was already counted as superseded when the round closed without
  * it, and a duplicate's tokens belong to the push it repeats.
  */
