@@ -4,7 +4,7 @@ import { bytesTable, DEFAULT_BYTES_TABLE, formatBytesTable, measureBytes, predic
 describe('bytes per learner step vs data-parallel', () => {
   const o = DEFAULT_BYTES_TABLE;
 
-  it('a swarm at P=2, H=12 (int4 up, int8 down: the browser demo's old default) is where the analytic model puts it, far below 200×', () => {
+  it('a swarm at P=2, H=12 (int4 up, int8 down; the old browser-demo default) is where the analytic model puts it, far below 200×', () => {
     // As `npm run swarm` runs it (e2e/swarm.ts: 3 learners, P=2, H=12, K=1; the syncer's int4 pushes and int8 downlink).
     const m = measureBytes(o, 12, 'int8');
     expect(m.contributorsPerMerge).toBe(3);

@@ -1,6 +1,5 @@
 import { fullPrecision, quantizationOf } from '../downlink';
 import { planFragments, type Fragment } from '../fragments';
-import { arrivalsWindowMs, Ema, eq3WindowMs, graceCapMs } from '../grace';
 import type { ParamLayout } from '../layout';
 import type { Message } from '../protocol';
 import type { Reason } from '../result';
@@ -14,6 +13,7 @@ import { badputCause, RunningMedian } from './guards';
 import { newLearner, silenceLimitMs, type LearnerRecord } from './learners';
 import { mergeRound, mergeWeights, type DownlinkUpdate } from './merge-round';
 import { openRound, type Contribution, type Round } from './round';
+import { RoundTiming } from './round-timing';
 import { OuterPolicy } from '../outer-policy';
 
 /**
@@ -42,12 +42,7 @@ export class Syncer {
   /** Tokens in refused pushes by cause (1/P of a push's tokens, like merged tokens): the badput breakdown. */
   readonly badput = { stale: 0, filtered: 0, invalid: 0, superseded: 0 };
   private readonly norms: RunningMedian[];
-  private readonly xiQuorum: Ema;
-  private readonly xiSync: Ema;
-  private readonly closedAt = new Map<number, number>();
-  /** Pull times of the last RECENT_ROUNDS rounds, open or closed: a push that comes after its round
-   * closed still measures how long its learner takes to answer, so the window learns to wait for it. */
-  private readonly pulledAt = new Map<number, ReadonlyMap<string, number>>();
+  private readonly timing: RoundTiming;
   private out: SyncCommand[] = [];
   private wakeAt = Infinity;
 
@@ -55,8 +50,7 @@ export class Syncer {
     this.fragments = planFragments(layout, cfg.P);
     this.model = new GlobalModel(layout, this.fragments, init, cfg.outer, cfg.historyDepth);
     this.outerPolicy = new OuterPolicy(cfg.outer, cfg.P);
-    this.xiQuorum = new Ema(cfg.grace.emaAlpha);
-    this.xiSync = new Ema(cfg.grace.emaAlpha);
+    this.timing = new RoundTiming(cfg);
     this.norms = this.fragments.map(() => new RunningMedian(cfg.normWindow, cfg.normWarmup));
   }
 
@@ -75,12 +69,7 @@ export class Syncer {
       case 'leave': this.leave(ev.id, ev.now); break;
       case 'message': this.message(ev.id, ev.msg, ev.now); break;
       case 'tick': this.tick(ev.now); break;
-      case 'synced': {
-        // ξ_sync is the method's sync (merge, outer step, hand-over), timed apart from the durable commit.
-        const t0 = this.closedAt.get(ev.round);
-        if (t0 !== undefined) { this.xiSync.update(Math.max(0, ev.now - t0 - (ev.commitMs ?? 0))); this.closedAt.delete(ev.round); }
-        break;
-      }
+      case 'synced': this.timing.synced(ev.round, ev.now, ev.commitMs); break; // ξ_sync, the commit left out
       case 'invalid': this.count(ev.reason); this.strike(ev.id, ev.now); break;
     }
     this.schedule(ev.now);
@@ -173,7 +162,7 @@ export class Syncer {
     const ack = (o: Outcome, seq: number): void => {
       this.out.push({ kind: 'send', to: l.id, msg: { type: 'ack', fragment: o.fragment, round: o.round, seq, session: l.session, outcome: o.reason === null ? 'merged' : 'rejected', reason: o.reason } });
     };
-    this.timeResponse(l, m, now);
+    this.timing.pushed(l, m.round, now, m.epoch !== this.epoch || this.dedupe.get(l.id, l.session, m.seq) !== undefined);
     const a = admitPush({
       cfg: this.cfg, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress, fragments: this.fragments, rounds: this.rounds, model: this.model,
       norms: this.norms, prior: this.dedupe.get(l.id, l.session, m.seq), now,
@@ -207,12 +196,6 @@ export class Syncer {
     }
   }
 
-  /** Pull → push time of a first answer to a pull of this connection (a resend after a reconnect is not one). */
-  private timeResponse(l: LearnerRecord, m: Msg<'push'>, now: number): void {
-    const at = this.pulledAt.get(m.round)?.get(l.id);
-    if (at !== undefined && m.epoch === this.epoch && !this.dedupe.get(l.id, l.session, m.seq) && at >= l.joinedAt) l.response.update(now - at);
-  }
-
   /** A resend (or a replay) of a push already answered or waiting: counted, never merged again. */
   private duplicate(id: string, m: Msg<'push'>): void {
     this.count('duplicate');
@@ -244,13 +227,7 @@ export class Syncer {
   private advance(r: Round, now: number): void {
     const connected = this.connectedIds().length;
     const quorum = Math.max(1, Math.min(this.cfg.K, connected));
-    if (r.quorumAt === undefined && r.pushes.size >= quorum) {
-      r.quorumAt = now;
-      this.xiQuorum.update(now - r.openedAt);
-      r.eq3Ms = eq3WindowMs(this.cfg.grace, this.cfg.tau, this.slowestStepMs(), this.xiQuorum.value, this.xiSync.value);
-      r.graceMs = this.graceMs(r, now);
-      r.deadline = now + r.graceMs;
-    }
+    if (r.quorumAt === undefined && r.pushes.size >= quorum) this.timing.atQuorum(r, now, this.learners);
     // Once every pulled learner has answered (or left) there is nobody left to wait for: merge what came,
     // even below K, rather than stall the run; with no push at all the round is abandoned.
     if (now >= r.openedAt + this.cfg.roundTimeoutMs) r.waitingFor.clear(); // stop waiting for the silent
@@ -304,7 +281,7 @@ export class Syncer {
       l.cSteps[p] = 0; // they reset on receipt
       l.cTokens[p] = 0;
     }
-    this.closedAt.set(r.round, now);
+    this.timing.closed(r.round, now);
   }
 
   /**
@@ -359,8 +336,7 @@ export class Syncer {
       const ready = [...this.learners.values()].filter((l) => l.connected && (l.cSteps[p] ?? 0) >= 1).map((l) => l.id);
       const r = openRound(++this.globalStep, p, now, ready);
       this.rounds.set(r.round, r);
-      this.pulledAt.set(r.round, r.pulledAt);
-      for (const old of this.pulledAt.keys()) if (old <= r.round - RECENT_ROUNDS) this.pulledAt.delete(old);
+      this.timing.opened(r);
       this.nextFragment = (p + 1) % this.cfg.P;
       this.out.push({ kind: 'broadcast', to: ready, msg: { type: 'pull', fragment: p, round: r.round } });
     }
@@ -374,24 +350,6 @@ export class Syncer {
     const connected = [...this.learners.values()].filter((l) => l.connected);
     if (connected.length === 0) return false;
     return connected.filter((l) => (l.cSteps[p] ?? 0) >= bar).length >= Math.min(K, connected.length);
-  }
-
-  /** The window after the quorum of round r (docs/method.md §4): per the configured rule, never past its cap. */
-  private graceMs(r: Round, now: number): number {
-    const g = this.cfg.grace;
-    if (g.rule === 'off') return 0;
-    if (g.rule === 'eq3') return r.eq3Ms ?? 0;
-    const expectedAt = [...r.waitingFor].map((id) => {
-      const bound = this.learners.get(id)?.response.bound(g.slackMs), at = r.pulledAt.get(id);
-      return bound === undefined || at === undefined ? undefined : at + bound;
-    });
-    return arrivalsWindowMs(graceCapMs(g, this.slowestStepMs()), now, expectedAt);
-  }
-
-  private slowestStepMs(): number | undefined {
-    let max: number | undefined;
-    for (const l of this.learners.values()) if (l.connected && l.stepMs !== undefined) max = Math.max(max ?? 0, l.stepMs);
-    return max;
   }
 
   /** Ask for a tick at the earliest deadline, once per distinct deadline (the driver keeps one timer). */
@@ -413,6 +371,3 @@ export class Syncer {
     if (drop) this.out.push({ kind: 'drop', id, reason });
   }
 }
-
-/** Rounds whose pull times are kept: a push later than 16 rounds is stale anyway (historyDepth). */
-const RECENT_ROUNDS = 16;
