@@ -118,8 +118,8 @@ export class LearnerEngine {
     this.out = [];
     switch (ev.kind) {
       case 'connected': this.pulls.clear(); this.hello(ev.now); for (const p of this.state.resendable()) this.send(p); break; // pulls held were the old link's
-      case 'message': this.message(ev.msg, ev.now); break;
-      case 'stepped': this.stepped(ev.now, ev.ms); break;
+      case 'message': this.message(ev.msg); break;
+      case 'stepped': this.stepped(ev.ms); break;
       case 'read': this.readDone(ev.tag, ev.values); break;
       case 'rebuilt': this.rebuilt(ev.now); break;
       case 'pause': this.paused = ev.paused; if (!this.training) this.boundary(); break;
@@ -128,7 +128,7 @@ export class LearnerEngine {
     return this.out;
   }
 
-  private message(m: Message, now: number): void {
+  private message(m: Message): void {
     if (m.type === 'snapshot') {
       this.helloAt = undefined;
       this.snapshot = m;
@@ -136,7 +136,7 @@ export class LearnerEngine {
     } else if (m.type === 'broadcast') {
       this.inbox.push(m);
       if (!this.training) this.boundary();
-    } else if (m.type === 'pull') this.pull(m, now);
+    } else if (m.type === 'pull') this.pull(m);
     else if (m.type === 'ack') {
       const push = this.state.settle(m, this.cfg.session);
       if (push) this.out.push({ kind: 'settled', push, ack: m });
@@ -150,7 +150,7 @@ export class LearnerEngine {
    * reconnect its first pulls can overtake the snapshot, and answering them from the old state would push
    * against a dead epoch or base.
    */
-  private pull(m: MessageOf<'pull'>, _now: number): void {
+  private pull(m: MessageOf<'pull'>): void {
     if (this.helloAt !== undefined || this.snapshot || !this.joined) { this.pulls.set(m.fragment, m); return; }
     if (!this.state.fragments[m.fragment]) return;
     const h = this.host.get(m.fragment);
@@ -198,20 +198,20 @@ export class LearnerEngine {
     if (pull && h.cSteps >= 1) { this.pulls.delete(s.fragment); this.push(pull, h); }
   }
 
-  private stepped(now: number, ms: number): void {
+  private stepped(ms: number): void {
     this.training = false;
     this.stepMs = this.stepMs === undefined ? ms : 0.8 * this.stepMs + 0.2 * ms;
     this.state.recordStep(this.cfg.tokensPerStep);
     this.tokens += this.cfg.tokensPerStep;
     this.freshSteps++;
-    this.boundary(now);
+    this.boundary();
   }
 
   /**
    * Between two steps: adopt a snapshot, then the broadcasts, tell the syncer where we are, refresh the host
    * copies, and take the next step. Nothing else may change the model while a step is in flight.
    */
-  private boundary(_now?: number): void {
+  private boundary(): void {
     if (this.snapshot) this.adoptSnapshot(this.snapshot);
     if (!this.joined) return;
     for (const b of this.inbox.splice(0)) this.adoptBroadcast(b);
