@@ -13,7 +13,8 @@ import { DurableStore } from './store';
  * Commands run strictly in order behind a promise chain, and a 'commit' is a durable IndexedDB write:
  * nothing the syncer says after a merge (its broadcast, its acks, anything later) leaves this page before
  * that merge is on disk. A pull reveals no state, so it skips the queue (core's waitsForCommit): a round
- * opens while the previous round's commit is still being written (docs/method.md §4). Evaluation of the global model runs in a worker, never on the main thread.
+ * opens while the previous round's commit is still being written (docs/method.md §4). Evaluation of the
+ * global model runs in a worker, never on the main thread.
  */
 export class CoordinatorDriver {
   syncer: Syncer | undefined;
