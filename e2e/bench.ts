@@ -58,7 +58,8 @@ async function main(stack: Stack, browser: Browser): Promise<Record<string, unkn
   results.stepsPerSecAlone = perBackend;
 
   const run = { run: `bench${Date.now().toString(36)}`, signal: stack.signal, workload: 'digits' };
-  const coord = await page(browser, `${stack.baseUrl}/coordinator/?${new URLSearchParams({ ...run, P: '4', H: '24' })}`);
+  // npm run swarm's defaults (P = 2, H = 64): the configuration whose bytes the README quotes.
+  const coord = await page(browser, `${stack.baseUrl}/coordinator/?${new URLSearchParams({ ...run, P: '2', H: '64' })}`);
   await waitFor<CoordinatorView>(coord, (c) => c.state !== 'starting', 180_000, 'coordinator');
   const opened = Date.now();
   const l1 = await page(browser, `${stack.baseUrl}/learner/?${new URLSearchParams({ ...run, autostart: '1', backend: 'wasm', batch: '8' })}`);
