@@ -70,10 +70,11 @@ export class LearnerSession {
       const info = await this.startWorker();
       this.tokensPerStep = info.tokensPerStep;
       if (this.cfg.solo) return await this.solo(info.tokensPerStep);
-      const gpu = this.status.backend === 'webgpu' || this.status.backend === 'webgl';
       this.engine = new LearnerEngine({
         runId: this.cfg.runId, learnerId: this.cfg.learnerId, session: this.session, tokensPerStep: info.tokensPerStep, backend: this.status.backend,
-        lr: DEFAULT_LR, adoption: 'eager', readAhead: gpu ? 'due' : 'all', helloDeadlineMs: HELLO_DEADLINE_MS,
+        // 'due' on every backend: refreshing every fragment after every step halved a digits tab's steps/s in
+        // the swarm (8 ms steps, two readbacks each, npm run bench); only fragments about to be pulled are read.
+        lr: DEFAULT_LR, adoption: 'eager', readAhead: 'due', helloDeadlineMs: HELLO_DEADLINE_MS,
       }, makeLayout(info.specs));
       this.set({ state: 'connecting' });
       this.running = true;

@@ -15,7 +15,7 @@
  * issued (the simulator) satisfies this by doing each train's arithmetic when it is issued.
  *
  * Three rules make a push leave within milliseconds of its pull and lose nothing trained:
- * - Host copies: after each step the fragments that are due (or all, on a CPU backend) are read back
+ * - Host copies: after each step the fragments that are due (or all, in the simulator) are read back
  *   without blocking the next step; a pull is answered at once from the copy, with the counters of the
  *   step the copy was taken at.
  * - Eager re-application: when the broadcast of a round this learner pushed arrives,
@@ -39,8 +39,9 @@ export interface EngineConfig {
   lr: LrSchedule;
   /** 'eager' (default): keep the steps taken while a pushed round was in flight; 'overwrite': the paper's α = 0. */
   adoption: 'eager' | 'overwrite';
-  /** 'all': refresh every fragment's host copy after each step (cheap on CPU/WASM: a copy); 'due': only
-   * fragments that may be pulled before the next step (GPU backends, where a readback stalls the queue). */
+  /** 'all': refresh every fragment's host copy after each step (the simulator, where a read is free); 'due':
+   * only fragments that may be pulled before the next step (the tabs: every readback sits in the worker's
+   * queue between two steps, docs/method.md §3). */
   readAhead: 'all' | 'due';
   /** A hello unanswered this long (ms) is said again: one lost with a connection that closed right after
    * opening would leave the tab training on a dead epoch forever. */

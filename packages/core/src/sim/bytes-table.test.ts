@@ -5,9 +5,10 @@ describe('bytes per learner step vs data-parallel', () => {
   const o = DEFAULT_BYTES_TABLE;
 
   it('a swarm at P=2, H=12 (int4 up, int8 down; the old browser-demo default) is where the analytic model puts it, far below 200×', () => {
-    // As `npm run swarm` runs it (e2e/swarm.ts: 3 learners, P=2, H=12, K=1; the syncer's int4 pushes and int8 downlink).
+    // 3 learners, P=2, H=12, K=1, the syncer's int4 pushes and int8 downlink. Nearly every learner in every
+    // merge: one pulled before its host copy was due answers when its step ends, now and then past the window.
     const m = measureBytes(o, 12, 'int8');
-    expect(m.contributorsPerMerge).toBe(3);
+    expect(m.contributorsPerMerge).toBeGreaterThan(2.9);
     expect(Math.abs(m.ratio / m.predictedRatio - 1)).toBeLessThan(0.1);
     // 2 × 4 × 101,770 / (60 + 159,305 / 10.86): 55×; pulled exactly every H steps it would be 61×.
     expect(m.predictedRatio).toBeCloseTo(55.3, 1);

@@ -1,3 +1,4 @@
+import { gather } from '../fragments';
 import type { ParamLayout } from '../layout';
 import type { Message } from '../protocol';
 import type { Rng } from '../rng';
@@ -28,7 +29,8 @@ export interface SimEffects {
 /**
  * One simulated tab: a real inner loop (AdamW on the MLP) under the real LearnerEngine, the same engine a
  * browser tab runs. The simulator interprets the engine's commands on a Float32Array: a train command does
- * its arithmetic when issued (engine.ts's ordering rule) and completes a step time later.
+ * its arithmetic when issued (engine.ts's ordering rule) and completes a step time later; a readback asked
+ * for during a step is answered when the step ends, and host copies are refreshed only when due, as in a tab.
  */
 export class SimLearner {
   params: Float32Array = new Float32Array(0);
@@ -41,6 +43,9 @@ export class SimLearner {
   tokens = 0;
   private readonly grad: Float32Array;
   private events: EngineEvent[] = [];
+  /** A step is in flight: a readback asked for now is answered when it ends, as the tab's worker does. */
+  private stepping = false;
+  private deferred: Array<{ fragment: number; tag: number }> = [];
 
   constructor(readonly s: LearnerSetup, private readonly layout: ParamLayout, private readonly model: Mlp, private readonly task: Task,
     private readonly adamCfg: AdamWConfig, private readonly lr: LrSchedule, private readonly adoption: 'eager' | 'overwrite' = 'eager') {
@@ -55,7 +60,7 @@ export class SimLearner {
   }
 
   private newEngine(): LearnerEngine {
-    return new LearnerEngine({ runId: this.s.runId, learnerId: this.s.id, session: this.session, tokensPerStep: this.s.batch, backend: 'sim', lr: this.lr, adoption: this.adoption, readAhead: 'all', helloDeadlineMs: 1e9 }, this.layout);
+    return new LearnerEngine({ runId: this.s.runId, learnerId: this.s.id, session: this.session, tokensPerStep: this.s.batch, backend: 'sim', lr: this.lr, adoption: this.adoption, readAhead: 'due', helloDeadlineMs: 1e9 }, this.layout);
   }
 
   /** A killed tab comes back as a new session with fresh inner-optimizer moments (docs/method.md §3). */
@@ -65,11 +70,18 @@ export class SimLearner {
     this.adam = new AdamW(this.model.size, this.adamCfg);
     this.engine = this.newEngine();
     this.events = [];
+    this.stepping = false;
+    this.deferred = [];
   }
 
   /** Feed one event, carry out its commands, then the events they caused (read results), in order. */
   handle(ev: EngineEvent, fx: SimEffects): void {
     this.events.push(ev);
+    if (ev.kind === 'stepped') {
+      // Reads queued behind the step see the model as that step left it, before the next step begins.
+      this.stepping = false;
+      for (const d of this.deferred.splice(0)) this.events.push({ kind: 'read', tag: d.tag, values: gather(this.params, this.engine.fragments[d.fragment]!), now: ev.now });
+    }
     while (this.events.length) for (const c of this.engine.handle(this.events.shift()!)) this.run(c, fx);
   }
 
@@ -80,8 +92,12 @@ export class SimLearner {
       this.model.loss(this.params, batch, this.grad);
       this.adam.step(this.params, this.grad, c.lr);
       this.tokens += batch.n;
+      this.stepping = true;
       fx.stepStarted();
-    } else if (c.kind === 'read') this.events.push({ kind: 'read', tag: c.tag, values: applyToHost(this.params, this.engine.fragments, c)!, now: 0 });
+    } else if (c.kind === 'read') {
+      if (this.stepping) this.deferred.push({ fragment: c.fragment, tag: c.tag });
+      else this.events.push({ kind: 'read', tag: c.tag, values: applyToHost(this.params, this.engine.fragments, c)!, now: 0 });
+    }
     else if (c.kind === 'load') {
       if (this.params.length !== c.params.length) this.params = Float32Array.from(c.params);
       else applyToHost(this.params, this.engine.fragments, c);
