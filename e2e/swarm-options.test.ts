@@ -36,8 +36,8 @@ describe('swarm comparison flags', () => {
   });
 
   it('plans the merged tokens the measured throughput predicts, and nothing for unmeasured workloads', () => {
-    // 93.2 steps/s × 8 tokens × (180 − 22) s × 0.96 merged = 113 093 (K no longer matters: grace merges everyone).
-    expect(plannedTokens({ workload: 'digits', model: 'default', batch: 8, runS: 180 })).toBe(113_093);
+    // 143.0 steps/s × 8 tokens × (180 − 22) s × 0.97 merged = 175 329 (the measured run merged 175 084).
+    expect(plannedTokens({ workload: 'digits', model: 'default', batch: 8, runS: 180 })).toBe(175_329);
     expect(plannedTokens({ workload: 'digits', model: 'default', batch: 8, runS: 10 })).toBe(1); // shorter than the start-up
     expect(plannedTokens({ workload: 'text', model: 'default', batch: 8, runS: 180 })).toBeUndefined();
   });

@@ -62,14 +62,14 @@ export function slowdownOf(t: Throttle | undefined, i: number): number {
 }
 
 /**
- * Measured on the 2-core development machine (digits/default, batch 8, K = 1, 3 learners; 2026-12-02):
- * the learners together trained 93.2 steps/s (CPU-bound, so about the same for any tab count; a fresh
- * 3-minute run, least-squares over its samples from 30 s on), starting 22 s after the coordinator served
- * (tabs opening and probing their backends). With the grace window merging every live learner
- * (docs/method.md §4), 95.9% of the trained tokens were merged (38,524 of 40,184 in a 2-minute run).
+ * Measured on the 2-core development machine (digits/default, batch 8, K = 1, 3 learners, P = 2, H = 64;
+ * a fresh 3-minute `npm run swarm`, 2026-12-02): the learners together trained 143.0 steps/s from 30 s on
+ * (CPU-bound, so about the same for any tab count), starting 22 s after the coordinator served (tabs opening
+ * and probing their backends), and 97.0% of the trained tokens were merged (175,084 of 180,552): the grace
+ * window merges every live learner (docs/method.md §4).
  */
 const THROUGHPUT: Record<string, { stepsPerS: number; startS: number; mergedShare: number }> = {
-  'digits/default': { stepsPerS: 93.2, startS: 22, mergedShare: 0.96 },
+  'digits/default': { stepsPerS: 143.0, startS: 22, mergedShare: 0.97 },
 };
 
 /**
