@@ -49,40 +49,44 @@ const save = (name: string, data: unknown): void => {
   console.log(`\nwrote ${values.out}/${name}`);
 };
 
+/** One study: `run` gives the table to print and what to save; the time it took is printed after the table. */
+const study = (file: string, run: () => { table: string; data: object }): void => {
+  const t0 = performance.now();
+  const { table, data } = run();
+  console.log(table);
+  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  save(file, { seed, ...data });
+};
+
 if (values.bytes) {
-  const t0 = performance.now();
-  // --quick: half the periods and a third of the tokens (a rougher table: ±1 pull in 10 per fragment).
-  const o = { ...DEFAULT_BYTES_TABLE, seeds: [seed, seed + 1, seed + 2], ...(values.quick ? { periods: 10, tokens: 20_000 } : {}) };
-  const rows = bytesTable(o);
-  console.log(formatBytesTable(rows, o));
-  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  save('bytes.json', { seed, options: o, rows });
+  study('bytes.json', () => {
+    // --quick: half the periods and a third of the tokens (a rougher table: ±1 pull in 10 per fragment).
+    const o = { ...DEFAULT_BYTES_TABLE, seeds: [seed, seed + 1, seed + 2], ...(values.quick ? { periods: 10, tokens: 20_000 } : {}) };
+    const rows = bytesTable(o);
+    return { table: formatBytesTable(rows, o), data: { options: o, rows } };
+  });
 } else if (values.outer) {
-  const t0 = performance.now();
-  const o = { ...qOpts, speedSpread: DEFAULT_OUTER_MODES.speedSpread };
-  const rows = outerModeComparison(o);
-  console.log(formatOuterModeTable(rows, o));
-  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  save('outer.json', { seed, options: o, rows });
+  study('outer.json', () => {
+    const o = { ...qOpts, speedSpread: DEFAULT_OUTER_MODES.speedSpread };
+    const rows = outerModeComparison(o);
+    return { table: formatOuterModeTable(rows, o), data: { options: o, rows } };
+  });
 } else if (values.downlink) {
-  const t0 = performance.now();
-  const rows = downlinkComparison(qOpts);
-  console.log(formatDownlinkTable(rows, qOpts));
-  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  save('downlink.json', { seed, options: qOpts, rows });
+  study('downlink.json', () => {
+    const rows = downlinkComparison(qOpts);
+    return { table: formatDownlinkTable(rows, qOpts), data: { options: qOpts, rows } };
+  });
 } else if (values.churn) {
-  const t0 = performance.now();
-  const o = { ...DEFAULT_CHURN_GAP, seeds: Array.from({ length: values.quick ? 3 : 10 }, (_, i) => seed + i) };
-  const r = churnGap(o);
-  console.log(formatChurnGap(r, o));
-  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  save('churn.json', { seed, options: o, result: r });
+  study('churn.json', () => {
+    const o = { ...DEFAULT_CHURN_GAP, seeds: Array.from({ length: values.quick ? 3 : 10 }, (_, i) => seed + i) };
+    const r = churnGap(o);
+    return { table: formatChurnGap(r, o), data: { options: o, result: r } };
+  });
 } else if (values.robust) {
-  const t0 = performance.now();
-  const rows = robustnessTax(qOpts);
-  console.log(formatRobustTaxTable(rows, qOpts));
-  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  save('robust.json', { seed, options: qOpts, rows });
+  study('robust.json', () => {
+    const rows = robustnessTax(qOpts);
+    return { table: formatRobustTaxTable(rows, qOpts), data: { options: qOpts, rows } };
+  });
 } else {
   let t0 = performance.now();
   const goodput = goodputTable({ seed, ...(values.quick ? { constants: { horizonHours: 72 } } : {}) });
