@@ -14,7 +14,7 @@ export interface CoordinatorView {
   goodput: { trained: number; merged: number; ratio: number | null; stale: number; filtered: number; invalid: number; superseded: number; killedOrLost: number; pending: number };
   chaos: Record<string, number>;
   learners: Array<{ id: string; backend: string; connected: boolean; merges: number; t: number; strikes: number }>;
-  loss: Array<{ step: number; tokens: number; loss: number }>;
+  loss: Array<{ step: number; tokens: number; loss: number; at: number }>;
   evalFailures: number; evalError: string;
   rejections: Record<string, number>;
   bytesIn: number;

@@ -3,7 +3,7 @@
  *                   [--method decoupled|diloco] [--K N] [--link-mbps N] [--throttle p%:Nx] [--tokens N]
  *                   [--chaos <spec>[,<spec>...]] [--chaos-seed N]`
  * Launches headless Chromium with one coordinator and N learner tabs (each its own browser context),
- * prints a progress line every 10 s and writes a report folder (report.json + index.html with the loss curve).
+ * prints a progress line every 10 s and writes a report folder (report.json + index.html with the dashboard's plots).
  * The run's clock starts when the coordinator serves: --minutes and the chaos times count from there.
  *
  * --chaos injects faults on a seeded schedule (grammar in chaos-schedule.ts; --chaos-seed defaults to 1):
@@ -31,7 +31,7 @@ import type { BrowserContext, CDPSession, Page } from '@playwright/test';
 import { launchBrowser } from './browser';
 import { howMany, parseChaos, parseSeed, pick, rng, timeline, type Fault } from './chaos-schedule';
 import type { CoordinatorView, LearnerView } from './fixture';
-import { reportHtml } from './report';
+import { reportHtml, type ReportView } from './report';
 import { startStack } from './stack';
 import { parseLearners, parseMethod, parsePositive, parseThrottle, plannedTokens, quorum, slowdownOf, type Throttle } from './swarm-options';
 import { summarize, summaryLine, type SummaryView } from './swarm-summary';
@@ -160,8 +160,10 @@ try {
   };
 
   const samples: Array<{ s: number; coordinator: SummaryView; learners: LearnerView[] }> = [];
+  let plotted: ReportView['timeline'] = []; // the coordinator's whole history, kept once (not in every sample)
   const sample = async (): Promise<void> => {
-    const c = await status<SummaryView>(coord);
+    const { timeline: history, ...c } = await status<SummaryView & ReportView>(coord);
+    plotted = history;
     // A tab that does not answer within 5 s (busy, dying) is left out of this sample rather than stall the CLI.
     const ls = (await Promise.all(tabs.filter((t) => !t.frozen).map((t) => Promise.race([status<LearnerView>(t.page).catch(() => undefined), sleep(5000, undefined)]))))
       .filter((l) => l !== undefined);
@@ -186,8 +188,8 @@ try {
   const slowed = Object.fromEntries(tabs.filter((t) => t.slowdown > 1).map((t) => [t.id, t.slowdown])); // the tabs open at the end
   const args = { ...a, K: String(K), ...(planned === undefined ? {} : { tokens: String(planned) }) };
   mkdirSync(out, { recursive: true });
-  writeFileSync(resolve(out, 'report.json'), JSON.stringify({ args, run, summary, slowed, chaos, samples }, null, 2));
-  writeFileSync(resolve(out, 'index.html'), reportHtml(final, {
+  writeFileSync(resolve(out, 'report.json'), JSON.stringify({ args, run, summary, slowed, chaos, samples, timeline: plotted }, null, 2));
+  writeFileSync(resolve(out, 'index.html'), reportHtml({ ...final, timeline: plotted }, {
     learners: N, minutes, workload: `${a.workload}/${a.model}`, method: `${a.method} (K ${K})`, 'planned tokens': planned ?? 'coordinator default',
     ...(linkMbps === undefined ? {} : { 'link cap (Mbit/s each way)': linkMbps }), ...(throttle ? { throttle: `${a.throttle}: ${Object.keys(slowed).join(', ')}` } : {}),
     ...(chaos ? { chaos: `${chaos.spec} (seed ${seed})`, 'faults injected': JSON.stringify(counts) } : {}),

@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, logLine, makeLayout, planFragments, planHash, replayLog, Syncer, theta0Line, waitsForCommit, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
+import { decodeMessage, encodeMessage, logLine, makeLayout, planFragments, planHash, replayLog, Syncer, theta0Line, Timeline, waitsForCommit, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost } from '@tabswarm/net';
 import { describeError } from '@tabswarm/worker';
 import { Chaos } from './chaos';
@@ -34,10 +34,13 @@ export class CoordinatorDriver {
   private restoredTokens = 0;
   /** How long each version's durable commit took (ms), until its broadcast reports 'synced'. */
   private readonly commitMs = new Map<number, number>();
+  /** The plots' history: a point every 2 s, coarser as the run grows (core's Timeline). */
+  private readonly timeline = new Timeline(2000);
 
   constructor(readonly cfg: CoordinatorConfig, private readonly onChange: () => void) {
     this.chaos = new Chaos(cfg.chaosSeed, () => performance.now());
     this.evaluator = new Evaluator(cfg);
+    this.status.timeline = this.timeline.points; // the same array, filled in place
   }
 
   async start(): Promise<void> {
@@ -271,6 +274,8 @@ export class CoordinatorDriver {
       });
       this.status.goodput = goodput(s, [...this.trained.values()].map(([t0, t, tps]) => (t - t0) * tps), this.restoredTokens);
       this.status.learnerSteps = [...this.trained.values()].reduce((n, [t0, t]) => n + t - t0, 0);
+      const st = this.status;
+      this.timeline.offer({ nowMs: now, mergedTokens: st.mergedTokens, goodput: st.goodput.ratio, merges: st.merges, contributorsTotal: st.contributorsTotal, bytesIn: st.bytesIn, bytesOut: st.bytesOut, learners: st.learners });
     }
     this.onChange();
   }

@@ -2,7 +2,8 @@ import type { OuterDecision } from '@tabswarm/core';
 import { readConfig } from './config';
 import { CoordinatorDriver } from './driver';
 import type { CoordinatorStatus } from './status';
-import { drawLoss } from './plot';
+import { charts } from './charts';
+import { Plots } from './plot';
 import { loadState, saveState } from './state-file';
 
 const cfg = readConfig();
@@ -12,6 +13,8 @@ const w = window as unknown as { __tabswarm: CoordinatorStatus; __syncerTheta: (
 w.__tabswarm = driver.status;
 w.__syncerTheta = () => driver.syncer?.model.theta ?? new Float32Array(0); // for tests: finiteness, hashes
 w.__coordinator = driver; // for tests and the console: chaos, the durable log
+
+const plots = new Plots($('c-plots'), { width: 520, height: 220 });
 
 const join = new URL('../learner/', location.href);
 join.search = new URLSearchParams({ run: cfg.sync.runId, workload: cfg.workload, model: cfg.model, signal: `${cfg.signal.host}:${cfg.signal.port}` }).toString();
@@ -64,7 +67,7 @@ function render(s: CoordinatorStatus): void {
     String(p), f.size.toLocaleString('en'), String(sy.model.versions[p]), String(s.mergesPerFragment[p] ?? 0), String(s.contributorsPerFragment[p] ?? 0),
     outerCell(sy.outerPolicy.current[p] ?? null),
   ]));
-  drawLoss($('c-plot') as HTMLCanvasElement, s.loss);
+  plots.update(charts({ loss: s.loss, timeline: s.timeline }));
 }
 
 function outerCell(d: OuterDecision | null): string {

@@ -1,4 +1,4 @@
-import { describeOuter, type OuterMode, type Reason, type Syncer } from '@tabswarm/core';
+import { describeOuter, type OuterMode, type Reason, type Syncer, type TimelinePoint } from '@tabswarm/core';
 
 /** What the dashboard shows and Playwright polls (window.__tabswarm). */
 export interface CoordinatorStatus {
@@ -31,7 +31,10 @@ export interface CoordinatorStatus {
   snapshotBytes: number;
   /** Local steps the learners trained during this incarnation, summed over learner sessions. */
   learnerSteps: number;
+  /** Held-out loss per evaluation; `at`: ms on this page's clock (performance.now()). */
   loss: Array<{ step: number; tokens: number; loss: number; at: number }>;
+  /** Rates over time for the plots and the swarm report (core's Timeline). */
+  timeline: TimelinePoint[];
   evalBackend: string;
   /** Evaluations that failed (the run goes on without those points of the loss curve), and the last why. */
   evalFailures: number;
@@ -89,7 +92,7 @@ export function emptyStatus(): CoordinatorStatus {
   return {
     state: 'starting', error: '', epoch: 0, resumedFrom: null, commitSeq: 0, committedHash: '', restoredHash: '', commitMs: 0, firstCommitAfterStartMs: null,
     globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], contributorsTotal: 0, mergedTokens: 0,
-    learners: [], rejections: {}, bytesIn: 0, bytesOut: 0, snapshotBytes: 0, learnerSteps: 0, loss: [], evalBackend: '–', evalFailures: 0, evalError: '', numParams: 0,
+    learners: [], rejections: {}, bytesIn: 0, bytesOut: 0, snapshotBytes: 0, learnerSteps: 0, loss: [], timeline: [], evalBackend: '–', evalFailures: 0, evalError: '', numParams: 0,
     goodput: { trained: 0, merged: 0, ratio: null, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 0 }, downtimeMs: 0, chaos: {},
     outerMode: null, outerStep: '–', outerModeMerges: { nesterov: 0, 'delayed-nesterov': 0 },
   };

@@ -26,3 +26,5 @@ export { DedupeTable, type DedupeRow, type Outcome } from './syncer/dedupe';
 export { capShares, RunningMedian } from './syncer/guards';
 export { replayLog } from './syncer/replay';
 export { fromBase64, logLine, parseLog, theta0Line, toBase64 } from './syncer/log-format';
+export { roomCode, ROOM_CODE_LENGTH } from './dashboard/room';
+export { Timeline, type TimelineInput, type TimelinePoint } from './dashboard/timeline';
