@@ -1,11 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { parseLearners, parseMethod, parsePositive, parseThrottle, plannedTokens, quorum, slowdownOf } from './swarm-options';
+import { methodParams, parseLearners, parseMethod, parsePositive, parseThrottle, plannedTokens, quorum, slowdownOf } from './swarm-options';
 
 describe('swarm comparison flags', () => {
-  it('knows decoupled and diloco and refuses any other method by name', () => {
+  it('knows decoupled, diloco and dp and refuses any other method by name', () => {
     expect(parseMethod('decoupled')).toBe('decoupled');
     expect(parseMethod('diloco')).toBe('diloco');
-    expect(() => parseMethod('dp')).toThrow('--method dp: unknown method (known: decoupled, diloco)');
+    expect(parseMethod('dp')).toBe('dp');
+    expect(() => parseMethod('ddp')).toThrow('--method ddp: unknown method (known: decoupled, diloco, dp)');
+  });
+
+  it('each method\'s coordinator parameters: diloco adds lockstep; dp syncs every step in fp32 and ignores --P/--H', () => {
+    const run = { P: '2', H: '64' };
+    expect(methodParams('decoupled', 1, run)).toEqual({ P: '2', H: '64', K: '1' });
+    expect(methodParams('diloco', 3, run)).toEqual({ P: '2', H: '64', K: '3', lockstep: '1' });
+    expect(methodParams('dp', 3, run)).toEqual({
+      P: '1', H: '1', tau: '1', K: '3', lockstep: '1', codec: '0', downlink: 'fp32', grace: 'off', merge: 'mean', outer: 'nesterov', outerLr: '1', momentum: '0',
+    });
+    expect(quorum('dp', undefined, 3)).toBe(3);
+    expect(() => quorum('dp', '1', 3)).toThrow(/--method dp waits for every learner/);
   });
 
   it('diloco waits for every learner; decoupled takes --K, default 1', () => {

@@ -1,14 +1,15 @@
 /**
  * The comparison flags of `npm run swarm` (issue #9), parsed and checked before anything starts:
- *   --method decoupled|diloco  decoupled: quorum --K (default 1); diloco: synchronous DiLoCo, K = --learners
+ *   --method decoupled|diloco|dp  decoupled: quorum --K (default 1); diloco: synchronous DiLoCo, K = --learners,
+ *                              lockstep; dp: fp32 data-parallel through the same pages (docs/method.md §9)
  *   --link-mbps N              cap each learner link at N megabits/s, both directions (the pages' linkMbps)
  *   --throttle p%:Nx           that share of the learner tabs trains N times slower (the pages' slowdown)
  *   --tokens N                 planned tokens of the LR clock; default: plannedTokens() below
  * Pure: swarm.ts turns the errors into a message and exit code 2.
  */
 
-export type Method = 'decoupled' | 'diloco';
-export const METHODS: readonly Method[] = ['decoupled', 'diloco'];
+export type Method = 'decoupled' | 'diloco' | 'dp';
+export const METHODS: readonly Method[] = ['decoupled', 'diloco', 'dp'];
 
 export function parseMethod(v: string): Method {
   if (!(METHODS as readonly string[]).includes(v)) throw new Error(`--method ${v}: unknown method (known: ${METHODS.join(', ')})`);
@@ -21,12 +22,26 @@ export function parseLearners(v: string): number {
   return Number(v);
 }
 
-/** The merge quorum K: --K for decoupled (default 1); every learner for diloco, where --K must agree if given. */
+/** The merge quorum K: --K for decoupled (default 1); every learner for diloco and dp, where --K must agree if given. */
 export function quorum(method: Method, K: string | undefined, learners: number): number {
   if (K !== undefined && !/^[1-9]\d*$/.test(K)) throw new Error(`--K ${K}: want a whole number >= 1`);
   if (method === 'decoupled') return K === undefined ? 1 : Number(K);
-  if (K !== undefined && Number(K) !== learners) throw new Error(`--method diloco waits for every learner (K = --learners = ${learners}); drop --K ${K}`);
+  if (K !== undefined && Number(K) !== learners) throw new Error(`--method ${method} waits for every learner (K = --learners = ${learners}); drop --K ${K}`);
   return learners;
+}
+
+/**
+ * The coordinator URL parameters a method sets, on top of the run's own (docs/method.md §9). Synchronous
+ * DiLoCo is the same fragments and H with every learner in every merge, each waiting for its broadcast
+ * (lockstep). Data-parallel syncs every step: one fragment, H = 1, fp32 both ways, and an outer step of
+ * η = 1, μ = 0 over the plain mean, so Θ becomes the learners' mean after each step: all-reduce of the
+ * AdamW updates, with one round trip per step. P and H given on the command line apply to decoupled and
+ * diloco only.
+ */
+export function methodParams(method: Method, K: number, o: { P: string; H: string }): Record<string, string> {
+  if (method === 'decoupled') return { P: o.P, H: o.H, K: String(K) };
+  if (method === 'diloco') return { P: o.P, H: o.H, K: String(K), lockstep: '1' };
+  return { P: '1', H: '1', tau: '1', K: String(K), lockstep: '1', codec: '0', downlink: 'fp32', grace: 'off', merge: 'mean', outer: 'nesterov', outerLr: '1', momentum: '0' };
 }
 
 /** A positive finite number, for --link-mbps and --tokens. */

@@ -1,6 +1,6 @@
 /**
  * `npm run swarm -- --learners N --minutes M [--workload text|digits] [--model default|tiny] [--backend wasm|webgpu|webgl|cpu]
- *                   [--method decoupled|diloco] [--K N] [--link-mbps N] [--throttle p%:Nx] [--tokens N]
+ *                   [--method decoupled|diloco|dp] [--K N] [--link-mbps N] [--throttle p%:Nx] [--tokens N]
  *                   [--chaos <spec>[,<spec>...]] [--chaos-seed N]`
  * Launches headless Chromium with one coordinator and N learner tabs (each its own browser context),
  * prints a progress line every 10 s and writes a report folder (report.json + index.html with the dashboard's plots).
@@ -15,7 +15,9 @@
  *
  * Comparisons (grammar and checks in swarm-options.ts), all through the same pages and transport:
  *   --method decoupled    Decoupled DiLoCo: a merge closes on a quorum of --K pushes (default 1), plus grace
- *   --method diloco       synchronous DiLoCo: K = --learners, every merge waits for every learner
+ *   --method diloco       synchronous DiLoCo: K = --learners, every merge waits for every learner, and each
+ *                         learner waits for the broadcast of what it pushed (lockstep)
+ *   --method dp           fp32 data-parallel: every learner syncs every step (P = 1, H = 1, lockstep, fp32)
  *   --grace arrivals|eq3|off  the grace window's rule (docs/method.md §4): the default, the paper's Eq. 3 alone, or none
  *   --link-mbps 10        each learner's link carries at most 10 Mbit/s each way (a token bucket per link, a WAN stand-in)
  *   --throttle 50%:2x     every other learner tab trains 2× slower (its steps idle as long again as they compute)
@@ -33,7 +35,7 @@ import { howMany, parseChaos, parseSeed, pick, rng, timeline, type Fault } from 
 import type { CoordinatorView, LearnerView } from './fixture';
 import { reportHtml, type ReportView } from './report';
 import { startStack } from './stack';
-import { parseLearners, parseMethod, parsePositive, parseThrottle, plannedTokens, quorum, slowdownOf, type Throttle } from './swarm-options';
+import { methodParams, parseLearners, parseMethod, parsePositive, parseThrottle, plannedTokens, quorum, slowdownOf, type Method, type Throttle } from './swarm-options';
 import { summarize, summaryLine, type SummaryView } from './swarm-summary';
 
 const { values: a } = parseArgs({
@@ -45,13 +47,15 @@ const { values: a } = parseArgs({
     method: { type: 'string', default: 'decoupled' }, grace: { type: 'string' }, 'link-mbps': { type: 'string' }, throttle: { type: 'string' }, tokens: { type: 'string' },
   },
 });
-let faults: Fault[], seed: number, N: number, K: number, throttle: Throttle | undefined, linkMbps: number | undefined, planned: number | undefined;
+let faults: Fault[], seed: number, N: number, K: number, method: Method, throttle: Throttle | undefined, linkMbps: number | undefined, planned: number | undefined;
 const minutes = Number(a.minutes), runMs = minutes * 60_000;
 try { // bad flags are refused before anything starts
   faults = a.chaos ? parseChaos(a.chaos) : [];
   seed = parseSeed(a['chaos-seed']);
   N = parseLearners(a.learners);
-  K = quorum(parseMethod(a.method), a.K, N);
+  method = parseMethod(a.method);
+  K = quorum(method, a.K, N);
+  if (method === 'dp' && a.grace !== undefined) throw new Error('--method dp merges every step without a grace window: drop --grace');
   throttle = a.throttle ? parseThrottle(a.throttle) : undefined;
   if (a.grace !== undefined && !['arrivals', 'eq3', 'off'].includes(a.grace)) throw new Error(`--grace ${a.grace}: want arrivals, eq3 or off`);
   linkMbps = a['link-mbps'] ? parsePositive('link-mbps', a['link-mbps']) : undefined;
@@ -93,7 +97,7 @@ try {
   const coordCtx = await browser.newContext();
   const coord = await coordCtx.newPage();
   await coord.goto(`${stack.baseUrl}/coordinator/?${new URLSearchParams({
-    ...run, ...link, P: a.P, H: a.H, K: String(K), ...(a.grace ? { grace: a.grace } : {}), evalMs: '10000', chaosSeed: String(seed), ...(planned === undefined ? {} : { tokens: String(planned) }),
+    ...run, ...link, ...methodParams(method, K, { P: a.P, H: a.H }), ...(a.grace ? { grace: a.grace } : {}), evalMs: '10000', chaosSeed: String(seed), ...(planned === undefined ? {} : { tokens: String(planned) }),
   })}`);
   await coord.waitForFunction(() => (window as unknown as { __tabswarm: { state: string } }).__tabswarm.state !== 'starting', null, { timeout: 180_000 });
   const first = await status<CoordinatorView>(coord);

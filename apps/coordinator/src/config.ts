@@ -1,4 +1,4 @@
-import { DEFAULT_GRACE, DEFAULT_SYNC, makeSyncConfig, type Downlink, type GraceConfig, type SyncConfig } from '@tabswarm/core';
+import { DEFAULT_GRACE, DEFAULT_OUTER, DEFAULT_SYNC, makeSyncConfig, type Downlink, type GraceConfig, type MergeMode, type OuterConfig, type SyncConfig } from '@tabswarm/core';
 import { parseLinkMbps } from '@tabswarm/net';
 
 /** The coordinator's URL parameters; every hyperparameter is shown on the page. */
@@ -25,7 +25,12 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
     sync: makeSyncConfig({
       runId: q.get('run') ?? 'demo', P: num('P', 4), H: num('H', 24), K: num('K', 1), tau: num('tau', 2),
       plannedTokens: num('tokens', 5e6), uplinkCodec: num('codec', 3), downlink: (q.get('downlink') ?? DEFAULT_SYNC.downlink) as Downlink, // makeSyncConfig refuses anything else
-      maxStrikes: num('strikes', 5), merge: q.get('merge') === 'centered-clip' ? 'centered-clip' : 'rda',
+      maxStrikes: num('strikes', 5), merge: (q.get('merge') ?? 'rda') as MergeMode, // makeSyncConfig refuses anything else
+      // The baselines of docs/method.md §9 (npm run swarm -- --method diloco|dp): lockstep learners, and the
+      // outer step data-parallel needs (η = 1, μ = 0: Θ ← the merged parameters).
+      lockstep: q.get('lockstep') === '1',
+      outer: { ...DEFAULT_OUTER, lr: num('outerLr', DEFAULT_OUTER.lr), momentum: num('momentum', DEFAULT_OUTER.momentum), kind: (q.get('outer') ?? DEFAULT_OUTER.kind) as OuterConfig['kind'] },
+      innerLr: { ...DEFAULT_SYNC.innerLr, peak: num('lr', DEFAULT_SYNC.innerLr.peak) },
       // grace=arrivals (default) | eq3 (the paper's Eq. 3 alone) | off (close at the quorum): docs/method.md §4
       grace: { ...DEFAULT_GRACE, rule: (q.get('grace') ?? DEFAULT_GRACE.rule) as GraceConfig['rule'] }, // makeSyncConfig refuses anything else
     }),

@@ -1,4 +1,4 @@
-import { DEFAULT_LR, decodeMessage, encodeMessage, gather, LearnerEngine, makeLayout, type EngineCommand, type EngineEvent, type Message } from '@tabswarm/core';
+import { decodeMessage, encodeMessage, gather, LearnerEngine, makeLayout, type EngineCommand, type EngineEvent, type Message } from '@tabswarm/core';
 import { connectLearner, coordinatorPeerId, type LearnerLink } from '@tabswarm/net';
 import { startTrainer, type Trainer } from '@tabswarm/worker';
 import { HANG_DEADLINE_MS, isRecoverable, RecoveryBudget, trainDeadlineMs } from './recovery';
@@ -74,7 +74,7 @@ export class LearnerSession {
         runId: this.cfg.runId, learnerId: this.cfg.learnerId, session: this.session, tokensPerStep: info.tokensPerStep, backend: this.status.backend,
         // 'due' on every backend: refreshing every fragment after every step halved a digits tab's steps/s in
         // the swarm (8 ms steps, two readbacks each, npm run bench); only fragments about to be pulled are read.
-        lr: DEFAULT_LR, adoption: 'eager', readAhead: 'due', helloDeadlineMs: HELLO_DEADLINE_MS,
+        adoption: 'eager', readAhead: 'due', helloDeadlineMs: HELLO_DEADLINE_MS,
       }, makeLayout(info.specs));
       this.set({ state: 'connecting' });
       this.running = true;

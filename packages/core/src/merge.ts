@@ -33,6 +33,7 @@ export interface TensorRange {
  * bounds one outlier's pull per iteration; ranges are checked but do not split the merge.
  */
 export type MergeMode = 'rda' | 'weighted-mean' | 'mean' | 'centered-clip';
+export const MERGE_MODES: readonly MergeMode[] = ['rda', 'weighted-mean', 'mean', 'centered-clip'];
 
 /** One learner's outer gradient for the fragment, Δ_m = Θ_current − θ_m, and its merge weight (≥ 0). */
 export interface Contribution {

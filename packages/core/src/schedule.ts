@@ -16,6 +16,18 @@ export interface LrSchedule {
   start: number;
 }
 
+/** The schedule's fields in wire order (the snapshot's config carries them as four f64). */
+export const LR_FIELDS = ['peak', 'warmup', 'floor', 'start'] as const satisfies ReadonlyArray<keyof LrSchedule>;
+
+/** Why a schedule is unusable, or undefined: a peak in (0, 1], warmup in [0, 1), floor and start in [0, 1]. */
+export function lrScheduleError(s: LrSchedule): string | undefined {
+  if (!(Number.isFinite(s.peak) && s.peak > 0 && s.peak <= 1)) return `peak ${s.peak}, want (0, 1]`;
+  if (!(s.warmup >= 0 && s.warmup < 1)) return `warmup ${s.warmup}, want [0, 1)`;
+  if (!(s.floor >= 0 && s.floor <= 1)) return `floor ${s.floor}, want [0, 1]`;
+  if (!(s.start >= 0 && s.start <= 1)) return `start ${s.start}, want [0, 1]`;
+  return undefined;
+}
+
 /** docs/method.md §3: peak 1e-3, warmup 2% of the planned tokens, cosine to 10% of peak. */
 export const DEFAULT_LR: LrSchedule = { peak: 1e-3, warmup: 0.02, floor: 0.1, start: 0.05 };
 
@@ -27,10 +39,8 @@ export const DEFAULT_LR: LrSchedule = { peak: 1e-3, warmup: 0.02, floor: 0.1, st
  */
 export function lrAt(progress: number, s: LrSchedule = DEFAULT_LR): number {
   if (!(Number.isFinite(progress) && progress >= 0)) throw new Error(`lrAt: progress ${progress}, want a finite number >= 0`);
-  if (!(Number.isFinite(s.peak) && s.peak > 0)) throw new Error(`lrAt: peak ${s.peak}, want > 0`);
-  if (!(s.warmup >= 0 && s.warmup < 1)) throw new Error(`lrAt: warmup ${s.warmup}, want [0, 1)`);
-  if (!(s.floor >= 0 && s.floor <= 1)) throw new Error(`lrAt: floor ${s.floor}, want [0, 1]`);
-  if (!(s.start >= 0 && s.start <= 1)) throw new Error(`lrAt: start ${s.start}, want [0, 1]`);
+  const why = lrScheduleError(s);
+  if (why !== undefined) throw new Error(`lrAt: ${why}`);
   if (progress < s.warmup) return s.peak * Math.max(s.start, progress / s.warmup);
   if (progress >= 1) return s.peak * s.floor;
   const decay = (progress - s.warmup) / (1 - s.warmup); // 0 → 1

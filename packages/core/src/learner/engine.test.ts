@@ -7,9 +7,9 @@ import { LearnerEngine, rebased, type EngineCommand, type EngineConfig } from '.
 
 // Two fragments of two values each (P = 2); fp32 uplink so pushed deltas can be read back exactly.
 const layout = makeLayout([{ name: 'a', shape: [2], kind: 'dense' }, { name: 'b', shape: [2], kind: 'dense' }]);
-const cfg: EngineConfig = { runId: 'r', learnerId: 'L', session: 3, tokensPerStep: 10, backend: 'cpu', lr: DEFAULT_LR, adoption: 'eager', readAhead: 'all', helloDeadlineMs: 1000 };
+const cfg: EngineConfig = { runId: 'r', learnerId: 'L', session: 3, tokensPerStep: 10, backend: 'cpu', adoption: 'eager', readAhead: 'all', helloDeadlineMs: 1000 };
 const snapshot = (over: Partial<MessageOf<'snapshot'>> = {}): MessageOf<'snapshot'> => ({
-  type: 'snapshot', runId: 'r', epoch: 1, globalStep: 0, progress: 0, config: { P: 2, H: 4, tau: 1, K: 1, uplinkCodec: 0, blockSize: 128 },
+  type: 'snapshot', runId: 'r', epoch: 1, globalStep: 0, progress: 0, config: { P: 2, H: 4, tau: 1, K: 1, uplinkCodec: 0, blockSize: 128, lockstep: false, lr: DEFAULT_LR },
   versions: [0, 0], params: Float32Array.from([1, 2, 3, 4]), ...over,
 });
 const bcast = (fragment: number, version: number, values: number[]): MessageOf<'broadcast'> => ({

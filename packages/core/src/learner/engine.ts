@@ -26,7 +26,7 @@ import type { Fragment } from '../fragments';
 import type { ParamLayout } from '../layout';
 import type { Message, MessageOf } from '../protocol';
 import type { Reason } from '../result';
-import { localWarmup, lrAt, type LrSchedule } from '../schedule';
+import { DEFAULT_LR, localWarmup, lrAt, type LrSchedule } from '../schedule';
 import { LearnerState } from './state';
 
 export interface EngineConfig {
@@ -36,7 +36,6 @@ export interface EngineConfig {
   session: number;
   tokensPerStep: number;
   backend: string;
-  lr: LrSchedule;
   /** 'eager' (default): keep the steps taken while a pushed round was in flight; 'overwrite': the paper's α = 0. */
   adoption: 'eager' | 'overwrite';
   /** 'all': refresh every fragment's host copy after each step (the simulator, where a read is free); 'due':
@@ -93,6 +92,11 @@ export class LearnerEngine {
   private training = false;
   private paused = false;
   private H = 1;
+  /** From the snapshot: the run's inner LR schedule and whether pushed fragments are waited for. */
+  private lr: LrSchedule = DEFAULT_LR;
+  private lockstep = false;
+  /** When the learner began waiting for a broadcast in lockstep (ms), for resending its META. */
+  private waitingSince: number | undefined;
   private snapshot: MessageOf<'snapshot'> | undefined;
   private inbox: Array<MessageOf<'broadcast'>> = [];
   private readonly pulls = new Map<number, MessageOf<'pull'>>();
@@ -124,7 +128,7 @@ export class LearnerEngine {
       case 'read': this.readDone(ev.tag, ev.values); break;
       case 'rebuilt': this.rebuilt(ev.now); break;
       case 'pause': this.paused = ev.paused; if (!this.training) this.boundary(); break;
-      case 'tick': if (this.helloAt !== undefined && ev.now - this.helloAt > this.cfg.helloDeadlineMs) this.hello(ev.now); break;
+      case 'tick': this.tick(ev.now); break;
     }
     return this.out;
   }
@@ -222,9 +226,35 @@ export class LearnerEngine {
       if (h && this.current(h) && h.cSteps >= 1) { this.pulls.delete(p); this.push(pull, h); } // held pulls, now answerable
     }
     for (let p = 0; p < this.state.fragments.length; p++) if (this.wantsRead(p)) this.read(p);
-    if (this.paused) return;
+    if (this.paused || this.waitsForSync()) return;
+    this.waitingSince = undefined;
     this.training = true;
-    this.out.push({ kind: 'train', lr: lrAt(this.state.progress, this.cfg.lr) * localWarmup(this.freshSteps) });
+    this.out.push({ kind: 'train', lr: lrAt(this.state.progress, this.lr) * localWarmup(this.freshSteps) });
+  }
+
+  /**
+   * Lockstep (synchronous baselines, docs/method.md §9): a fragment that reached the syncer's bar has been
+   * or is about to be pulled, and the learner takes no step until its broadcast arrives.
+   */
+  waitsForSync(): boolean {
+    if (!this.lockstep || !this.joined) return false;
+    for (let p = 0; p < this.state.fragments.length; p++) if (this.state.cSteps[p]! >= this.dueBar(p)) return true;
+    return false;
+  }
+
+  private tick(now: number): void {
+    if (this.helloAt !== undefined && now - this.helloAt > this.cfg.helloDeadlineMs) this.hello(now);
+    if (this.training || this.helloAt !== undefined || !this.waitsForSync()) { this.waitingSince = undefined; return; }
+    // A learner waiting in lockstep sends nothing, so a round the syncer abandoned would leave it waiting
+    // with nobody told: say where it stands again, at most once per hello deadline.
+    if (this.waitingSince === undefined) this.waitingSince = now;
+    else if (now - this.waitingSince > this.cfg.helloDeadlineMs) { this.waitingSince = now; this.send(this.state.meta(this.stepMs ?? 0)); }
+  }
+
+  /** The syncer's bar (syncer.isDue): H steps, staggered H·(p+1)/P before a fragment's first merge. */
+  private dueBar(p: number): number {
+    const st = this.state;
+    return st.baseVersions[p] === 0 ? Math.ceil((this.H * (p + 1)) / st.fragments.length) : this.H;
   }
 
   /** Refresh fragment p's host copy now? Only when it has a step on it, and (for 'due') it may soon be pulled. */
@@ -234,9 +264,7 @@ export class LearnerEngine {
     if (h && h.t === st.t && this.current(h)) return false; // already as of this step
     if (this.reading(p)) return false;
     if (this.pulls.has(p) || this.cfg.readAhead === 'all') return true;
-    // The syncer's bar (syncer.isDue): H steps, staggered H·(p+1)/P before a fragment's first merge.
-    const bar = st.baseVersions[p] === 0 ? Math.ceil((this.H * (p + 1)) / st.fragments.length) : this.H;
-    return st.cSteps[p]! + 1 >= bar;
+    return st.cSteps[p]! + 1 >= this.dueBar(p);
   }
 
   private adoptSnapshot(s: MessageOf<'snapshot'>): void {
@@ -244,6 +272,8 @@ export class LearnerEngine {
     const r = this.state.applySnapshot(s);
     if (!r.ok) { this.out.push({ kind: 'refused', what: 'snapshot', reason: r.reason, detail: r.detail }); return; }
     this.H = s.config.H;
+    this.lr = s.config.lr;
+    this.lockstep = s.config.lockstep;
     const kept = new Set(r.value.kept);
     for (let p = 0; p < this.state.fragments.length; p++) if (!kept.has(p)) this.forget(p);
     this.out.push({ kind: 'load', params: r.value.params, kept: r.value.kept });

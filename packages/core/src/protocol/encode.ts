@@ -39,6 +39,7 @@
  * The encoding is canonical: every frame the decoder accepts re-encodes to the same bytes.
  */
 import { ConfigError, REASONS } from '../result';
+import { LR_FIELDS } from '../schedule';
 import { NO_LIMITS } from './limits';
 import { HEADER_BYTES, MAGIC0, MAGIC1, NO_REASON, PROTOCOL_VERSION, TYPE_CODES } from './messages';
 import type { Message } from './messages';
@@ -81,6 +82,8 @@ function writeMessage(w: Writer, m: Message): void {
       w.u32(m.config.K);
       w.u8(m.config.uplinkCodec);
       w.u32(m.config.blockSize);
+      w.u8(m.config.lockstep ? 1 : 0);
+      for (const k of LR_FIELDS) w.f64(m.config.lr[k]);
       w.u32Array(m.versions);
       w.f32Array(m.params);
       return;

@@ -7,10 +7,12 @@
  * IEEE doubles and must be finite. Identifiers are ASCII [A-Za-z0-9_-], 1..64 characters.
  */
 import type { Reason } from '../result';
+import type { LrSchedule } from '../schedule';
 
 /** 2: push carries the epoch of its base (durable coordinator, issue #4).
- * 3: a broadcast carries either the fragment's values or the quantised outer update against a base version. */
-export const PROTOCOL_VERSION = 3;
+ * 3: a broadcast carries either the fragment's values or the quantised outer update against a base version.
+ * 4: the snapshot's config carries the inner LR schedule and the lockstep rule (baselines, docs/method.md §9). */
+export const PROTOCOL_VERSION = 4;
 
 /** The two magic bytes that open every frame: 'T' 'S'. */
 export const MAGIC0 = 0x54;
@@ -47,6 +49,12 @@ export interface SnapshotConfig {
   uplinkCodec: number;
   /** Codec block size, u32 ≥ 1. */
   blockSize: number;
+  /** u8 0|1. Synchronous baselines (DiLoCo, data-parallel): a learner that has pushed a fragment waits for
+   * its broadcast before the next step, instead of training on while the round is in flight. */
+  lockstep: boolean;
+  /** The inner LR schedule on the global progress clock, 4 finite f64 (schedule.ts): one source for every
+   * learner, the norm cap and the simulator. */
+  lr: LrSchedule;
 }
 
 /** Syncer → learner: the whole model on join. */

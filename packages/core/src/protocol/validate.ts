@@ -7,6 +7,7 @@
  */
 import { REASONS, fail, ok } from '../result';
 import type { Reason, Result } from '../result';
+import { LR_FIELDS, lrScheduleError } from '../schedule';
 import type { Limits } from './limits';
 import { BACKEND_MAX, DETAIL_MAX, ID_MAX } from './messages';
 import type { Message, SnapshotConfig } from './messages';
@@ -93,6 +94,10 @@ function checkConfig(c: Check, cfg: SnapshotConfig, limits: Limits): void {
   }
   c.that(cfg.P <= limits.maxFragments, 'bad-field', `config.P: ${cfg.P} above ${limits.maxFragments}`);
   c.u8(cfg.uplinkCodec, 'config.uplinkCodec');
+  c.that(typeof cfg.lockstep === 'boolean', 'bad-field', 'config.lockstep: not a boolean');
+  for (const k of LR_FIELDS) c.finite(cfg.lr[k], `config.lr.${k}`);
+  const why = lrScheduleError(cfg.lr);
+  c.that(why === undefined, 'bad-field', `config.lr: ${why ?? ''}`);
 }
 
 /** Check a message against the protocol's value rules and the given limits. */

@@ -51,6 +51,13 @@ export class Reader {
     return this.bytes[this.pos++] ?? 0;
   }
 
+  /** A u8 that must be 0 or 1. */
+  flag(what: string): boolean {
+    const v = this.u8(what);
+    if (v > 1) this.fail('bad-field', `${what}: ${v}, want 0 or 1`);
+    return v === 1;
+  }
+
   u32(what: string): number {
     if (!this.need(4, what)) return 0;
     const v = this.view.getUint32(this.pos, true);

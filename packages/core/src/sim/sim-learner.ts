@@ -2,7 +2,6 @@ import { gather } from '../fragments';
 import type { ParamLayout } from '../layout';
 import type { Message } from '../protocol';
 import type { Rng } from '../rng';
-import type { LrSchedule } from '../schedule';
 import { LearnerEngine, type EngineCommand, type EngineEvent } from '../learner/engine';
 import { applyToHost } from '../learner/host-model';
 import type { LearnerState } from '../learner/state';
@@ -48,7 +47,7 @@ export class SimLearner {
   private deferred: Array<{ fragment: number; tag: number }> = [];
 
   constructor(readonly s: LearnerSetup, private readonly layout: ParamLayout, private readonly model: Mlp, private readonly task: Task,
-    private readonly adamCfg: AdamWConfig, private readonly lr: LrSchedule, private readonly adoption: 'eager' | 'overwrite' = 'eager') {
+    private readonly adamCfg: AdamWConfig, private readonly adoption: 'eager' | 'overwrite' = 'eager') {
     this.engine = this.newEngine();
     this.adam = new AdamW(model.size, adamCfg);
     this.grad = new Float32Array(model.size);
@@ -60,7 +59,7 @@ export class SimLearner {
   }
 
   private newEngine(): LearnerEngine {
-    return new LearnerEngine({ runId: this.s.runId, learnerId: this.s.id, session: this.session, tokensPerStep: this.s.batch, backend: 'sim', lr: this.lr, adoption: this.adoption, readAhead: 'due', helloDeadlineMs: 1e9 }, this.layout);
+    return new LearnerEngine({ runId: this.s.runId, learnerId: this.s.id, session: this.session, tokensPerStep: this.s.batch, backend: 'sim', adoption: this.adoption, readAhead: 'due', helloDeadlineMs: 1e9 }, this.layout);
   }
 
   /** A killed tab comes back as a new session with fresh inner-optimizer moments (docs/method.md §3). */

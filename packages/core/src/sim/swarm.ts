@@ -95,9 +95,10 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
   const task = makeTask(makeRng(o.seed ^ 0x5eed), dims.dim, dims.classes);
   const mlp = makeMlp(dims.dim, dims.hidden, dims.classes);
   const layout = makeLayout(mlp.specs);
-  const cfg = makeSyncConfig({ plannedTokens: o.tokens, ...o.sync });
-  const syncer = new Syncer(cfg, layout, mlp.init(makeRng(o.seed ^ 0x1417)));
   const adamCfg = { ...DEFAULT_ADAMW, ...o.adamw };
+  // The learners' schedule travels in the snapshot, as in the tabs: the simulator's AdamW peak is its own.
+  const cfg = makeSyncConfig({ plannedTokens: o.tokens, innerLr: { ...DEFAULT_LR, peak: adamCfg.lr }, ...o.sync });
+  const syncer = new Syncer(cfg, layout, mlp.init(makeRng(o.seed ^ 0x1417)));
   const heldOut = task.sample(makeRng(o.seed ^ 0xe7a1), o.heldOut ?? 2000);
   const clock = new SwarmClock(o, rng, net);
   const spread = o.speedSpread ?? 1;
@@ -106,7 +107,7 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
     const id = `L${i}`;
     const stepMs = clock.fastestMs * (o.learners > 1 ? 1 + ((spread - 1) * i) / (o.learners - 1) : 1);
     const shard = o.nonIid ? { index: i, of: o.learners, skew: o.nonIid } : undefined;
-    learners.set(id, new SimLearner({ id, runId: cfg.runId, rng: rng.fork(), stepMs, batch: o.batch, ...(shard ? { shard } : {}) }, layout, mlp, task, adamCfg, { ...DEFAULT_LR, peak: adamCfg.lr }, o.adoption ?? 'eager'));
+    learners.set(id, new SimLearner({ id, runId: cfg.runId, rng: rng.fork(), stepMs, batch: o.batch, ...(shard ? { shard } : {}) }, layout, mlp, task, adamCfg, o.adoption ?? 'eager'));
   }
   const q = new EventQueue<Ev>();
   const checker = o.check ? new InvariantChecker(syncer) : undefined;

@@ -2,9 +2,9 @@ import { ConfigError } from '../result';
 import { MAX_BLOCK, MIN_BLOCK } from '../codecs';
 import { DOWNLINKS, quantizationOf, type Downlink } from '../downlink';
 import { checkGraceConfig, DEFAULT_GRACE, type GraceConfig } from '../grace';
-import { DEFAULT_OUTER, type OuterConfig } from '../outer';
-import type { MergeMode } from '../merge';
-import { DEFAULT_LR, lrAt, type LrSchedule } from '../schedule';
+import { DEFAULT_OUTER, makeOuterState, type OuterConfig } from '../outer';
+import { MERGE_MODES, type MergeMode } from '../merge';
+import { DEFAULT_LR, lrAt, lrScheduleError, type LrSchedule } from '../schedule';
 
 /** Everything the syncer needs to know about a run. Defaults: docs/method.md §4, §5. */
 export interface SyncConfig {
@@ -59,8 +59,10 @@ export interface SyncConfig {
   normCapFactor: number;
   normWindow: number;
   normWarmup: number;
-  /** The inner LR schedule the learners follow (their peak may differ; only the shape is used here). */
+  /** The inner LR schedule: sent to every learner in its snapshot, and its shape scales the norm cap. */
   innerLr: LrSchedule;
+  /** Synchronous baselines (docs/method.md §9): a learner that pushed a fragment waits for its broadcast. */
+  lockstep: boolean;
   /** A hello may not claim more tokens per step than the run assigns (batch × context). */
   maxTokensPerStep: number;
   /** No inner step is faster than this (ms): steps claimed since a learner first joined are capped by
@@ -95,6 +97,7 @@ export const DEFAULT_SYNC: SyncConfig = {
   normWindow: 32,
   normWarmup: 8,
   innerLr: DEFAULT_LR,
+  lockstep: false,
   maxTokensPerStep: 1 << 20,
   minStepMs: 1,
   maxStrikes: 5,
@@ -115,6 +118,10 @@ export function makeSyncConfig(overrides: Partial<SyncConfig> = {}): SyncConfig 
   if (!(c.maxShare > 0 && c.maxShare <= 1)) throw new ConfigError(`maxShare must be in (0, 1], got ${c.maxShare}`);
   if (!(c.normCapFactor > 1)) throw new ConfigError(`normCapFactor must be > 1, got ${c.normCapFactor}`);
   (['normWindow', 'normWarmup', 'maxTokensPerStep', 'maxStrikes'] as const).forEach(positiveInt);
+  if (!MERGE_MODES.includes(c.merge)) throw new ConfigError(`merge must be one of ${MERGE_MODES.join(', ')}, got ${String(c.merge)}`);
+  makeOuterState(0, c.outer); // refuses a bad outer lr, momentum or kind now, not at the first merge
+  const lrWhy = lrScheduleError(c.innerLr);
+  if (lrWhy !== undefined) throw new ConfigError(`innerLr: ${lrWhy}`);
   if (!(c.minStepMs > 0)) throw new ConfigError('minStepMs must be > 0');
   if (!DOWNLINKS.includes(c.downlink)) throw new ConfigError(`downlink must be one of ${DOWNLINKS.join(', ')}, got ${String(c.downlink)}`);
   if (quantizationOf(c.downlink, c.blockSize) && !(c.blockSize >= MIN_BLOCK && c.blockSize <= MAX_BLOCK)) {

@@ -7,7 +7,6 @@
 import type { ParamLayout } from '../layout';
 import { decodeMessage, encodeMessage, type Message } from '../protocol';
 import type { Rng } from '../rng';
-import { DEFAULT_LR } from '../schedule';
 import { LearnerEngine, type EngineCommand, type EngineEvent } from '../learner/engine';
 import { applyToHost } from '../learner/host-model';
 import { applyCommit, initialDurable, type DurableState } from './commit';
@@ -56,7 +55,7 @@ export class CrashWorld {
 
   private engine(id: string, session: number): LearnerEngine {
     // 'due' read-ahead: pulls that find no host copy take the read path too.
-    return new LearnerEngine({ runId: this.cfg.runId, learnerId: id, session, tokensPerStep: 8, backend: 'cpu', lr: DEFAULT_LR, adoption: 'eager', readAhead: 'due', helloDeadlineMs: 1e9 }, this.layout);
+    return new LearnerEngine({ runId: this.cfg.runId, learnerId: id, session, tokensPerStep: 8, backend: 'cpu', adoption: 'eager', readAhead: 'due', helloDeadlineMs: 1e9 }, this.layout);
   }
 
   /** (Re)connect: the engine says hello, then sends every unacked push again (it keeps them until acked). */

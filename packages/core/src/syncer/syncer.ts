@@ -109,7 +109,7 @@ export class Syncer {
     const { P, H, tau, K, uplinkCodec, blockSize } = this.cfg;
     return {
       type: 'snapshot', runId: this.cfg.runId, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress,
-      config: { P, H, tau, K, uplinkCodec, blockSize }, versions: [...this.model.versions], params: Float32Array.from(this.model.theta),
+      config: { P, H, tau, K, uplinkCodec, blockSize, lockstep: this.cfg.lockstep, lr: { ...this.cfg.innerLr } }, versions: [...this.model.versions], params: Float32Array.from(this.model.theta),
     };
   }
 
