@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { compareRuns, lossAtTokens, secondsToLoss, type LossPoint } from './compare-runs';
+
+const curve = (pts: Array<[number, number, number]>): LossPoint[] => pts.map(([tokens, loss, s]) => ({ tokens, loss, at: 1000 * s }));
+
+describe('comparing swarm runs', () => {
+  const fast = curve([[0, 2.3, 0], [100, 1.3, 10], [300, 0.9, 20]]);
+  const slow = curve([[0, 2.3, 0], [200, 1.5, 40], [250, 1.0, 80]]);
+
+  it('interpolates loss linearly in merged tokens, and says nothing past a curve\'s end', () => {
+    expect(lossAtTokens(fast, 50)).toBeCloseTo(1.8, 12); // halfway from 2.3 to 1.3
+    expect(lossAtTokens(fast, 200)).toBeCloseTo(1.1, 12);
+    expect(lossAtTokens(fast, 0)).toBe(2.3);
+    expect(lossAtTokens(fast, 301)).toBeUndefined();
+  });
+
+  it('times the first evaluation at or below the target from the first evaluation', () => {
+    expect(secondsToLoss(slow, 1.5)).toBe(40);
+    expect(secondsToLoss(slow, 0.5)).toBeNull();
+  });
+
+  it('compares at the merged tokens every run reached, and the worst best loss by default', () => {
+    const c = compareRuns([{ name: 'fast', curve: fast }, { name: 'slow', curve: slow }]);
+    expect(c.atTokens).toBe(250);
+    expect(c.target).toBe(1.0);
+    expect(c.runs.map((r) => [r.name, r.lossAtTokens, r.secondsToTarget])).toEqual([['fast', expect.closeTo(1.0, 12), 20], ['slow', 1.0, 80]]);
+    expect(compareRuns([{ name: 'fast', curve: fast }], 1.3).runs[0]!.secondsToTarget).toBe(10);
+    expect(() => compareRuns([{ name: 'x', curve: fast.slice(0, 1) }])).toThrow(/two evaluations/);
+  });
+});
