@@ -1,7 +1,7 @@
 /**
  * `npm run swarm -- --learners N --minutes M [--workload text|digits] [--model default|tiny] [--backend wasm|webgpu|webgl|cpu]
  *                   [--method decoupled|diloco|dp] [--K N] [--link-mbps N] [--throttle p%:Nx] [--tokens N]
- *                   [--chaos <spec>[,<spec>...]] [--chaos-seed N]`
+ *                   [--chaos <spec>[,<spec>...]] [--chaos-seed N] [--seed N]`
  * Launches headless Chromium with one coordinator and N learner tabs (each its own browser context),
  * prints a progress line every 10 s and writes a report folder (report.json + index.html with the dashboard's plots).
  * The run's clock starts when the coordinator serves: --minutes and the chaos times count from there.
@@ -12,6 +12,7 @@
  *   pause:60s:5s        every 60 s the coordinator handles nothing for 5 s
  *   drop:10%            the coordinator loses 10% of incoming messages, the whole run
  * Each fault prints a `chaos t=...` line and is listed in report.json (chaos.events, chaos.counts).
+ * --seed N seeds the model's initial weights (the coordinator's `seed`), for repeated runs of one comparison.
  *
  * Comparisons (grammar and checks in swarm-options.ts), all through the same pages and transport:
  *   --method decoupled    Decoupled DiLoCo: a merge closes on a quorum of --K pushes (default 1), plus grace
@@ -43,15 +44,16 @@ const { values: a } = parseArgs({
     learners: { type: 'string', default: '3' }, minutes: { type: 'string', default: '3' }, workload: { type: 'string', default: 'digits' },
     model: { type: 'string', default: 'default' }, backend: { type: 'string' }, P: { type: 'string', default: '2' }, H: { type: 'string', default: '64' },
     K: { type: 'string' }, batch: { type: 'string', default: '8' }, out: { type: 'string' },
-    chaos: { type: 'string' }, 'chaos-seed': { type: 'string', default: '1' },
+    chaos: { type: 'string' }, 'chaos-seed': { type: 'string', default: '1' }, seed: { type: 'string', default: '1' },
     method: { type: 'string', default: 'decoupled' }, grace: { type: 'string' }, 'link-mbps': { type: 'string' }, throttle: { type: 'string' }, tokens: { type: 'string' },
   },
 });
-let faults: Fault[], seed: number, N: number, K: number, method: Method, throttle: Throttle | undefined, linkMbps: number | undefined, planned: number | undefined;
+let faults: Fault[], seed: number, initSeed: number, N: number, K: number, method: Method, throttle: Throttle | undefined, linkMbps: number | undefined, planned: number | undefined;
 const minutes = Number(a.minutes), runMs = minutes * 60_000;
 try { // bad flags are refused before anything starts
   faults = a.chaos ? parseChaos(a.chaos) : [];
   seed = parseSeed(a['chaos-seed']);
+  initSeed = parseSeed(a.seed);
   N = parseLearners(a.learners);
   method = parseMethod(a.method);
   K = quorum(method, a.K, N);
@@ -97,7 +99,7 @@ try {
   const coordCtx = await browser.newContext();
   const coord = await coordCtx.newPage();
   await coord.goto(`${stack.baseUrl}/coordinator/?${new URLSearchParams({
-    ...run, ...link, ...methodParams(method, K, { P: a.P, H: a.H }), ...(a.grace ? { grace: a.grace } : {}), evalMs: '10000', chaosSeed: String(seed), ...(planned === undefined ? {} : { tokens: String(planned) }),
+    ...run, ...link, ...methodParams(method, K, { P: a.P, H: a.H }), ...(a.grace ? { grace: a.grace } : {}), evalMs: '10000', chaosSeed: String(seed), seed: String(initSeed), ...(planned === undefined ? {} : { tokens: String(planned) }),
   })}`);
   await coord.waitForFunction(() => (window as unknown as { __tabswarm: { state: string } }).__tabswarm.state !== 'starting', null, { timeout: 180_000 });
   const first = await status<CoordinatorView>(coord);
