@@ -85,8 +85,8 @@ export function parseChaos(spec: string): Fault[] {
 }
 
 /** --chaos-seed: any whole number ≥ 0. */
-export function parseSeed(s: string): number {
-  if (!/^\d+$/.test(s)) throw new Error(`--chaos-seed: "${s}" is not a whole number`);
+export function parseSeed(s: string, flag = '--chaos-seed'): number {
+  if (!/^\d+$/.test(s)) throw new Error(`${flag}: "${s}" is not a whole number`);
   return Number(s);
 }
 

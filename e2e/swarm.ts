@@ -53,7 +53,7 @@ const minutes = Number(a.minutes), runMs = minutes * 60_000;
 try { // bad flags are refused before anything starts
   faults = a.chaos ? parseChaos(a.chaos) : [];
   seed = parseSeed(a['chaos-seed']);
-  initSeed = parseSeed(a.seed);
+  initSeed = parseSeed(a.seed, '--seed');
   N = parseLearners(a.learners);
   method = parseMethod(a.method);
   K = quorum(method, a.K, N);
