@@ -24,7 +24,7 @@ export default defineConfig({
   test: {
     root: import.meta.dirname,
     // e2e/*.test.ts: pure helpers of the browser tools; the Playwright specs there are *.spec.ts.
-    include: ['packages/**/src/**/*.test.ts', 'e2e/*.test.ts'],
+    include: ['packages/**/src/**/*.test.ts', 'apps/**/src/**/*.test.ts', 'e2e/*.test.ts'],
     // Property and fuzz tests run thousands of cases; 2-core CI machines need headroom.
     testTimeout: 60_000,
   },

@@ -6,16 +6,28 @@
  *  - bytes on the wire per learner-step in steady state (after the join snapshot) vs fp32 data-parallel
  *    (gradient up + parameters down every step), for the same model;
  *  - seconds from opening the join URL to the first accepted (merged) update.
+ * Then bench-start.ts (reports/bench/start.json and start.md): time to contribute, and the default's loss
+ * in 60 s. `--only start` (`npm run bench:start`) runs only that.
  * Rates are measured between two status samples after a warm-up, side by side in one run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Browser, Page } from '@playwright/test';
+import { benchStart, startReport } from './bench-start';
 import { launchBrowser } from './browser';
+import { START_DEFAULTS } from './start-defaults';
 import type { CoordinatorView, LearnerView } from './fixture';
 import { startStack, type Stack } from './stack';
 
-const { values: a } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, quick: { type: 'boolean', default: false } } });
+const { values: a } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '20' }, quick: { type: 'boolean', default: false }, only: { type: 'string' },
+    // --only start: the workload and preset `npm start` opens, runs of the one-tab start, tabs opened together
+    workload: { type: 'string', default: START_DEFAULTS.workload }, model: { type: 'string', default: START_DEFAULTS.model },
+    runs: { type: 'string', default: '3' }, tabs: { type: 'string', default: '16' },
+  },
+});
+if (a.only !== undefined && a.only !== 'start') throw new Error(`--only ${a.only}: the one section that runs alone is 'start'`);
 const window_s = a.quick ? 8 : Number(a.seconds);
 type View = LearnerView & { stepsPerSec: number; tokens: number };
 const status = <T>(p: Page): Promise<T> => p.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __tabswarm: unknown }).__tabswarm)) as T);
@@ -83,12 +95,21 @@ async function main(stack: Stack, browser: Browser): Promise<Record<string, unkn
 const stack = await startStack({ quiet: true });
 const browser = await launchBrowser();
 try {
-  const r = await main(stack, browser);
   mkdirSync('reports/bench', { recursive: true });
-  writeFileSync('reports/bench/browser.json', JSON.stringify(r, null, 2));
-  console.log(JSON.stringify(r, null, 2));
-  console.log('wrote reports/bench/browser.json');
+  if (a.only === undefined) {
+    const r = await main(stack, browser);
+    writeFileSync('reports/bench/browser.json', JSON.stringify(r, null, 2));
+    console.log(JSON.stringify(r, null, 2));
+    console.log('wrote reports/bench/browser.json');
+  }
+  const r = await benchStart(stack, browser, { workload: a.workload, model: a.model, runs: Number(a.runs), tabs: Number(a.tabs) });
+  writeFileSync('reports/bench/start.json', JSON.stringify(r, null, 2));
+  writeFileSync('reports/bench/start.md', startReport(r));
+  console.log(startReport(r));
+  console.log('wrote reports/bench/start.json and start.md');
 } finally {
-  await browser.close();
-  await stack.close();
+  // Closing can hang on a page server with keep-alive sockets; 15 s is plenty for a clean close.
+  const closing = Promise.all([browser.close(), stack.close()]);
+  await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 15_000))]);
 }
+process.exit(process.exitCode ?? 0); // whatever the close left running (sockets, timers) must not keep the bench alive

@@ -1,9 +1,12 @@
 /**
- * `npm start [-- --lan --https --port 5173 --signal-port 9000]`: builds if needed, starts the signalling
- * server and the page server, and prints the coordinator URL and the join URL. Ctrl-C stops both.
+ * `npm start [-- --model tiny|small|default|large --workload text|digits --lan --https --port 5173
+ * --signal-port 9000 --run demo]`: builds if needed, starts the signalling server and the page server,
+ * and prints the coordinator URL and the join URL. Ctrl-C stops both.
  */
 import { parseArgs } from 'node:util';
+import { describePreset, MODEL_PRESETS, parsePreset } from '../packages/model/src/presets';
 import { startStack } from './stack';
+import { START_DEFAULTS } from './start-defaults';
 
 const { values } = parseArgs({
   options: {
@@ -12,17 +15,26 @@ const { values } = parseArgs({
     port: { type: 'string', default: '5173' },
     'signal-port': { type: 'string', default: '9000' },
     run: { type: 'string', default: 'demo' },
-    workload: { type: 'string', default: 'text' },
+    workload: { type: 'string', default: START_DEFAULTS.workload },
+    model: { type: 'string' },
   },
 });
+if (values.workload !== 'text' && values.workload !== 'digits') throw new Error(`--workload ${values.workload}: want text or digits`);
+const workload = values.workload;
+// Digits has one network; text starts at the CPU-laptop preset unless --model says otherwise.
+const model = parsePreset(workload, values.model ?? (workload === 'text' ? START_DEFAULTS.model : 'default'));
 
 const stack = await startStack({ lan: values.lan, https: values.https, port: Number(values.port), signalPort: Number(values['signal-port']) });
-const q = new URLSearchParams({ run: values.run, workload: values.workload, signal: stack.signal });
-console.log(`\ntabswarm is up.`);
+const q = new URLSearchParams({ run: values.run, workload, model, signal: stack.signal });
+console.log(`\ntabswarm is up: workload ${workload}, model ${describePreset(workload, model)}.`);
 console.log(`  coordinator: ${stack.baseUrl}/coordinator/?${q}`);
 console.log(`  join URL:    ${stack.baseUrl}/learner/?${q}`);
 console.log(`  signalling:  ${stack.signal}${values.lan ? '' : ' (this machine only; add --lan --https for volunteers on your network)'}`);
 console.log('Open the coordinator first, then the join URL in as many tabs or machines as you like. Ctrl-C to stop.');
+if (workload === 'text') {
+  console.log(`Another model: npm start -- --model <${MODEL_PRESETS.join('|')}> (or model=… in the coordinator URL); ` +
+    `${START_DEFAULTS.model} suits a CPU laptop, default (1.8M) and large (10.8M) want WebGPU learners.`);
+}
 
 const stop = async (): Promise<void> => { await stack.close(); process.exit(0); };
 process.on('SIGINT', () => void stop());

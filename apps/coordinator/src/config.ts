@@ -1,11 +1,13 @@
-import { DEFAULT_GRACE, DEFAULT_OUTER, DEFAULT_SYNC, makeSyncConfig, type Downlink, type GraceConfig, type MergeMode, type OuterConfig, type SyncConfig } from '@tabswarm/core';
+import { ConfigError, DEFAULT_GRACE, DEFAULT_OUTER, DEFAULT_SYNC, makeSyncConfig, type Downlink, type GraceConfig, type MergeMode, type OuterConfig, type SyncConfig } from '@tabswarm/core';
 import { parseLinkMbps } from '@tabswarm/net';
+import { DIGITS_PRESET, parsePreset, TEXT_PRESETS, type ModelPreset } from '@tabswarm/worker';
 
 /** The coordinator's URL parameters; every hyperparameter is shown on the page. */
 export interface CoordinatorConfig {
   sync: SyncConfig;
   workload: 'text' | 'digits';
-  model: 'default' | 'tiny';
+  /** Model preset (presets.ts in @tabswarm/model); the join URL carries it to the learners. */
+  model: ModelPreset;
   seed: number;
   evalBackend: string | undefined;
   evalEveryMs: number;
@@ -21,21 +23,30 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
   const q = url.searchParams;
   const num = (k: string, d: number): number => (q.has(k) ? Number(q.get(k)) : d);
   const [host, port] = (q.get('signal') ?? `${location.hostname}:9000`).split(':');
+  const workload = q.get('workload') === 'digits' ? 'digits' : 'text';
+  let model: ModelPreset;
+  try {
+    model = parsePreset(workload, q.get('model'));
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  // The preset's sync period and peak inner learning rate unless H= and lr= are given.
+  const preset = workload === 'digits' ? DIGITS_PRESET : TEXT_PRESETS[model];
   return {
     sync: makeSyncConfig({
-      runId: q.get('run') ?? 'demo', P: num('P', 4), H: num('H', 24), K: num('K', 1), tau: num('tau', 2),
+      runId: q.get('run') ?? 'demo', P: num('P', 4), H: num('H', preset.H), K: num('K', 1), tau: num('tau', 2),
       plannedTokens: num('tokens', 5e6), uplinkCodec: num('codec', 3), downlink: (q.get('downlink') ?? DEFAULT_SYNC.downlink) as Downlink, // makeSyncConfig refuses anything else
       maxStrikes: num('strikes', 5), merge: (q.get('merge') ?? 'rda') as MergeMode, // makeSyncConfig refuses anything else
       // The baselines of docs/method.md §9 (npm run swarm -- --method diloco|dp): lockstep learners, and the
       // outer step data-parallel needs (η = 1, μ = 0: Θ ← the merged parameters).
       lockstep: q.get('lockstep') === '1',
       outer: { ...DEFAULT_OUTER, lr: num('outerLr', DEFAULT_OUTER.lr), momentum: num('momentum', DEFAULT_OUTER.momentum), kind: (q.get('outer') ?? DEFAULT_OUTER.kind) as OuterConfig['kind'] },
-      innerLr: { ...DEFAULT_SYNC.innerLr, peak: num('lr', DEFAULT_SYNC.innerLr.peak) },
+      innerLr: { ...DEFAULT_SYNC.innerLr, peak: num('lr', preset.lr) },
       // grace=arrivals (default) | eq3 (the paper's Eq. 3 alone) | off (close at the quorum): docs/method.md §4
       grace: { ...DEFAULT_GRACE, rule: (q.get('grace') ?? DEFAULT_GRACE.rule) as GraceConfig['rule'] }, // makeSyncConfig refuses anything else
     }),
-    workload: q.get('workload') === 'digits' ? 'digits' : 'text',
-    model: q.get('model') === 'tiny' ? 'tiny' : 'default',
+    workload,
+    model,
     seed: num('seed', 1),
     evalBackend: q.get('evalBackend') ?? undefined,
     evalEveryMs: num('evalMs', 5000),

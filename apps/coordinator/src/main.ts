@@ -1,4 +1,5 @@
 import type { OuterDecision } from '@tabswarm/core';
+import { describePreset } from '@tabswarm/worker';
 import { readConfig } from './config';
 import { CoordinatorDriver } from './driver';
 import type { CoordinatorStatus } from './status';
@@ -46,7 +47,7 @@ function render(s: CoordinatorStatus): void {
   $('c-tokens').textContent = Math.round(s.mergedTokens).toLocaleString('en');
   const last = s.loss.at(-1);
   $('c-loss').textContent = last ? `${last.loss.toFixed(4)} nats (${(last.loss / Math.LN2).toFixed(3)} bits) at step ${last.step}` : '–';
-  $('c-params').textContent = `${s.numParams.toLocaleString('en')} (eval on ${s.evalBackend}${s.evalFailures ? `; ${s.evalFailures} evaluations failed, last: ${s.evalError}` : ''})`;
+  $('c-params').textContent = `${s.numParams.toLocaleString('en')}, model ${describePreset(cfg.workload, cfg.model)} (eval on ${s.evalBackend}${s.evalFailures ? `; ${s.evalFailures} evaluations failed, last: ${s.evalError}` : ''})`;
   $('c-bytes').textContent = `${(s.bytesIn / 1e6).toFixed(2)} MB / ${(s.bytesOut / 1e6).toFixed(2)} MB`;
   $('c-rejections').textContent = Object.entries(s.rejections).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
   $('c-durable').textContent = `commit ${s.commitSeq}, epoch ${s.epoch}${s.resumedFrom === null ? '' : ` (resumed from commit ${s.resumedFrom})`}, hash ${s.committedHash}, ${s.commitMs.toFixed(1)} ms per commit`;

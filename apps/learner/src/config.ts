@@ -1,5 +1,6 @@
 import { ConfigError } from '@tabswarm/core';
 import { parseLinkMbps } from '@tabswarm/net';
+import { DIGITS_PRESET, parsePreset, TEXT_PRESETS, type ModelPreset } from '@tabswarm/worker';
 
 /** Everything a learner tab reads from its URL, with defaults that work on localhost. */
 export interface LearnerConfig {
@@ -7,7 +8,8 @@ export interface LearnerConfig {
   /** Stable logical id: survives reloads of this tab (localStorage), so the coordinator can dedupe. */
   learnerId: string;
   workload: 'text' | 'digits';
-  model: 'default' | 'tiny';
+  /** The coordinator's preset (the join URL carries it); it sets the batch default. */
+  model: ModelPreset;
   batch: number;
   backend: string | undefined;
   signal: { host: string; port: number; path: string; key: string; secure: boolean };
@@ -28,6 +30,14 @@ function parseSlowdown(v: string | null): number {
   return n;
 }
 
+function preset(workload: 'text' | 'digits', name: string | null): ModelPreset {
+  try {
+    return parsePreset(workload, name);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}
+
 function stableId(): string {
   const key = 'tabswarm.learnerId';
   const fresh = `l${Math.random().toString(36).slice(2, 10)}`;
@@ -43,12 +53,15 @@ function stableId(): string {
 export function readConfig(url = new URL(location.href)): LearnerConfig {
   const q = url.searchParams;
   const [host, port] = (q.get('signal') ?? `${location.hostname}:9000`).split(':');
+  const workload = q.get('workload') === 'digits' ? 'digits' : 'text';
+  const model = preset(workload, q.get('model'));
+  const defaults = workload === 'digits' ? DIGITS_PRESET : TEXT_PRESETS[model];
   return {
     runId: q.get('run') ?? 'demo',
     learnerId: q.get('id') ?? stableId(),
-    workload: q.get('workload') === 'digits' ? 'digits' : 'text',
-    model: q.get('model') === 'tiny' ? 'tiny' : 'default',
-    batch: Number(q.get('batch') ?? 16),
+    workload,
+    model,
+    batch: Number(q.get('batch') ?? defaults.batch),
     backend: q.get('backend') ?? undefined,
     signal: { host: host ?? location.hostname, port: Number(port ?? 9000), path: '/signal', key: 'tabswarm', secure: location.protocol === 'https:' },
     iceServers: q.get('ice') ? (JSON.parse(q.get('ice')!) as RTCIceServer[]) : [],

@@ -8,7 +8,10 @@ const fmt = (x: number | undefined, d = 3): string => (x === undefined ? '–' :
 
 function render(s: LearnerStatus): void {
   $('s-state').textContent = s.state;
-  $('s-backend').textContent = s.backend;
+  $('s-link').textContent = s.link || '–';
+  $('s-model').textContent = s.model;
+  $('s-backend').textContent = s.backendSource ? `${s.backend} (${s.backendSource})` : s.backend;
+  $('s-calibration').textContent = s.calibration || (s.backendSource === 'first' ? 'after the first merged update' : '–');
   $('s-why').textContent = s.why;
   $('s-rate').textContent = s.stepsPerSec.toFixed(2);
   $('s-steps').textContent = String(s.steps);

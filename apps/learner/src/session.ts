@@ -1,7 +1,9 @@
 import { decodeMessage, encodeMessage, gather, LearnerEngine, makeLayout, type EngineCommand, type EngineEvent, type Message } from '@tabswarm/core';
 import { connectLearner, coordinatorPeerId, type LearnerLink } from '@tabswarm/net';
-import { startTrainer, type Trainer } from '@tabswarm/worker';
+import { describePreset, startTrainer, TrainerError, type BackendName, type InitInfo, type Trainer } from '@tabswarm/worker';
+import { calibrate, choiceKey, pickBackend, remember, type BackendSource, type ChoiceStore } from './backend-choice';
 import { HANG_DEADLINE_MS, isRecoverable, RecoveryBudget, trainDeadlineMs } from './recovery';
+import { hashSeed, HELLO_DEADLINE_MS, nextSession, storage } from './tab';
 import type { LearnerConfig } from './config';
 
 /** What the page shows, and what Playwright polls (window.__tabswarm). */
@@ -10,6 +12,16 @@ export interface LearnerStatus {
   learnerId: string;
   backend: string;
   why: string;
+  /** Where the backend came from (backend-choice.ts); '' before the probe. */
+  backendSource: BackendSource | '';
+  /** The background calibration: '' (none yet), 'running', or its outcome in words. */
+  calibration: string;
+  /** The model preset and its size, e.g. "tiny: 1 block, d 32, context 32; 18,862 parameters". */
+  model: string;
+  /** What the link to the coordinator is doing, e.g. "reconnecting: attempt 3". */
+  link: string;
+  /** Milliseconds from start() (the click) to the first merged update; null until then. */
+  firstMergeMs: number | null;
   steps: number;
   stepsPerSec: number;
   tokens: number;
@@ -56,15 +68,21 @@ export class LearnerSession {
   private tokensPerStep = 0;
   private readonly budget = new RecoveryBudget();
   private rate = { since: 0, steps: 0 };
+  private startedAt = 0;
+  /** Which rule cleared `status.error` belongs to: link trouble clears when the link works again, a
+   * refusal when a push is merged again; a failure never clears. */
+  private errorKind: 'link' | 'refused' | 'failed' | undefined;
+  private readonly store: ChoiceStore | undefined = storage();
 
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = {
-      state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
+      state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', backendSource: '', calibration: '', model: describePreset(cfg.workload, cfg.model), link: '', firstMergeMs: null, steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
       loss: undefined, globalLoss: undefined, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, epoch: 0, versions: [], slowdown: cfg.slowdown, error: '',
     };
   }
 
   async start(): Promise<void> {
+    this.startedAt = performance.now();
     try {
       this.set({ state: 'probing' });
       const info = await this.startWorker();
@@ -81,8 +99,12 @@ export class LearnerSession {
       this.link = connectLearner({
         coordinatorId: coordinatorPeerId(this.cfg.runId), learnerId: this.cfg.learnerId, signal: this.cfg.signal, iceServers: this.cfg.iceServers,
         tuning: { linkMbps: this.cfg.linkMbps }, // --link-mbps: this direction's half of the cap
-        onOpen: () => this.feed({ kind: 'connected', now: performance.now() }), // hello, then every push not yet acked
+        onOpen: () => {
+          this.clearError('link');
+          this.feed({ kind: 'connected', now: performance.now() }); // hello, then every push not yet acked
+        },
         onMessage: (bytes) => this.receive(bytes),
+        onState: (state, detail) => this.set({ link: state === 'open' ? `open (${detail})` : `${state === 'waiting' ? 'reconnecting' : state}: ${detail}` }),
         // 'replaced': another tab (a duplicated one shares our id) took over; the link gives up for good.
         onClose: (reason) => reason === 'replaced'
           ? this.fail(new Error('another tab with this learner id took over; this one has stopped'))
@@ -105,11 +127,47 @@ export class LearnerSession {
     else this.trainer?.debugFault(kind, 60_000);
   }
 
-  private async startWorker(): Promise<{ specs: Parameters<typeof makeLayout>[0]; tokensPerStep: number }> {
+  private async startWorker(): Promise<InitInfo> {
     this.trainer = await startTrainer({ trainTimeoutMs: HANG_DEADLINE_MS, callTimeoutMs: HANG_DEADLINE_MS });
-    const probe = await this.trainer.probe({ force: this.cfg.backend, workload: this.cfg.workload });
-    this.set({ backend: probe.chosen, why: probe.why, state: this.status.state === 'recovering' ? 'recovering' : 'loading' });
-    return this.trainer.init({ workload: this.cfg.workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: this.cfg.batch, seed: hashSeed(this.cfg.learnerId, this.session), backend: probe.chosen, slowdown: this.cfg.slowdown });
+    const rebuilt = this.status.backendSource !== '';
+    const { report, source } = await pickBackend(this.trainer, {
+      force: this.cfg.backend, workload: this.cfg.workload, store: this.store, key: choiceKey(this.cfg.workload, this.cfg.model),
+      ...(rebuilt ? { prefer: this.status.backend } : {}), // a rebuilt worker goes back to the backend it was on
+    });
+    this.set({ backend: report.chosen, why: report.why, state: this.status.state === 'recovering' ? 'recovering' : 'loading', ...(rebuilt ? {} : { backendSource: source }) });
+    const info = await this.trainer.init({ workload: this.cfg.workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: this.cfg.batch, seed: hashSeed(this.cfg.learnerId, this.session), backend: report.chosen, slowdown: this.cfg.slowdown });
+    this.set({ model: `${describePreset(this.cfg.workload, this.cfg.model)}; ${info.numParams.toLocaleString('en')} parameters` });
+    return info;
+  }
+
+  /**
+   * After the first merged update, when the backend was the first to pass rather than measured: time all
+   * candidates in another worker and, if one is clearly faster, move the model there through the
+   * worker's queue (between two model commands, parameters and AdamW moments kept). The outcome is
+   * remembered for this origin either way, so the next start skips both the probe order and this.
+   */
+  private calibrateLater(): void {
+    if (this.status.backendSource !== 'first' || this.status.calibration !== '' || this.cfg.solo) return;
+    this.set({ calibration: 'running' });
+    const from = this.status.backend as BackendName, key = choiceKey(this.cfg.workload, this.cfg.model);
+    calibrate(this.cfg.workload, from).then(({ report, switchTo }) => {
+      if (!switchTo) {
+        remember(this.store, key, { backend: from, why: `calibrated: ${report.why}` });
+        return this.set({ calibration: `kept ${from}: ${report.why}` });
+      }
+      const gen = this.gen;
+      this.work = this.work.then(async () => {
+        if (gen !== this.gen || !this.trainer) return;
+        try {
+          await this.trainer.switchBackend(switchTo);
+          remember(this.store, key, { backend: switchTo, why: `calibrated: ${report.why}` });
+          this.set({ backend: switchTo, backendSource: 'calibrated', why: report.why, calibration: `switched from ${from} to ${switchTo}` });
+        } catch (e) {
+          if (!(e instanceof TrainerError && e.code === 'backend-failed')) throw e; // the worker itself failed: recover as usual
+          this.set({ calibration: `stayed on ${from}: ${e.message}` });
+        }
+      }).catch((e: unknown) => this.workerFailed(e, gen));
+    }, (e: unknown) => this.set({ calibration: `failed, staying on ${from}: ${e instanceof Error ? e.message : String(e)}` }));
   }
 
   private feed(ev: EngineEvent): void {
@@ -128,8 +186,11 @@ export class LearnerSession {
         keys.push(`${this.cfg.learnerId}/${this.session}/${c.ack.seq}`);
         if (keys.length > 10_000) keys.shift();
         this.status.merges++;
+        this.status.firstMergeMs ??= performance.now() - this.startedAt;
+        this.clearError('refused');
+        this.calibrateLater();
       } else this.status.rejected++;
-    } else if (c.kind === 'refused') this.status.error = `${c.what} refused: ${c.reason} (${c.detail})`;
+    } else if (c.kind === 'refused') this.showError('refused', `${c.what} refused: ${c.reason} (${c.detail})`);
     else {
       const gen = this.gen;
       this.work = this.work.then(() => (gen === this.gen ? this.onWorker(c) : undefined)).catch((e: unknown) => this.workerFailed(e, gen));
@@ -181,10 +242,11 @@ export class LearnerSession {
 
   private receive(bytes: Uint8Array): void {
     const d = decodeMessage(bytes);
-    if (!d.ok) return this.set({ error: `coordinator sent an invalid message: ${d.reason}` });
+    if (!d.ok) return this.showError('link', `coordinator sent an invalid message: ${d.reason}`);
+    this.clearError('link'); // a message that decodes: the link works
     const m = d.value;
     if (m.type === 'status') this.set({ globalLoss: m.loss });
-    else if (m.type === 'reject') this.set({ error: `coordinator refused us: ${m.reason} (${m.detail})` });
+    else if (m.type === 'reject') this.showError('refused', `coordinator refused us: ${m.reason} (${m.detail})`);
     else this.feed({ kind: 'message', msg: m, now: performance.now() });
   }
 
@@ -220,14 +282,35 @@ export class LearnerSession {
     }
   }
 
+  /**
+   * A send while the link is down is not an error: the engine keeps every unacked push and resends it
+   * once the link is back (the `link` line says it is reconnecting). Other send failures are shown until
+   * the link works again.
+   */
   private send(m: Message): void {
-    this.link?.send(encodeMessage(m)).catch((e: unknown) => this.set({ error: `send failed: ${String(e)}` }));
+    this.link?.send(encodeMessage(m)).catch((e: unknown) => {
+      if (this.link?.state !== 'open') return;
+      this.showError('link', `send failed: ${String(e)}`);
+    });
+  }
+
+  private showError(kind: 'link' | 'refused', error: string): void {
+    if (this.errorKind === 'failed') return;
+    this.errorKind = kind;
+    this.set({ error });
+  }
+
+  private clearError(kind: 'link' | 'refused'): void {
+    if (this.errorKind !== kind) return;
+    this.errorKind = undefined;
+    this.set({ error: '' });
   }
 
   /** Leave cleanly: say goodbye (the coordinator stops waiting at once), close the link, stop the worker. */
   private fail(e: unknown): void {
     this.running = false;
     this.gen++;
+    this.errorKind = 'failed';
     this.set({ state: 'failed', error: e instanceof Error ? e.message : String(e) });
     this.send({ type: 'bye' });
     this.link?.close();
@@ -239,23 +322,3 @@ export class LearnerSession {
     this.onChange();
   }
 }
-
-function nextSession(): number {
-  const key = 'tabswarm.session';
-  try {
-    const n = (Number(sessionStorage.getItem(key)) || 0) + 1;
-    sessionStorage.setItem(key, String(n));
-    return n;
-  } catch {
-    return Math.floor(Math.random() * 2 ** 31);
-  }
-}
-
-function hashSeed(id: string, session: number): number {
-  let h = 2166136261 ^ session;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
-/** Time for a snapshot to answer a hello (ms): a 7 MB snapshot takes ~2 s on a local link; 15 s is ample. */
-const HELLO_DEADLINE_MS = 15_000;

@@ -52,6 +52,22 @@ describe('AdamW', () => {
     opt.dispose();
     p.dispose();
   });
+
+  it('state() carried into a fresh optimizer continues exactly where the first would have (the hand-worked step 2)', async () => {
+    const p = tf.variable(tf.tensor1d([1, -2]));
+    const a = new AdamW([p], [true], CFG);
+    await stepOnce(a, [0.5, -1], 0.1);
+    const s = await a.state();
+    expect(s.steps).toBe(1);
+    a.dispose();
+    const b = new AdamW([p], [true], CFG);
+    b.setState(s);
+    await stepOnce(b, [0.3, 0.4], 0.1);
+    expectClose(await p.data(), [0.783911, -1.830383]);
+    expect(() => b.setState({ ...s, m: new Float32Array(3) })).toThrow(/state of 3\/2 moments at step 1, want 2 each/);
+    b.dispose();
+    p.dispose();
+  });
 });
 
 function expectClose(got: ArrayLike<number>, want: number[], digits = 5): void {

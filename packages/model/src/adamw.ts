@@ -30,6 +30,13 @@ export const DEFAULT_ADAMW: AdamWConfig = { beta1: 0.9, beta2: 0.99, eps: 1e-8, 
  * tensor: about 15 + #tensors kernels per step instead of ≈14 per tensor, which matters on WebGPU
  * where each kernel is a dispatch (≈700 fewer for the default GPT's 52 tensors).
  */
+/** AdamW's moments (flat, layout order) and its step count, which drives bias correction. */
+export interface AdamWState {
+  m: Float32Array;
+  v: Float32Array;
+  steps: number;
+}
+
 export class AdamW {
   private readonly m: tf.Variable;
   private readonly v: tf.Variable;
@@ -93,6 +100,24 @@ export class AdamW {
     const parts = tf.split(delta, this.sizes);
     this.params.forEach((p, i) => p.assign(tf.sub(p, tf.reshape(parts[i] as tf.Tensor, p.shape))));
     return norm;
+  }
+
+  /** Moments and step count, read back: what a move to another backend carries over (TrainerCore.switchBackend). */
+  async state(): Promise<AdamWState> {
+    const [m, v] = await Promise.all([this.m.data<'float32'>(), this.v.data<'float32'>()]);
+    return { m: Float32Array.from(m), v: Float32Array.from(v), steps: this.t };
+  }
+
+  /** Restores what state() read, on this optimizer's backend. */
+  setState(s: AdamWState): void {
+    if (s.m.length !== this.m.size || s.v.length !== this.v.size || !(Number.isInteger(s.steps) && s.steps >= 0)) {
+      throw new Error(`adamw: state of ${s.m.length}/${s.v.length} moments at step ${s.steps}, want ${this.m.size} each`);
+    }
+    tf.tidy(() => {
+      this.m.assign(tf.tensor1d(s.m));
+      this.v.assign(tf.tensor1d(s.v));
+    });
+    this.t = s.steps;
   }
 
   /** Zero moments and the step count: for a learner that rejoins from a fresh snapshot. */

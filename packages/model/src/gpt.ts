@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TensorSpec } from '@tabswarm/core';
 import { initParams, type ParamDef } from './init';
+import { TEXT_PRESETS } from './presets';
 import { createVariables, gelu, layerNorm, linear, type Model } from './nn';
 
 export interface GptConfig {
@@ -25,10 +26,10 @@ export interface GptConfig {
 }
 
 /** The default of docs/method.md §3 (≈1.8M params): small for a character model, fast on laptops' iGPUs. */
-export const GPT_DEFAULT: Omit<GptConfig, 'vocab'> = { context: 128, layers: 4, dModel: 192, heads: 4, dropout: 0.1 };
+export const GPT_DEFAULT: Omit<GptConfig, 'vocab'> = TEXT_PRESETS.default.gpt;
 
-/** For unit tests and the WebGPU-on-SwiftShader smoke check: one block, milliseconds per step on CPU. */
-export const GPT_TINY: Omit<GptConfig, 'vocab'> = { context: 32, layers: 1, dModel: 32, heads: 2, dropout: 0 };
+/** One block, milliseconds per step on CPU: unit tests, and the preset a CPU laptop trains visibly. */
+export const GPT_TINY: Omit<GptConfig, 'vocab'> = TEXT_PRESETS.tiny.gpt;
 
 /** GPT-2 init: weights N(0, 0.02²), residual projections shrunk by 1/√(2L) so the stream's variance stays O(1). */
 const INIT_STD = 0.02;

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeRng, type Fragment, type ParamLayout, type TensorSpec } from '@tabswarm/core';
-import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from './adamw';
+import { AdamW, DEFAULT_ADAMW, type AdamWConfig, type AdamWState } from './adamw';
 import type { Batch, Dataset } from './data';
 import type { Workload } from './data-format';
 import { FlatParams } from './flat-params';
@@ -56,6 +56,9 @@ export interface TrainModel {
   metrics(): Promise<HeldOutMetrics>;
   /** Zeroes AdamW moments and its step count (a rejoining learner); never called on ordinary syncs. */
   resetOptimizer(): void;
+  /** AdamW's moments and step count, read back; with setOptimizerState, a move to another backend keeps them. */
+  optimizerState(): Promise<AdamWState>;
+  setOptimizerState(s: AdamWState): void;
   dispose(): void;
 }
 
@@ -153,6 +156,8 @@ export function createTrainModel(workload: Workload, dataset: Dataset, opts: Tra
     evaluate: async () => (await metrics()).loss,
     metrics,
     resetOptimizer: () => opt.reset(),
+    optimizerState: () => opt.state(),
+    setOptimizerState: (s) => opt.setState(s),
     dispose: () => {
       opt.dispose();
       model.dispose();

@@ -39,7 +39,12 @@ export interface ProbeResult {
 export interface ProbeOptions {
   /** One backend to use (e.g. from a `?backend=` URL parameter). Only it is probed; probing fails if it fails. */
   force?: string | undefined;
-  /** Candidates in order of preference for ties; default webgpu, wasm, webgl, cpu. */
+  /**
+   * 'fastest' (default): time every candidate and pick the fastest. 'first': the first candidate that
+   * passes init and the self-test, untimed (a tab starts at once and calibrates later, in another worker).
+   */
+  mode?: 'fastest' | 'first';
+  /** Candidates in order of preference (ties, and mode 'first'); default webgpu, wasm, webgl, cpu. */
   candidates?: BackendName[];
   /** Shapes the synthetic calibration workload; default 'digits'. */
   workload?: Workload;
@@ -109,6 +114,8 @@ export interface TrainerApi {
   ping(): Promise<{ ready: true }>;
   probe(opts?: ProbeOptions): Promise<ProbeReport>;
   init(opts: InitOptions): Promise<InitInfo>;
+  /** Moves the trained model (parameters and AdamW moments) to another backend; see TrainerCore.switchBackend. */
+  switchBackend(name: string): Promise<InitInfo>;
   setParams(buf: ArrayBuffer): Promise<void>;
   getParams(): Promise<ArrayBuffer>;
   train(n: number, lr: number): Promise<TrainResult>;

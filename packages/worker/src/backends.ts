@@ -4,7 +4,8 @@
  * Why the care:
  * - `navigator.gpu` exists even when no adapter does (Chromium without --enable-unsafe-webgpu), and TF.js
  *   registers 'webgpu' regardless; so we ask for an adapter ourselves first and report what it is
- *   (SwiftShader is a fallback adapter, ~60× slower than WASM at matmul on the CI box).
+ *   (SwiftShader is a fallback adapter, ~60× slower than WASM at matmul on the CI box). A fallback adapter
+ *   is refused before TF.js's WebGPU backend is even loaded unless the caller allows it (a forced backend).
  * - Threaded WASM builds its pthread workers from Function.toString() of minified code and then
  *   `setBackend('wasm')` never resolves; we force the single-threaded SIMD build, and still wrap every
  *   init in a deadline because a hang is the failure mode we cannot otherwise see.
@@ -51,8 +52,19 @@ function readAdapterInfo(a: GpuAdapterLike): AdapterInfo {
   };
 }
 
+/** True for a software adapter: flagged by the browser, or SwiftShader by name where the browser says nothing. */
+export function isFallback(a: AdapterInfo): boolean {
+  return a.isFallbackAdapter ?? /swiftshader/i.test(`${a.vendor} ${a.architecture} ${a.description}`);
+}
+
+export interface BackendInitOptions {
+  /** Accept a fallback (software) WebGPU adapter; default false. */
+  allowFallback?: boolean;
+  now?: () => number;
+}
+
 /** Everything that must happen before tf.setBackend; throws a readable reason. Returns adapter info for webgpu. */
-async function prepare(name: BackendName): Promise<AdapterInfo | undefined> {
+async function prepare(name: BackendName, allowFallback: boolean, seen: (a: AdapterInfo) => void): Promise<AdapterInfo | undefined> {
   switch (name) {
     case 'cpu':
       return undefined; // always registered by @tensorflow/tfjs
@@ -80,6 +92,10 @@ async function prepare(name: BackendName): Promise<AdapterInfo | undefined> {
       const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
       if (!adapter) throw new Error('requestAdapter() returned null: no WebGPU adapter (headless Chromium on Linux needs --enable-unsafe-webgpu)');
       const info = readAdapterInfo(adapter);
+      seen(info);
+      if (!allowFallback && isFallback(info)) {
+        throw new Error(`only a fallback adapter (${info.architecture || info.vendor || 'software'}), slower than WASM; ?backend=webgpu forces it`);
+      }
       await import('@tensorflow/tfjs-backend-webgpu');
       if (!tf.findBackendFactory('webgpu')) throw new Error('webgpu backend did not register');
       return info;
@@ -98,11 +114,12 @@ async function detailOf(name: BackendName): Promise<string | undefined> {
  * `timeoutMs` (+ one macrotask). After a timeout the hung init is abandoned: TF.js ignores a stale
  * pending init once another setBackend call starts.
  */
-export async function initBackend(name: BackendName, timeoutMs = DEFAULT_INIT_TIMEOUT_MS, now: () => number = () => performance.now()): Promise<BackendInit> {
+export async function initBackend(name: BackendName, timeoutMs = DEFAULT_INIT_TIMEOUT_MS, opts: BackendInitOptions = {}): Promise<BackendInit> {
+  const { allowFallback = false, now = () => performance.now() } = opts;
   const t0 = now();
   let adapter: AdapterInfo | undefined;
   const run = async (): Promise<BackendInit> => {
-    adapter = await prepare(name);
+    adapter = await prepare(name, allowFallback, (a) => { adapter = a; });
     const ok = await tf.setBackend(name);
     if (!ok) return { ok: false, backend: name, initMs: now() - t0, reason: `tf.setBackend('${name}') returned false (its factory failed; see console)`, ...(adapter ? { adapter } : {}) };
     await tf.ready();

@@ -60,3 +60,14 @@ export function chooseBackend(results: readonly ProbeResult[], force?: BackendNa
   const rest = others.length === 0 ? ' (only candidate)' : ` vs ${others.map(describeResult).join(', ')}`;
   return { ok: true, chosen: chosen.backend, why: `${chosen.backend}: ${formatMs(chosen.msPerStep)} ms/step${adapterNote(chosen.adapter)}${rest}` };
 }
+
+/**
+ * Mode 'first' (probe.ts): the first result that passed, with the reasons of those before it, e.g.
+ * "wasm: first to pass the self-test (webgpu failed: init: requestAdapter() returned null …)".
+ */
+export function chooseFirst(results: readonly ProbeResult[]): Choice {
+  const i = results.findIndex((r) => r.ok);
+  if (i < 0) return { ok: false, why: results.length === 0 ? 'no backend candidates to probe' : `no backend passed: ${results.map(describeResult).join('; ')}` };
+  const r = results[i]!, before = results.slice(0, i).map(describeResult).join('; ');
+  return { ok: true, chosen: r.backend, why: `${r.backend}: first to pass the self-test${adapterNote(r.adapter)}${before ? ` (${before})` : ''}` };
+}

@@ -19,6 +19,8 @@ import { reviveError, WorkerCrashedError, WorkerTerminatedError, WorkerTimeoutEr
 export interface Trainer {
   probe(opts?: ProbeOptions): Promise<ProbeReport>;
   init(opts: InitOptions): Promise<InitInfo>;
+  /** Moves the trained model (parameters and AdamW moments) to another backend. */
+  switchBackend(name: string): Promise<InitInfo>;
   setParams(values: Float32Array | ArrayBuffer): Promise<void>;
   getParams(): Promise<ArrayBuffer>;
   /** `timeoutMs` replaces the deadline from TrainerOptions for this call (a caller that knows its step time). */
@@ -134,6 +136,9 @@ class WorkerTrainer implements Trainer {
   }
   init(opts: InitOptions): Promise<InitInfo> {
     return this.call('init', this.slow, () => this.remote.init(opts));
+  }
+  switchBackend(name: string): Promise<InitInfo> {
+    return this.call('switchBackend', this.slow, () => this.remote.switchBackend(name));
   }
   setParams(values: Float32Array | ArrayBuffer): Promise<void> {
     const buf = values instanceof ArrayBuffer ? values : copyOut(values);

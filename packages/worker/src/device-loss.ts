@@ -29,9 +29,10 @@ export class DeviceLossWatch {
   /** Starts watching `device` (the one the active model lives on). */
   watch(device: GpuDeviceLike): void {
     this.device = device;
+    // Only the device the model is on now: one left behind by a backend switch may go without harm.
     device.lost.then(
-      (i) => this.markLost({ reason: String(i?.reason ?? 'unknown'), message: String(i?.message ?? '') }),
-      (e: unknown) => this.markLost({ reason: 'unknown', message: `device.lost rejected: ${describeError(e)}` }),
+      (i) => this.device === device && this.markLost({ reason: String(i?.reason ?? 'unknown'), message: String(i?.message ?? '') }),
+      (e: unknown) => this.device === device && this.markLost({ reason: 'unknown', message: `device.lost rejected: ${describeError(e)}` }),
     );
   }
 

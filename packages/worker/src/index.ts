@@ -8,7 +8,8 @@ export {
   describeError, isDeviceLost, reviveError, TrainerError, WorkerCrashedError, WorkerTerminatedError, WorkerTimeoutError,
   type TrainerErrorCode,
 } from './errors';
-export { BACKEND_NAMES, chooseBackend, describeResult, parseBackend, type Choice } from './choose';
+export { BACKEND_NAMES, chooseBackend, chooseFirst, describeResult, parseBackend, type Choice } from './choose';
+export { describePreset, DIGITS_PRESET, MODEL_PRESETS, parsePreset, TEXT_PRESETS, type ModelPreset, type TextPreset } from '@tabswarm/model/presets';
 export type {
   AdapterInfo, BackendName, InitInfo, InitOptions, MemoryInfo, ModelConfig, ProbeOptions, ProbeReport, ProbeResult,
   TrainerApi, TrainResult, Workload,

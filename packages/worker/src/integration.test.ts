@@ -47,11 +47,13 @@ afterAll(() => {
 describe('resolveConfig', () => {
   it('maps the named configs the apps pass', () => {
     expect(resolveConfig('text', 'default')).toEqual({});
-    expect(resolveConfig('digits', 'tiny')).toEqual({});
+    expect(() => resolveConfig('digits', 'tiny')).toThrow(/digits workload has one network, model=default/);
     expect(resolveConfig('text', 'tiny')).toMatchObject({ overrides: { layers: 1, dModel: 32 }, context: 32 });
+    expect(resolveConfig('text', 'small')).toMatchObject({ overrides: { layers: 2, dModel: 64 }, context: 64 });
+    expect(resolveConfig('text', 'large')).toMatchObject({ overrides: { layers: 6, dModel: 384 }, context: 256 });
     expect(resolveConfig('text', { context: 16, layers: 2 })).toEqual({ overrides: { context: 16, layers: 2 }, context: 16 });
     expect(resolveConfig('digits', { hidden: 16 })).toEqual({ overrides: { hidden: 16 } });
-    expect(() => resolveConfig('text', 'huge' as 'tiny')).toThrow(/unknown model config "huge"/);
+    expect(() => resolveConfig('text', 'huge' as 'tiny')).toThrow(/model="huge": want one of tiny, small, default, large/);
   });
 });
 

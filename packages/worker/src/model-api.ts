@@ -4,11 +4,19 @@
  * worker.ts assigns the real module to `ModelModule`, so any drift from @tabswarm/model fails to compile there.
  */
 import type { Fragment, TensorSpec } from '@tabswarm/core';
+import type { ModelPreset } from '@tabswarm/model/presets';
 
 export type Workload = 'text' | 'digits';
 
-/** 'default' | 'tiny' or a full config object (structured-cloneable: it crosses the worker boundary). */
-export type ModelConfig = 'default' | 'tiny' | object;
+/** A preset name (@tabswarm/model/presets) or a full config object (structured-cloneable: it crosses the worker boundary). */
+export type ModelConfig = ModelPreset | object;
+
+/** AdamW's moments and step count, carried across a backend switch. */
+export interface OptimizerState {
+  m: Float32Array;
+  v: Float32Array;
+  steps: number;
+}
 
 export interface TrainModel {
   specs: TensorSpec[];
@@ -20,6 +28,8 @@ export interface TrainModel {
   step(lr: number): Promise<{ loss: number }>;
   evaluate(): Promise<number>;
   resetOptimizer(): void;
+  optimizerState(): Promise<OptimizerState>;
+  setOptimizerState(s: OptimizerState): void;
   dispose(): void;
 }
 

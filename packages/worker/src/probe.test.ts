@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BackendName } from './api';
-import { initBackend, type BackendInit } from './backends';
+import { initBackend, isFallback, type BackendInit } from './backends';
 import { calibrateSynthetic } from './calibrate';
 import { TrainerError } from './errors';
 import type { TrainModel } from './model-api';
@@ -83,6 +83,49 @@ describe('probeBackends', () => {
   it('a calibration that produces NaN disqualifies the backend', async () => {
     const model = { step: async () => ({ loss: NaN }), dispose: () => undefined } as unknown as TrainModel;
     await expect(probeBackends({ candidates: ['wasm'] }, { init: fakeInit(), makeModel: async () => model })).rejects.toThrow(/wasm failed: calibration: calibration step gave loss NaN/);
+  });
+});
+
+describe("probeBackends, mode 'first'", () => {
+  it('takes the first candidate that passes the self-test and tries no more, untimed', async () => {
+    const tried: string[] = [];
+    const init = async (name: BackendName, ms: number, o: { allowFallback: boolean }): Promise<BackendInit> => { tried.push(`${name} ${o.allowFallback}`); return fakeInit({ webgpu: 'requestAdapter() returned null' })(name); };
+    const { report } = await probeBackends({ mode: 'first' }, { init });
+    expect(tried).toEqual(['webgpu false', 'wasm false']);
+    expect(report.chosen).toBe('wasm');
+    expect(report.results.map((r) => [r.backend, r.ok, r.msPerStep])).toEqual([['webgpu', false, Infinity], ['wasm', true, Infinity]]);
+    expect(report.why).toBe('wasm: first to pass the self-test (webgpu failed: init: requestAdapter() returned null)');
+  });
+
+  it('skips a backend whose numbers are wrong, and fails with every reason when none passes', async () => {
+    let calls = 0;
+    const selfTest = async () => (calls++ === 0 ? { ok: false, error: 0.5 } : { ok: true, error: 1e-7 });
+    expect((await probeBackends({ mode: 'first', candidates: ['webgl', 'cpu'] }, { init: fakeInit(), selfTest })).report.chosen).toBe('cpu');
+    await expect(probeBackends({ mode: 'first', candidates: ['webgpu'] }, { init: fakeInit({ webgpu: 'x' }) })).rejects.toThrow(/^no-backend: no backend passed: webgpu failed: init: x$/);
+  });
+
+  it('only a forced webgpu may use a fallback adapter', async () => {
+    const seen: boolean[] = [];
+    const init = async (name: BackendName, ms: number, o: { allowFallback: boolean }): Promise<BackendInit> => { seen.push(o.allowFallback); return fakeInit()(name); };
+    await probeBackends({ mode: 'first', force: 'webgpu' }, { init });
+    await probeBackends({ candidates: ['webgpu'], calibrationSteps: 1 }, { init });
+    expect(seen).toEqual([true, false]);
+  });
+});
+
+describe('initBackend and fallback adapters', () => {
+  it('refuses a SwiftShader adapter before loading the WebGPU backend unless allowed', async () => {
+    const swiftshader = { info: { vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true } };
+    vi.stubGlobal('navigator', { gpu: { requestAdapter: async () => swiftshader } });
+    try {
+      const r = await initBackend('webgpu', 5000);
+      expect(r).toMatchObject({ ok: false, reason: expect.stringMatching(/only a fallback adapter \(swiftshader\), slower than WASM; \?backend=webgpu forces it/), adapter: { isFallbackAdapter: true } });
+    } finally {
+      vi.unstubAllGlobals();
+      await tf.setBackend('cpu');
+    }
+    expect(isFallback({ vendor: 'Google', architecture: '', device: '', description: 'SwiftShader Device', isFallbackAdapter: undefined })).toBe(true);
+    expect(isFallback({ vendor: 'nvidia', architecture: 'ampere', device: '', description: '', isFallbackAdapter: false })).toBe(false);
   });
 });
 

@@ -3,12 +3,17 @@
  * reference (selftest.ts), time a few training steps (calibrate.ts), then pick the fastest that passed
  * (choose.ts). Runs inside the worker; each stage has its own deadline and the whole probe a budget, so
  * one hung backend costs at most its deadline and never the probe.
+ *
+ * Mode 'first' stops at the first candidate (in preference order: a real GPU, then WASM, WebGL, CPU)
+ * that initialises and passes the self-test, untimed: a tab starts training in about a second and
+ * measures the others later, in another worker (docs/browser.md §1). Fallback WebGPU adapters are
+ * refused in both modes unless WebGPU is forced.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName, ProbeOptions, ProbeReport, ProbeResult } from './api';
 import { DEFAULT_INIT_TIMEOUT_MS, initBackend, type BackendInit } from './backends';
 import { calibrateModel, calibrateSynthetic, SYNTHETIC_SHAPES } from './calibrate';
-import { BACKEND_NAMES, chooseBackend, parseBackend } from './choose';
+import { BACKEND_NAMES, chooseBackend, chooseFirst, parseBackend } from './choose';
 import { withDeadline } from './deadline';
 import { describeError, TrainerError } from './errors';
 import type { TrainModel } from './model-api';
@@ -25,7 +30,7 @@ export interface ProbeDeps {
   /** Builds the real model on the active backend for calibration (when ProbeOptions.model is set). */
   makeModel?: () => Promise<TrainModel>;
   /** Initialises a backend; injectable for tests. */
-  init?: (name: BackendName, timeoutMs: number) => Promise<BackendInit>;
+  init?: (name: BackendName, timeoutMs: number, opts: { allowFallback: boolean }) => Promise<BackendInit>;
   /** Checks the active backend's numbers; injectable for tests (default: runSelfTest against the reference). */
   selfTest?: () => Promise<SelfTestOutcome>;
   now?: () => number;
@@ -41,7 +46,8 @@ async function probeOne(name: BackendName, opts: ProbeOptions, deps: ProbeDeps, 
   const { now = () => performance.now(), init = initBackend, selfTest = () => runSelfTest(tf) } = deps;
   const base: ProbeResult = { backend: name, ok: false, selfTestError: Infinity, msPerStep: Infinity, initMs: 0 };
   const cap = (ms: number): number => Math.max(1, Math.min(ms, remainingMs));
-  const ready = await init(name, cap(opts.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS));
+  const forced = parseBackend(opts.force) === name;
+  const ready = await init(name, cap(opts.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS), { allowFallback: forced });
   const result: ProbeResult = { ...base, initMs: ready.initMs, ...(ready.adapter ? { adapter: ready.adapter } : {}), ...(ready.ok && ready.detail ? { detail: ready.detail } : {}) };
   if (!ready.ok) return { result: { ...result, reason: `init: ${ready.reason}` } };
   remainingMs -= ready.initMs;
@@ -56,7 +62,8 @@ async function probeOne(name: BackendName, opts: ProbeOptions, deps: ProbeDeps, 
   }
   // A forced backend has nothing to be compared with: timing it only risks a deadline on a slow adapter
   // (SwiftShader's WebGPU under load takes > 15 s for three steps) after it already proved correct.
-  if (parseBackend(opts.force) === name) return { result: { ...result, ok: true, detail: 'forced: self-test passed, not timed' }, init: ready };
+  if (forced) return { result: { ...result, ok: true, detail: 'forced: self-test passed, not timed' }, init: ready };
+  if (opts.mode === 'first') return { result: { ...result, ok: true, detail: 'first to pass the self-test, not timed' }, init: ready };
   const steps = opts.calibrationSteps ?? 3;
   let model: TrainModel | undefined;
   try {
@@ -102,8 +109,9 @@ export async function probeBackends(opts: ProbeOptions = {}, deps: ProbeDeps = {
     const { result, init } = await probeOne(name, opts, deps, remaining);
     results.push(result);
     if (init?.ok) inits.set(name, init);
+    if (opts.mode === 'first' && result.ok) break;
   }
-  const choice = chooseBackend(results, force);
+  const choice = opts.mode === 'first' && !force ? chooseFirst(results) : chooseBackend(results, force);
   if (!choice.ok) throw new TrainerError('no-backend', choice.why);
   return { report: { chosen: choice.chosen, why: choice.why, results }, inits };
 }

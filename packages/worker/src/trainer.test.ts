@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BackendName } from './api';
 import type { BackendInit, GpuDeviceLike } from './backends';
-import type { ModelModule, TrainModel } from './model-api';
+import type { ModelModule, OptimizerState, TrainModel } from './model-api';
 import { checkFragment, ownBuffer } from './buffers';
 import { TrainerCore } from './trainer';
 
@@ -55,6 +55,13 @@ class FakeModel implements TrainModel {
   }
   resetOptimizer(): void {
     this.resets++;
+  }
+  moments = { m: new Float32Array(N), v: new Float32Array(N), steps: 0 };
+  async optimizerState(): Promise<OptimizerState> {
+    return { m: this.moments.m.slice(), v: this.moments.v.slice(), steps: this.moments.steps };
+  }
+  setOptimizerState(s: OptimizerState): void {
+    this.moments = { m: s.m.slice(), v: s.v.slice(), steps: s.steps };
   }
   dispose(): void {
     this.disposed = true;
@@ -218,6 +225,43 @@ describe('TrainerCore', () => {
     await start();
     expect(await core.debugLoseDevice()).toBe(false);
     expect(await core.memory()).toMatchObject({ backend: 'cpu', numTensors: expect.any(Number), unreliable: expect.any(Boolean) });
+  });
+});
+
+describe('TrainerCore.switchBackend', () => {
+  it('moves parameters and AdamW moments to the new backend, with a fresh data seed', async () => {
+    const models: FakeModel[] = [], seeds: number[] = [], inits: string[] = [];
+    const mod: ModelModule = {
+      loadDataset: async () => ({}),
+      createTrainModel: (_w, _d, o) => { seeds.push(o.seed); const m = new FakeModel(); models.push(m); return m; },
+    };
+    const init = async (backend: BackendName): Promise<BackendInit> => { inits.push(backend); return { ok: true, backend, initMs: 1 }; };
+    const core = new TrainerCore(mod, init);
+    await core.init({ workload: 'digits', dataBaseUrl: 'x', batch: 4, seed: 7, backend: 'webgl' });
+    await core.train(3, 0.5);
+    models[0]!.moments = { m: new Float32Array(N).fill(0.25), v: new Float32Array(N).fill(0.5), steps: 3 };
+    const before = new Float32Array(await core.getParams());
+    expect(await core.switchBackend('wasm')).toMatchObject({ backend: 'wasm', numParams: N });
+    expect(inits).toEqual(['webgl', 'wasm']);
+    expect(models[0]!.disposed).toBe(true);
+    expect(new Float32Array(await core.getParams())).toEqual(before);
+    expect(models[1]!.moments).toEqual({ m: new Float32Array(N).fill(0.25), v: new Float32Array(N).fill(0.5), steps: 3 });
+    expect(seeds).toEqual([7, 8]);
+    expect(await core.train(1, 0.5)).toMatchObject({ steps: 1 });
+  });
+
+  it('a backend that fails to start leaves the model where it was, state intact', async () => {
+    const models: FakeModel[] = [];
+    const mod: ModelModule = { loadDataset: async () => ({}), createTrainModel: () => { const m = new FakeModel(); models.push(m); return m; } };
+    const init = async (backend: BackendName): Promise<BackendInit> => backend === 'webgpu' ? { ok: false, backend, initMs: 1, reason: 'no adapter' } : { ok: true, backend, initMs: 1 };
+    const core = new TrainerCore(mod, init);
+    await core.init({ workload: 'digits', dataBaseUrl: 'x', batch: 4, seed: 1, backend: 'wasm' });
+    await core.train(2, 0.5);
+    const before = new Float32Array(await core.getParams());
+    await expect(core.switchBackend('webgpu')).rejects.toThrow(/^backend-failed: switch to webgpu: backend-failed: webgpu: no adapter; still on wasm/);
+    expect(new Float32Array(await core.getParams())).toEqual(before);
+    expect((await core.train(1, 0.5)).steps).toBe(1);
+    await expect(core.switchBackend('tpu')).rejects.toMatchObject({ code: 'bad-argument' });
   });
 });
 

@@ -36,6 +36,9 @@ export class TrainerCore {
   private suspect: string | undefined;
   private lastChoice: BackendName | undefined;
   private slowdown = 1;
+  /** What init was last called with: switchBackend rebuilds the same model. */
+  private initOpts: InitOptions | undefined;
+  private switches = 0;
   private readonly probed = new Map<BackendName, BackendInit>();
   private readonly datasets = new Map<string, Promise<unknown>>();
   private readonly loss = new DeviceLossWatch();
@@ -98,7 +101,7 @@ export class TrainerCore {
       for (const [k, v] of inits) this.probed.set(k, v);
       this.lastChoice = report.chosen;
       // The probe switched backends under the model; put it back on its own.
-      if (this.model && this.backend) await this.initFn(this.backend);
+      if (this.model && this.backend) await this.initFn(this.backend, undefined, { allowFallback: true });
       return report;
     });
   }
@@ -113,29 +116,69 @@ export class TrainerCore {
       if (!(Number.isFinite(slowdown) && slowdown >= 1)) throw badArgument(`slowdown ${slowdown} is not a finite number >= 1`);
       const backend = parseBackend(opts.backend) ?? this.lastChoice;
       if (!backend) throw badArgument('no backend given and none probed yet');
-      this.disposeModel();
-      const r = await this.initFn(backend);
-      if (!r.ok) throw new TrainerError('backend-failed', `${backend}: ${r.reason}`);
-      if (r.device) this.loss.watch(r.device);
-      this.backend = backend;
-      this.adapter = r.adapter ?? this.probed.get(backend)?.adapter;
-      let model: TrainModel;
-      let layout: ParamLayout;
-      try {
-        const config = opts.config ?? 'default';
-        const data = await this.dataset(opts.workload, opts.dataBaseUrl, config);
-        model = this.models.createTrainModel(opts.workload, data, { config, batch: opts.batch, seed: opts.seed });
-        layout = makeLayout(model.specs);
-      } catch (e) {
-        throw new TrainerError('model-failed', `building the ${opts.workload} model: ${describeError(e)}`);
-      }
-      this.model = model;
+      const info = await this.build(opts, backend);
       this.slowdown = slowdown;
-      this.layout = layout;
-      this.numParams = layout.totalSize;
       this.suspect = undefined;
-      return { specs: model.specs, tokensPerStep: model.tokensPerStep, backend, numParams: this.numParams, ...(this.adapter ? { adapter: this.adapter } : {}) };
+      this.initOpts = opts;
+      return info;
     });
+  }
+
+  /**
+   * Moves the model to `name` through the worker's own state: parameters and AdamW moments are read back,
+   * the model is rebuilt on the new backend and both written in, so nothing trained is lost (fp32 values
+   * move exactly). The data stream continues from a new seed rather than repeat its batches. If the new
+   * backend fails, the model is rebuilt where it was and the call rejects with 'backend-failed'.
+   */
+  switchBackend(name: string): Promise<InitInfo> {
+    return this.run('switchBackend', async () => {
+      const m = this.ready(), opts = this.initOpts, from = this.backend;
+      const to = parseBackend(name);
+      if (!to) throw badArgument(`switchBackend wants a backend name, got ${JSON.stringify(name)}`);
+      if (!opts || !from) throw new TrainerError('not-initialised', 'call init() first');
+      const params = await this.loss.race(m.getParams());
+      const moments = await this.loss.race(m.optimizerState());
+      const restore = (): void => {
+        this.model!.setParams(params);
+        this.model!.setOptimizerState(moments);
+      };
+      this.switches++;
+      const seeded = { ...opts, seed: (opts.seed + this.switches) >>> 0 };
+      try {
+        const info = await this.build(seeded, to);
+        restore();
+        return info;
+      } catch (e) {
+        await this.build(seeded, from);
+        restore();
+        throw new TrainerError('backend-failed', `switch to ${to}: ${describeError(e)}; still on ${from}`);
+      }
+    });
+  }
+
+  /** Builds the model on `backend` (replacing any model), as init and switchBackend do. */
+  private async build(opts: InitOptions, backend: BackendName): Promise<InitInfo> {
+    this.disposeModel();
+    // Whatever reaches here was chosen by the probe or named by the caller: a fallback adapter is allowed.
+    const r = await this.initFn(backend, undefined, { allowFallback: true });
+    if (!r.ok) throw new TrainerError('backend-failed', `${backend}: ${r.reason}`);
+    if (r.device) this.loss.watch(r.device);
+    this.backend = backend;
+    this.adapter = r.adapter ?? this.probed.get(backend)?.adapter;
+    let model: TrainModel;
+    let layout: ParamLayout;
+    try {
+      const config = opts.config ?? 'default';
+      const data = await this.dataset(opts.workload, opts.dataBaseUrl, config);
+      model = this.models.createTrainModel(opts.workload, data, { config, batch: opts.batch, seed: opts.seed });
+      layout = makeLayout(model.specs);
+    } catch (e) {
+      throw new TrainerError('model-failed', `building the ${opts.workload} model: ${describeError(e)}`);
+    }
+    this.model = model;
+    this.layout = layout;
+    this.numParams = layout.totalSize;
+    return { specs: model.specs, tokensPerStep: model.tokensPerStep, backend, numParams: this.numParams, ...(this.adapter ? { adapter: this.adapter } : {}) };
   }
 
   /** One fetch per (workload, URL, config) per worker: re-init and probing reuse it. A failed load is not cached. */

@@ -17,6 +17,7 @@ const api: TrainerApi = {
   ping: async () => ({ ready: true }),
   probe: (opts) => core.probe(opts),
   init: (opts) => core.init(opts),
+  switchBackend: (name) => core.switchBackend(name),
   setParams: (buf) => core.setParams(buf),
   getParams: async () => give(await core.getParams()),
   train: (n, lr) => core.train(n, lr),

@@ -1,0 +1,89 @@
+import type { BackendName, ProbeReport, ProbeResult, Trainer, Workload } from '@tabswarm/worker';
+import { startTrainer } from '@tabswarm/worker';
+
+/**
+ * Which backend a learner tab trains on, and where that choice came from (docs/browser.md §1):
+ * - `forced`: the `?backend=` URL parameter; nothing else is tried or measured.
+ * - `remembered`: what an earlier start on this origin measured (localStorage), re-checked by the
+ *   self-test only, so the second start trains as soon as the worker is up.
+ * - `first`: the first candidate that passes the self-test (a real GPU, then WASM, WebGL, CPU), untimed;
+ *   the tab joins at once and `calibrate` times all candidates later, in a worker of its own.
+ * - `calibrated`: that calibration found a faster backend, and the tab moved its model there.
+ */
+export type BackendSource = 'forced' | 'remembered' | 'first' | 'calibrated';
+
+/** A calibrated backend must be this much faster (ratio of ms/step) to be worth a switch: timings on a
+ * busy machine vary by ±10–20% between runs, and a switch costs a model rebuild (≈ 1 s). */
+export const SWITCH_MARGIN = 0.8;
+
+export interface Remembered {
+  backend: BackendName;
+  why: string;
+}
+
+/** Storage the choice lives in; localStorage in a page. Any call may throw (storage disabled). */
+export interface ChoiceStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/** One remembered choice per workload and preset: a tiny model may run fastest on WASM and a large one on the GPU. */
+export const choiceKey = (workload: Workload, model: string): string => `tabswarm.backend.${workload}.${model}`;
+
+export function recall(store: ChoiceStore | undefined, key: string): Remembered | undefined {
+  try {
+    const v = JSON.parse(store?.getItem(key) ?? 'null') as Partial<Remembered> | null;
+    return v && typeof v.backend === 'string' && typeof v.why === 'string' ? { backend: v.backend, why: v.why } : undefined;
+  } catch {
+    return undefined; // unreadable or disabled: measure again
+  }
+}
+
+export function remember(store: ChoiceStore | undefined, key: string, r: Remembered | undefined): void {
+  try {
+    if (r) store?.setItem(key, JSON.stringify(r));
+    else store?.removeItem(key);
+  } catch {
+    // storage refused: the next start measures again, which is only slower
+  }
+}
+
+/** Probes for a tab's first worker (forced, else remembered, else the first that passes), or a rebuilt one (`prefer`: the backend it was on). */
+export async function pickBackend(trainer: Trainer, o: { force: string | undefined; workload: Workload; store: ChoiceStore | undefined; key: string; prefer?: string }): Promise<{ report: ProbeReport; source: BackendSource }> {
+  if (o.force !== undefined) return { report: await trainer.probe({ force: o.force, workload: o.workload }), source: 'forced' };
+  const saved = recall(o.store, o.key);
+  const prefer = o.prefer ?? saved?.backend;
+  if (prefer !== undefined) {
+    const known = saved !== undefined && saved.backend === prefer;
+    // Not forced: a remembered WebGPU still has to be a real adapter (the fallback rule holds).
+    const got = await trainer.probe({ mode: 'first', candidates: [prefer as BackendName], workload: o.workload }).catch(() => undefined);
+    if (got) return known ? { report: { ...got, why: `${prefer}: remembered on this browser (${saved.why})` }, source: 'remembered' } : { report: got, source: 'first' };
+    if (known) remember(o.store, o.key, undefined); // gone (e.g. no GPU now): forget it
+  }
+  return { report: await trainer.probe({ mode: 'first', workload: o.workload }), source: 'first' };
+}
+
+/**
+ * Times every candidate in a worker of its own while the tab trains (synthetic steps of the workload's
+ * shape, calibrate.ts), and says whether to move: the fastest passing backend, when it beats the one in
+ * use by SWITCH_MARGIN, or whenever the one in use failed its own timing. Every call has the worker
+ * client's deadlines; the worker is gone afterwards, whatever happened.
+ */
+export async function calibrate(workload: Workload, current: BackendName): Promise<{ report: ProbeReport; switchTo: BackendName | undefined }> {
+  const t = await startTrainer();
+  try {
+    const report = await t.probe({ workload });
+    return { report, switchTo: worthSwitching(report.results, report.chosen, current) ? report.chosen : undefined };
+  } finally {
+    t.terminate();
+  }
+}
+
+export function worthSwitching(results: readonly ProbeResult[], best: BackendName, current: BackendName): boolean {
+  if (best === current) return false;
+  const b = results.find((r) => r.backend === best), c = results.find((r) => r.backend === current);
+  if (!b?.ok) return false;
+  if (!c?.ok || !Number.isFinite(c.msPerStep)) return true;
+  return b.msPerStep < SWITCH_MARGIN * c.msPerStep;
+}

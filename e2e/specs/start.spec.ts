@@ -1,0 +1,62 @@
+import { expect, test, type CoordinatorView } from '../fixture';
+
+// Issue 11, parts 1 and 8: a tab contributes before it has measured every backend, the next start uses
+// the choice remembered for the origin, and an error shown while the coordinator reloads clears.
+interface StartView {
+  state: string; merges: number; steps: number; error: string; why: string; link: string; backend: string;
+  backendSource: string; calibration: string; firstMergeMs: number | null; model: string;
+}
+const run = { workload: 'text', model: 'tiny' };
+
+test('a fresh tab contributes on the first backend that passes, calibrates afterwards, and the next start uses what it measured', async ({ swarm }) => {
+  test.setTimeout(300_000);
+  await swarm.coordinator({ ...run, evalMs: '3000' });
+  const { page } = await swarm.learner(run);
+  const first = await swarm.until<StartView>(page, (s) => s.merges > 0 || s.state === 'failed', 'the first merged update', 120_000);
+  expect(first.state, first.error).not.toBe('failed');
+  expect(first.backendSource).toBe('first');
+  expect(first.why).toMatch(/^\w+: first to pass the self-test/);
+  // Contributing did not wait for calibration: it starts only once the first update is merged.
+  expect(first.calibration === '' || first.calibration === 'running', first.calibration).toBe(true);
+  expect(first.firstMergeMs).toBeGreaterThan(0);
+  expect(first.model).toMatch(/^tiny: 1 block, d 32, context 32; 18,862 parameters$/);
+  console.log(`click → first merged update: ${(first.firstMergeMs! / 1000).toFixed(1)} s on ${first.backend}`);
+
+  const done = await swarm.until<StartView>(page, (s) => /^(kept|switched|stayed|failed)/.test(s.calibration), 'the background calibration', 120_000);
+  expect(done.calibration).toMatch(/^(kept \w+|switched from \w+ to \w+)/);
+  const after = await swarm.until<StartView>(page, (s) => s.merges >= done.merges + 2, 'merges after the calibration', 60_000);
+  expect(after.backend).toBe(done.backend);
+  expect(after.error).toBe('');
+
+  await page.reload(); // autostart=1: the second start, same origin and storage
+  const again = await swarm.until<StartView>(page, (s) => s.merges > 0 || s.state === 'failed', 'the first merged update after the restart', 120_000);
+  expect(again.backendSource).toBe('remembered');
+  expect(again.backend).toBe(done.backend);
+  expect(again.why).toMatch(new RegExp(`^${done.backend}: remembered on this browser \\(calibrated: `));
+  expect(again.calibration).toBe(''); // nothing measured a second time
+  console.log(`second start (remembered ${again.backend}): ${(again.firstMergeMs! / 1000).toFixed(1)} s`);
+});
+
+test('while the coordinator reloads the learner page says it is reconnecting, and whatever error it showed clears', async ({ swarm }) => {
+  test.setTimeout(300_000);
+  const coord = await swarm.coordinator({ ...run, evalMs: '3000' });
+  const { page } = await swarm.learner(run);
+  const before = await swarm.until<StartView>(page, (s) => s.merges >= 2, 'two merged updates', 120_000);
+  const links = new Set<string>(), errors = new Set<string>();
+  await coord.reload();
+  // Watch the page through the reload: what its link line said and every error it showed.
+  const seen = await swarm.until<StartView>(page, (s) => {
+    if (s.link) links.add(s.link.split(':')[0]!);
+    if (s.error) errors.add(s.error);
+    return links.has('reconnecting') || links.has('connecting');
+  }, 'the link line to say it is reconnecting', 60_000);
+  expect(seen.state).not.toBe('failed');
+  await swarm.until<CoordinatorView>(coord, (c) => c.state === 'running', 'the reloaded coordinator', 60_000);
+  const back = await swarm.until<StartView>(page, (s) => {
+    if (s.error) errors.add(s.error);
+    return s.merges >= before.merges + 2 && s.link.startsWith('open');
+  }, 'merged updates after the reload', 120_000);
+  console.log(`link states seen: ${[...links].join(', ')}; errors shown: ${[...errors].join(' | ') || 'none'}`);
+  expect([...errors].filter((e) => /not-open/.test(e)), 'a send while reconnecting is not an error').toEqual([]);
+  expect(back.error, 'errors clear once the cause is gone').toBe('');
+});
