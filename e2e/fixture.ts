@@ -60,7 +60,7 @@ export const test = base.extend<{ swarm: Swarm }, { stack: Stack }>({
       try {
         await expect.poll(async () => fn((last = await status<T>(page))), { message: what, timeout: timeoutMs, intervals: [250] }).toBe(true);
       } catch (e) {
-        throw new Error(`waiting for ${what}: ${(e as Error).message.split('\n')[0]}; last status: ${JSON.stringify(last).slice(0, 2000)}`);
+        throw new Error(`waiting for ${what}: ${(e as Error).message.split('\n')[0]}; last status: ${String(JSON.stringify(last)).slice(0, 2000)}`);
       }
       return last!;
     };

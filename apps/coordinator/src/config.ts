@@ -15,6 +15,8 @@ export interface CoordinatorConfig {
   chaosSeed: number;
   /** Cap on this page's sends to each learner, megabits/s per link (Infinity: none); `npm run swarm -- --link-mbps`. */
   linkMbps: number;
+  /** URL of a .safetensors model a new run starts from (`?init=`); ignored when the run is already stored. */
+  init: string | undefined;
   signal: { host: string; port: number; path: string; key: string; secure: boolean };
   iceServers: RTCIceServer[];
 }
@@ -52,6 +54,7 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
     evalEveryMs: num('evalMs', 5000),
     chaosSeed: num('chaosSeed', 1),
     linkMbps: parseLinkMbps(q.get('linkMbps')),
+    init: q.get('init') ?? undefined,
     signal: { host: host ?? location.hostname, port: Number(port ?? 9000), path: '/signal', key: 'tabswarm', secure: location.protocol === 'https:' },
     iceServers: q.get('ice') ? (JSON.parse(q.get('ice')!) as RTCIceServer[]) : [],
   };

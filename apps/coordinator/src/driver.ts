@@ -6,6 +6,7 @@ import type { CoordinatorConfig } from './config';
 import { paramsHash } from './crc32';
 import { emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './status';
 import { Evaluator } from './evaluator';
+import { stateFromModelFile } from './model-file';
 import { DurableStore } from './store';
 
 /**
@@ -32,6 +33,8 @@ export class CoordinatorDriver {
   /** Tokens trained per learner session during this incarnation: [local step when first seen, latest]. */
   private readonly trained = new Map<string, [number, number, number]>();
   private restoredTokens = 0;
+  /** Set while a model file replaces the run's state: nothing more is merged or committed by this page. */
+  private halted = false;
   /** How long each version's durable commit took (ms), until its broadcast reports 'synced'. */
   private readonly commitMs = new Map<number, number>();
   /** The plots' history: a point every 2 s, coarser as the run grows (core's Timeline). */
@@ -53,10 +56,14 @@ export class CoordinatorDriver {
       const store = this.store = await DurableStore.open(this.cfg.sync.runId, fragments, `${layout.hash}/plan-${planHash(fragments)}`);
       const epoch = await store.nextIncarnation();
       const saved = await store.load();
-      const theta0 = saved?.theta0 ?? initial;
+      const fromFile = !saved && this.cfg.init !== undefined ? stateFromModelFile(await fetchModel(this.cfg.init), layout, fragments) : undefined;
+      const theta0 = saved?.theta0 ?? fromFile?.theta ?? initial;
       const s = this.syncer = new Syncer(this.cfg.sync, layout, theta0, epoch);
       if (saved) s.restore(saved.state);
-      else await store.init(s.durable());
+      else {
+        if (fromFile) s.restore(fromFile);
+        await store.init(s.durable());
+      }
       this.restoredTokens = s.mergedTokens;
       Object.assign(this.status, {
         evalBackend: backend, numParams: theta0.length, epoch, resumedFrom: saved ? s.commitSeq : null,
@@ -73,6 +80,7 @@ export class CoordinatorDriver {
       setInterval(() => this.feed({ kind: 'tick', now: performance.now() }), 500);
       setInterval(() => void this.evaluate(), this.cfg.evalEveryMs);
       this.status.state = 'running';
+      this.refresh(); // 'running' comes with the restored counters, not before them
       await this.evaluate();
     } catch (e) {
       this.fail(e);
@@ -112,7 +120,7 @@ export class CoordinatorDriver {
   }
 
   feed(ev: SyncEvent): void {
-    if (!this.syncer || this.status.state === 'failed') return;
+    if (!this.syncer || this.status.state === 'failed' || this.halted) return;
     if (this.chaos.paused) { this.paused.push(ev); return; }
     let cmds: SyncCommand[];
     try {
@@ -221,6 +229,21 @@ export class CoordinatorDriver {
     return { ok, entries: entries.length, replayedHash, committedHash, detail: ok ? 'replay reproduces the committed state bit for bit' : 'replay differs from the committed state' };
   }
 
+  /**
+   * Replace the run's durable state with a model file's (model-file.ts): the file is checked first and a
+   * refused one changes nothing; then this page stops merging, lets queued commits finish and rebases the
+   * store. The caller reloads the page, which resumes from the new state as a new incarnation, so
+   * learners reconnect and receive the imported model in their snapshots.
+   */
+  async importModel(bytes: Uint8Array): Promise<void> {
+    const s = this.syncer, store = this.store;
+    if (!s || !store || this.status.state !== 'running') throw new Error('the coordinator is not running');
+    const state = stateFromModelFile(bytes, s.layout, s.fragments);
+    this.halted = true;
+    await this.chain;
+    await store.rebase(state);
+  }
+
   /** True once every command the syncer issued has been carried out (nothing waits on a commit). */
   get drained(): boolean {
     return this.queued === 0;
@@ -279,4 +302,11 @@ export class CoordinatorDriver {
     }
     this.onChange();
   }
+}
+
+/** A model file by URL, with a deadline: a start must not hang on a server that never answers. */
+async function fetchModel(url: string): Promise<Uint8Array> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+  if (!r.ok) throw new Error(`init model ${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
 }

@@ -5,6 +5,7 @@ import { CoordinatorDriver } from './driver';
 import type { CoordinatorStatus } from './status';
 import { charts } from './charts';
 import { Plots } from './plot';
+import { modelFile, modelFileName } from './model-file';
 import { loadState, saveState } from './state-file';
 
 const cfg = readConfig();
@@ -84,6 +85,12 @@ function download(name: string, blob: Blob): void {
 }
 
 $('c-download').addEventListener('click', () => { if (driver.syncer) download(`${cfg.sync.runId}-step${driver.syncer.globalStep}.tsstate`, saveState(driver.syncer)); });
+$('c-model').addEventListener('click', () => { if (driver.syncer) download(modelFileName(driver.syncer, cfg), modelFile(driver.syncer, cfg)); });
+$('c-import').addEventListener('change', (ev) => {
+  const file = (ev.target as HTMLInputElement).files?.[0];
+  if (!file) return;
+  file.arrayBuffer().then((b) => driver.importModel(new Uint8Array(b))).then(() => location.reload(), (e: unknown) => { driver.status.error = `import failed: ${String(e)}`; scheduleRender(); });
+});
 $('c-log').addEventListener('click', () => { driver.logNdjson().then((b) => download(`${cfg.sync.runId}-merges.ndjson`, b), (e: unknown) => { driver.status.error = `log download failed: ${String(e)}`; }); });
 $('c-verify').addEventListener('click', () => {
   driver.verifyLog().then((v) => { $('c-verified').textContent = `${v.entries} commits: ${v.detail} (${v.replayedHash})`; }, (e: unknown) => { $('c-verified').textContent = `replay failed: ${String(e)}`; });

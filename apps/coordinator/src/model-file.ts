@@ -1,0 +1,65 @@
+import {
+  decodeSafetensors, encodeSafetensors, FILE_FORMAT, layoutTensors, META, PROTOCOL_VERSION, thetaFromFile,
+  type DurableState, type Fragment, type ParamLayout, type Reason, type Syncer,
+} from '@tabswarm/core';
+import type { CoordinatorConfig } from './config';
+
+/**
+ * The global model as a .safetensors file (core safetensors.ts; docs/model-file.md): one F32 tensor per
+ * layout entry, and in the header the layout hash and what a run needs to resume (run id, workload, model
+ * preset, global step, merged tokens, fragment versions, protocol version). The outer optimizer's momentum
+ * is not in the file: a run started from one begins with zero momentum.
+ */
+export function modelFile(s: Syncer, cfg: CoordinatorConfig): Blob {
+  const metadata: Record<string, string> = {
+    format: 'pt', // what PyTorch-side tools (safetensors.torch, transformers) expect to find
+    [META.format]: FILE_FORMAT, [META.layoutHash]: s.layout.hash, [META.runId]: cfg.sync.runId, [META.workload]: cfg.workload,
+    [META.model]: cfg.model, [META.globalStep]: String(s.globalStep), [META.mergedTokens]: String(s.mergedTokens),
+    [META.versions]: JSON.stringify(s.model.versions), [META.protocol]: String(PROTOCOL_VERSION),
+  };
+  return new Blob([encodeSafetensors(layoutTensors(s.layout, s.model.theta), metadata)], { type: 'application/octet-stream' });
+}
+
+export const modelFileName = (s: Syncer, cfg: CoordinatorConfig): string => `${cfg.sync.runId}-step${s.globalStep}.safetensors`;
+
+/** An Error with a reason code from core's closed set, as the page shows refusals. */
+const refused = (reason: Reason, detail: string): Error => Object.assign(new Error(`model file refused (${reason}): ${detail}`), { reason });
+
+/**
+ * The durable state a run starts or resumes from, given a model file: its parameters, its global step,
+ * merged tokens (the progress clock) and, when the fragment count matches, its fragment versions; zero
+ * outer momentum; epoch 0, so any incarnation restores it. Throws with a reason code for a bad file.
+ */
+export function stateFromModelFile(bytes: Uint8Array, layout: ParamLayout, fragments: readonly Fragment[]): DurableState {
+  const P = fragments.length;
+  const file = decodeSafetensors(bytes);
+  if (!file.ok) throw refused(file.reason, file.detail);
+  const theta = thetaFromFile(layout, file.value);
+  if (!theta.ok) throw refused(theta.reason, theta.detail);
+  const meta = file.value.metadata;
+  const count = (k: string): number => {
+    const v = meta[k] === undefined ? 0 : Number(meta[k]);
+    if (!Number.isSafeInteger(v) || v < 0) throw refused('bad-field', `metadata ${k} is ${JSON.stringify(meta[k])}, want an integer >= 0`);
+    return v;
+  };
+  const globalStep = count(META.globalStep);
+  const mergedTokens = Number(meta[META.mergedTokens] ?? 0);
+  if (!(Number.isFinite(mergedTokens) && mergedTokens >= 0)) throw refused('bad-field', `metadata ${META.mergedTokens} is ${JSON.stringify(meta[META.mergedTokens])}`);
+  const saved = parseVersions(meta[META.versions]);
+  // Another P plans other fragments: their versions mean nothing here, and every fragment starts at the global step.
+  const versions = saved?.length === P && saved.every((v) => v <= globalStep) ? saved : Array.from({ length: P }, () => globalStep);
+  return {
+    epoch: 0, commitSeq: 0, theta: theta.value, versions, globalStep, mergedTokens, nextFragment: 0, dedupe: [],
+    outer: fragments.map((f) => ({ buf: new Float32Array(f.size), acc: null, count: 0 })), // null: an all-zero accumulator (core outer.ts)
+  };
+}
+
+function parseVersions(s: string | undefined): number[] | undefined {
+  if (s === undefined) return undefined;
+  try {
+    const v: unknown = JSON.parse(s);
+    return Array.isArray(v) && v.every((x) => Number.isSafeInteger(x) && x >= 0) ? (v as number[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

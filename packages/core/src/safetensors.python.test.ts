@@ -1,0 +1,61 @@
+/**
+ * A reader other than our own: tools/read_safetensors.py, stdlib-only Python written from the published
+ * format, reads a file our writer made. Skipped, with the reason printed, where python3 is missing.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeLayout } from './layout';
+import { makeRng } from './rng';
+import { encodeSafetensors, layoutTensors, META } from './safetensors';
+
+const reader = join(import.meta.dirname, '../../../tools/read_safetensors.py');
+const python = spawnSync('python3', ['--version']).status === 0;
+if (!python) console.warn('safetensors.python.test: skipped, no python3 on PATH to run tools/read_safetensors.py');
+
+interface PyView { metadata: Record<string, string>; tensors: Array<{ name: string; dtype: string; shape: number[]; sha256: string; first: number[] }> }
+
+describe.skipIf(!python)('tools/read_safetensors.py', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'st-'));
+  const path = join(dir, 'model.safetensors');
+  const read = (bytes: Uint8Array): { status: number | null; out: string; err: string } => {
+    writeFileSync(path, bytes);
+    const r = spawnSync('python3', [reader, path], { encoding: 'utf8' });
+    return { status: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  it('reads our file: names, dtype, shapes, metadata, and every tensor\'s bytes by SHA-256', () => {
+    const layout = makeLayout([
+      { name: 'tok.emb', shape: [65, 16], kind: 'embedding' },
+      { name: 'b0.attn.w', shape: [16, 48], kind: 'dense', layer: 0 },
+      { name: 'b0.attn.b', shape: [48], kind: 'dense', layer: 0 },
+    ]);
+    const rng = makeRng(11);
+    const theta = Float32Array.from({ length: layout.totalSize }, () => rng.normal());
+    const meta = { [META.layoutHash]: layout.hash, [META.runId]: 'café-1', [META.globalStep]: '17' };
+    const r = read(encodeSafetensors(layoutTensors(layout, theta), meta));
+    expect(r.status, r.err).toBe(0);
+    const view = JSON.parse(r.out) as PyView;
+    expect(view.metadata).toEqual(meta);
+    expect(view.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual(layout.tensors.map((t) => [t.name, 'F32', [...t.shape]]));
+    for (const [i, t] of layout.tensors.entries()) {
+      const ours = theta.slice(t.offset, t.offset + t.size);
+      expect(view.tensors[i]!.sha256).toBe(createHash('sha256').update(new Uint8Array(ours.buffer)).digest('hex'));
+      expect(view.tensors[i]!.first).toEqual(Array.from(ours.subarray(0, 4))); // Python's doubles of the same float32s
+    }
+  });
+
+  it('refuses a file with a hole in its data (the oracle is not a yes-machine)', () => {
+    const h = new TextEncoder().encode('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}');
+    const b = new Uint8Array(8 + h.length + 8);
+    new DataView(b.buffer).setBigUint64(0, BigInt(h.length), true);
+    b.set(h, 8);
+    const r = read(b);
+    expect(r.status).toBe(1);
+    expect(r.err).toMatch(/hole or an overlap/);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+});
