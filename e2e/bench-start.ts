@@ -11,7 +11,7 @@
  */
 import { loadavg } from 'node:os';
 import type { Browser, Page } from '@playwright/test';
-import type { Stack } from './stack';
+import type { Stack } from '@tabswarm/testing';
 
 interface TabView { state: string; merges: number; steps: number; backend: string; backendSource: string; calibration: string; link: string; error: string; why: string; firstMergeMs: number | null }
 interface CoordView { state: string; learners: Array<{ connected: boolean }>; loss: Array<{ loss: number; at: number; tokens: number }> }

@@ -14,10 +14,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Browser, Page } from '@playwright/test';
 import { benchStart, startReport } from './bench-start';
-import { launchBrowser } from './browser';
+import { launchBrowser } from '@tabswarm/testing';
 import { START_DEFAULTS } from './start-defaults';
-import type { CoordinatorView, LearnerView } from './fixture';
-import { startStack, type Stack } from './stack';
+import type { CoordinatorView, LearnerView } from '@tabswarm/testing';
+import { startStack, type Stack } from '@tabswarm/testing';
 
 const { values: a } = parseArgs({
   options: {

@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { chromiumArgs, executablePath } from './browser';
+import { chromiumArgs, executablePath } from '@tabswarm/testing';
 
 // Real Chromium, real WebRTC, real TF.js: one worker, because every tab trains on a 2-core machine.
 export default defineConfig({

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { charts, type ChartInput } from '../apps/coordinator/src/charts';
-import type { CoordinatorView } from './fixture';
+import type { CoordinatorView } from '@tabswarm/testing';
 import type { SwarmSummary } from './swarm-summary';
 
 /** What the report reads: the fixture's view of the coordinator plus its plots' history. */

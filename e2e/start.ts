@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { describePreset, MODEL_PRESETS, parsePreset } from '../packages/model/src/presets';
-import { startStack } from './stack';
+import { startStack } from '@tabswarm/testing';
 import { START_DEFAULTS } from './start-defaults';
 
 const { values } = parseArgs({

@@ -1,4 +1,4 @@
-import type { CoordinatorView } from './fixture';
+import type { CoordinatorView } from '@tabswarm/testing';
 
 /** The coordinator status fields the summary reads beyond the fixture's view (apps/coordinator/src/status.ts). */
 export interface SummaryView extends CoordinatorView {

@@ -31,11 +31,11 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { BrowserContext, CDPSession, Page } from '@playwright/test';
-import { launchBrowser } from './browser';
+import { launchBrowser } from '@tabswarm/testing';
 import { howMany, parseChaos, parseSeed, pick, rng, timeline, type Fault } from './chaos-schedule';
-import type { CoordinatorView, LearnerView } from './fixture';
+import type { CoordinatorView, LearnerView } from '@tabswarm/testing';
 import { reportHtml, type ReportView } from './report';
-import { startStack } from './stack';
+import { startStack } from '@tabswarm/testing';
 import { methodParams, parseLearners, parseMethod, parsePositive, parseThrottle, plannedTokens, quorum, slowdownOf, type Method, type Throttle } from './swarm-options';
 import { summarize, summaryLine, type SummaryView } from './swarm-summary';
 

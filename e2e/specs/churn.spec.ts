@@ -1,6 +1,6 @@
 import type { BrowserContext, Page } from '@playwright/test';
 import { lossNear, type LossPoint } from '@tabswarm/core';
-import { expect, test, type CoordinatorView, type LearnerView } from '../fixture';
+import { expect, test, type CoordinatorView, type LearnerView } from '@tabswarm/testing';
 
 // Issue #4, churn (docs/fault-tolerance.md §6): kill half of the learner tabs every 30 s for 5 minutes, side by
 // side with an identical run without faults, in the same browser at the same time (so both get the same

@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { expect, test, type CoordinatorView } from '../fixture';
+import { expect, test, type CoordinatorView } from '@tabswarm/testing';
 
 // Digits keeps these fast on a 2-core CPU machine; small H and P make merges come within seconds.
 const fast = { workload: 'digits', P: '2', H: '8', evalMs: '2000', tokens: '200000' };

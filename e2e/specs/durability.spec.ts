@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { expect, test, type CoordinatorView, type LearnerView } from '../fixture';
+import { expect, test, type CoordinatorView, type LearnerView } from '@tabswarm/testing';
 
 // Issue #4, durability: the coordinator commits every outer step to IndexedDB before anyone hears of it.
 const fast = { workload: 'digits', P: '2', H: '8', evalMs: '3000', tokens: '200000' };

@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { expect, test, type CoordinatorView } from '../fixture';
+import { expect, test, type CoordinatorView } from '@tabswarm/testing';
 import { fuzzPlan } from '../fuzz-messages';
 
 // Issue #4, hostile input: 10,000 malformed, non-finite, forged and replayed messages at a live coordinator.

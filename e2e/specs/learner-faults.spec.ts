@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { expect, test, type CoordinatorView, type LearnerView } from '../fixture';
+import { expect, test, type CoordinatorView, type LearnerView } from '@tabswarm/testing';
 
 // Issue #4, learner-side faults (docs/fault-tolerance.md §5): a worker crash, a worker hang and a WebGPU device
 // loss are detected within 10 s, nothing partial is pushed, and the tab rebuilds from the global weights.

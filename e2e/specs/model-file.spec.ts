@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Page } from '@playwright/test';
 import { decodeSafetensors, META } from '@tabswarm/core';
-import { expect, test, type CoordinatorView } from '../fixture';
+import { expect, test, type CoordinatorView } from '@tabswarm/testing';
 
 // Issue 11 part 6: the global model downloaded from a real coordinator tab as .safetensors, read by our
 // reader and by tools/read_safetensors.py, and imported back, by the page's file input and by ?init=.

@@ -1,4 +1,4 @@
-import { expect, test, type CoordinatorView } from '../fixture';
+import { expect, test, type CoordinatorView } from '@tabswarm/testing';
 
 // Issue 11, parts 1 and 8: a tab contributes before it has measured every backend, the next start uses
 // the choice remembered for the origin, and an error shown while the coordinator reloads clears.

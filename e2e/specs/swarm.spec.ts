@@ -1,4 +1,4 @@
-import { expect, test, type CoordinatorView, type LearnerView } from '../fixture';
+import { expect, test, type CoordinatorView, type LearnerView } from '@tabswarm/testing';
 
 // Digits (MLP) keeps these fast on a 2-core CPU machine; the text GPT runs in `npm run swarm`.
 // Small H and P make rounds come often enough to observe within seconds.

@@ -2,7 +2,7 @@
  * A reusable multi-tab fixture: one real signalling server and page server per Playwright worker, and
  * helpers that open a coordinator and N learners, each in its own browser context (its own storage,
  * like separate visitors). Any uncaught page error fails the test. Import it in your own specs:
- *   import { test, expect } from '../fixture';
+ *   import { test, expect } from '@tabswarm/testing';
  */
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
 import { startStack, type Stack } from './stack';

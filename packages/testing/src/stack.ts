@@ -8,9 +8,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { build, preview } from 'vite';
-import { startSignalling } from '../packages/net/server/signal';
+import { startSignalling } from '@tabswarm/net/server';
 
-const ROOT = resolve(import.meta.dirname, '..');
+// The tabswarm checkout this package lives in (packages/testing/src): its pages, data and signalling server.
+const ROOT = resolve(import.meta.dirname, '../../..');
 
 export interface StackOptions {
   port?: number;
