@@ -39,6 +39,8 @@ export interface LearnerStatus {
   recoveries: number;
   lastFault: string;
   recoveryMs: number;
+  /** Times the link to the coordinator opened (1 while it never dropped). */
+  linkOpens: number;
   /** Coordinator incarnation this tab's weights come from. */
   epoch: number;
   versions: number[];
@@ -77,7 +79,7 @@ export class LearnerSession {
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = {
       state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', backendSource: '', calibration: '', model: describePreset(cfg.workload, cfg.model), link: '', firstMergeMs: null, steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
-      loss: undefined, globalLoss: undefined, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, epoch: 0, versions: [], slowdown: cfg.slowdown, error: '',
+      loss: undefined, globalLoss: undefined, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, linkOpens: 0, epoch: 0, versions: [], slowdown: cfg.slowdown, error: '',
     };
   }
 
@@ -100,6 +102,7 @@ export class LearnerSession {
         coordinatorId: coordinatorPeerId(this.cfg.runId), learnerId: this.cfg.learnerId, signal: this.cfg.signal, iceServers: this.cfg.iceServers,
         tuning: { linkMbps: this.cfg.linkMbps }, // --link-mbps: this direction's half of the cap
         onOpen: () => {
+          this.status.linkOpens++;
           this.clearError('link');
           this.feed({ kind: 'connected', now: performance.now() }); // hello, then every push not yet acked
         },

@@ -7,13 +7,14 @@
 import { BYE_MAGIC, byeFrame, readBye } from './bye';
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TUNING, type ChannelStats, type ChannelTuning } from './channel-tuning';
 import { CHUNK_HEADER_BYTES, CHUNK_MAGIC, chunkCount, chunkFrames, frameMagic, type FrameRefusal } from './chunk';
-import { systemClock, type Clock } from './clock';
+import type { Clock } from './clock';
 import { Cancel, waitForDrain } from './drain';
 import { NetError } from './errors';
 import { HEARTBEAT_MAGIC, Heartbeat } from './heartbeat';
 import { mbpsToBytesPerMs, takeTokens, TokenBucket } from './rate-limit';
 import { Reassembler, makeLimits } from './reassembler';
 import type { RawConnection } from './transport';
+import { pageClock } from './worker-clock';
 
 /**
  * Multi-chunk sends in flight at once. Below the receiver's maxPartials (4), so an honest sender never
@@ -59,7 +60,7 @@ export class Channel {
   private closedWith: string | undefined;
 
   constructor(private readonly conn: RawConnection, private readonly o: ChannelOptions) {
-    this.clock = o.clock ?? systemClock;
+    this.clock = o.clock ?? pageClock();
     this.maxMessageBytes = o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.tuning = { ...DEFAULT_TUNING, maxBufferedBytes: 2 * this.maxMessageBytes, ...o.tuning };
     const t = this.tuning;

@@ -14,12 +14,13 @@ import { backoffDelay, type BackoffOptions } from './backoff';
 import { Channel } from './channel';
 import type { ChannelStats, ChannelTuning } from './channel-tuning';
 import type { FrameRefusal } from './chunk';
-import { systemClock, type Clock, type TimerHandle } from './clock';
+import type { Clock, TimerHandle } from './clock';
 import { NetError } from './errors';
 import { durableToken, learnerIdFromMetadata } from './ids';
 import { openPeer } from './open-peer';
 import { createPeerJs } from './peerjs-adapter';
 import type { ConnectionHandle, PeerFactory, PeerHandle, SignalConfig } from './transport';
+import { pageClock } from './worker-clock';
 
 export interface LearnerConnection {
   learnerId: string;
@@ -100,7 +101,7 @@ interface Entry {
 const MAX_PENDING = 64; // incoming connections still negotiating; bounds what an offer flood can hold
 
 export async function hostCoordinator(o: CoordinatorOptions): Promise<CoordinatorHost> {
-  const clock = o.clock ?? systemClock;
+  const clock = o.clock ?? pageClock();
   const random = o.random ?? Math.random;
   const backoff: BackoffOptions = { baseMs: 500, capMs: 10_000, factor: 2, ...o.reconnect };
   const maxLearners = o.maxLearners ?? 256;

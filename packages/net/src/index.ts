@@ -21,6 +21,7 @@ export type { HeartbeatOptions } from './heartbeat';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff';
 export type { BackoffOptions } from './backoff';
 export { systemClock } from './clock';
+export { pageClock, workerClock } from './worker-clock';
 export type { Clock, TimerHandle } from './clock';
 export { NET_ERROR_CODES, NetError } from './errors';
 export type { NetErrorCode } from './errors';

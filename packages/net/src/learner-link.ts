@@ -12,12 +12,13 @@
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import { Channel } from './channel';
 import type { ChannelStats, ChannelTuning } from './channel-tuning';
-import { systemClock, type Clock, type TimerHandle } from './clock';
+import type { Clock, TimerHandle } from './clock';
 import { NetError } from './errors';
 import { isValidLearnerId, learnerPeerId, randomToken } from './ids';
 import { openPeer } from './open-peer';
 import { createPeerJs } from './peerjs-adapter';
 import type { ConnectionHandle, PeerFactory, PeerHandle, SignalConfig } from './transport';
+import { pageClock } from './worker-clock';
 
 /** A link that stayed open this long, in ms, counts as healthy: the next reconnect starts from the shortest backoff. */
 const STABLE_MS = 10_000;
@@ -85,7 +86,7 @@ export interface LearnerLink {
 
 export function connectLearner(o: LearnerLinkOptions): LearnerLink {
   if (!isValidLearnerId(o.learnerId)) throw new RangeError(`learnerId must match [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(o.learnerId)}`);
-  const clock = o.clock ?? systemClock;
+  const clock = o.clock ?? pageClock();
   const random = o.random ?? Math.random;
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...o.backoff };
   const timeoutMs = o.connectTimeoutMs ?? 10_000;

@@ -7,7 +7,7 @@
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
 import { startStack, type Stack } from './stack';
 
-export interface LearnerView { state: string; learnerId: string; backend: string; steps: number; merges: number; pushes: number; error: string; versions: number[]; mergedKeys: string[]; unacked: number }
+export interface LearnerView { state: string; learnerId: string; backend: string; steps: number; merges: number; pushes: number; error: string; versions: number[]; mergedKeys: string[]; unacked: number; linkOpens: number }
 export interface CoordinatorView {
   state: string; error: string; globalStep: number; merges: number; mergedTokens: number; numParams: number;
   epoch: number; resumedFrom: number | null; commitSeq: number; committedHash: string; restoredHash: string; firstCommitAfterStartMs: number | null; downtimeMs: number;
