@@ -24,6 +24,7 @@ test('a fresh tab contributes on the first backend that passes, calibrates after
 
   const done = await swarm.until<StartView>(page, (s) => /^(kept|switched|stayed|failed)/.test(s.calibration), 'the background calibration', 120_000);
   expect(done.calibration).toMatch(/^(kept \w+|switched from \w+ to \w+)/);
+  console.log(`calibration: ${done.calibration}`);
   const after = await swarm.until<StartView>(page, (s) => s.merges >= done.merges + 2, 'merges after the calibration', 60_000);
   expect(after.backend).toBe(done.backend);
   expect(after.error).toBe('');

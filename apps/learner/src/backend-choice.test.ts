@@ -23,11 +23,12 @@ function fakeTrainer(passes: string[]): Trainer & { asked: ProbeOptions[] } {
 }
 
 describe('worthSwitching', () => {
-  it('moves only to a backend clearly faster than the one in use, or away from one that failed its timing', () => {
+  it('moves only to a backend clearly faster than the one in use, and only between two timed results', () => {
     expect(worthSwitching([timed('wasm', 50), timed('webgpu', 30)], 'webgpu', 'wasm')).toBe(true); // 0.6 < 0.8
     expect(worthSwitching([timed('wasm', 50), timed('webgl', 45)], 'webgl', 'wasm')).toBe(false); // 0.9: noise
     expect(worthSwitching([timed('wasm', 50)], 'wasm', 'wasm')).toBe(false);
-    expect(worthSwitching([timed('wasm', Infinity, false), timed('cpu', 300)], 'cpu', 'wasm')).toBe(true);
+    expect(worthSwitching([timed('wasm', Infinity, false), timed('cpu', 300)], 'cpu', 'wasm')).toBe(false); // wasm missed its deadline: it still trains
+    expect(worthSwitching([timed('wasm', 50), timed('webgpu', 5, false)], 'webgpu', 'wasm')).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { BackendName, ProbeReport, ProbeResult, Trainer, Workload } from '@tabswarm/worker';
+import type { BackendName, ModelConfig, ProbeReport, ProbeResult, Trainer, Workload } from '@tabswarm/worker';
 import { startTrainer } from '@tabswarm/worker';
 
 /**
@@ -65,25 +65,27 @@ export async function pickBackend(trainer: Trainer, o: { force: string | undefin
 }
 
 /**
- * Times every candidate in a worker of its own while the tab trains (synthetic steps of the workload's
- * shape, calibrate.ts), and says whether to move: the fastest passing backend, when it beats the one in
- * use by SWITCH_MARGIN, or whenever the one in use failed its own timing. Every call has the worker
- * client's deadlines; the worker is gone afterwards, whatever happened.
+ * Times every candidate in a worker of its own while the tab trains, with real steps of the tab's own
+ * model (calibrate.ts): the synthetic MLP step ranked SwiftShader's WebGL above WASM on this machine under
+ * load, where a step of the tiny GPT on it takes several times longer (many small kernels, slow readback).
+ * Says whether to move: to the fastest backend, when it beats the one in use by SWITCH_MARGIN. Every
+ * call has the worker client's deadlines; the worker is gone afterwards, whatever happened.
  */
-export async function calibrate(workload: Workload, current: BackendName): Promise<{ report: ProbeReport; switchTo: BackendName | undefined }> {
+export async function calibrate(o: { workload: Workload; model: ModelConfig; batch: number; dataBaseUrl: string }, current: BackendName): Promise<{ report: ProbeReport; switchTo: BackendName | undefined }> {
   const t = await startTrainer();
   try {
-    const report = await t.probe({ workload });
+    const report = await t.probe({ workload: o.workload, model: { dataBaseUrl: o.dataBaseUrl, config: o.model, batch: o.batch } });
     return { report, switchTo: worthSwitching(report.results, report.chosen, current) ? report.chosen : undefined };
   } finally {
     t.terminate();
   }
 }
 
+/** Only between two timed results: a backend in use that missed its timing deadline still trains, and a
+ * deadline missed under load says less than the steps the tab has been taking on it. */
 export function worthSwitching(results: readonly ProbeResult[], best: BackendName, current: BackendName): boolean {
   if (best === current) return false;
   const b = results.find((r) => r.backend === best), c = results.find((r) => r.backend === current);
-  if (!b?.ok) return false;
-  if (!c?.ok || !Number.isFinite(c.msPerStep)) return true;
+  if (!b?.ok || !c?.ok || !Number.isFinite(c.msPerStep)) return false;
   return b.msPerStep < SWITCH_MARGIN * c.msPerStep;
 }

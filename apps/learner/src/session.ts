@@ -3,7 +3,7 @@ import { connectLearner, coordinatorPeerId, type LearnerLink } from '@tabswarm/n
 import { describePreset, startTrainer, TrainerError, type BackendName, type InitInfo, type Trainer } from '@tabswarm/worker';
 import { calibrate, choiceKey, pickBackend, remember, type BackendSource, type ChoiceStore } from './backend-choice';
 import { HANG_DEADLINE_MS, isRecoverable, RecoveryBudget, trainDeadlineMs } from './recovery';
-import { hashSeed, HELLO_DEADLINE_MS, nextSession, storage } from './tab';
+import { dataUrl, hashSeed, HELLO_DEADLINE_MS, nextSession, storage } from './tab';
 import type { LearnerConfig } from './config';
 
 /** What the page shows, and what Playwright polls (window.__tabswarm). */
@@ -138,7 +138,7 @@ export class LearnerSession {
       ...(rebuilt ? { prefer: this.status.backend } : {}), // a rebuilt worker goes back to the backend it was on
     });
     this.set({ backend: report.chosen, why: report.why, state: this.status.state === 'recovering' ? 'recovering' : 'loading', ...(rebuilt ? {} : { backendSource: source }) });
-    const info = await this.trainer.init({ workload: this.cfg.workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: this.cfg.batch, seed: hashSeed(this.cfg.learnerId, this.session), backend: report.chosen, slowdown: this.cfg.slowdown });
+    const info = await this.trainer.init({ workload: this.cfg.workload, dataBaseUrl: dataUrl(), config: this.cfg.model, batch: this.cfg.batch, seed: hashSeed(this.cfg.learnerId, this.session), backend: report.chosen, slowdown: this.cfg.slowdown });
     this.set({ model: `${describePreset(this.cfg.workload, this.cfg.model)}; ${info.numParams.toLocaleString('en')} parameters` });
     return info;
   }
@@ -153,7 +153,7 @@ export class LearnerSession {
     if (this.status.backendSource !== 'first' || this.status.calibration !== '' || this.cfg.solo) return;
     this.set({ calibration: 'running' });
     const from = this.status.backend as BackendName, key = choiceKey(this.cfg.workload, this.cfg.model);
-    calibrate(this.cfg.workload, from).then(({ report, switchTo }) => {
+    calibrate({ workload: this.cfg.workload, model: this.cfg.model, batch: this.cfg.batch, dataBaseUrl: dataUrl() }, from).then(({ report, switchTo }) => {
       if (!switchTo) {
         remember(this.store, key, { backend: from, why: `calibrated: ${report.why}` });
         return this.set({ calibration: `kept ${from}: ${report.why}` });

@@ -28,3 +28,6 @@ export function hashSeed(id: string, session: number): number {
 
 /** Time for a snapshot to answer a hello (ms): a 7 MB snapshot takes ~2 s on a local link; 15 s is ample. */
 export const HELLO_DEADLINE_MS = 15_000;
+
+/** The dataset files, served beside the pages. */
+export const dataUrl = (): string => new URL('../data/', location.href).href;
