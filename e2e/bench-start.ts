@@ -38,7 +38,8 @@ export interface StartBenchOptions { workload: string; model: string; runs: numb
 
 export async function benchStart(stack: Stack, browser: Browser, o: StartBenchOptions): Promise<Record<string, unknown>> {
   const url = (path: string, q: Record<string, string>): string => `${stack.baseUrl}/${path}/?${new URLSearchParams({ signal: stack.signal, workload: o.workload, model: o.model, ...q })}`;
-  const open = async (u: string): Promise<Page> => { const p = await (await browser.newContext()).newPage(); await p.goto(u); return p; };
+  // 120 s: sixteen pages loading at once on a loaded 2-core machine missed Playwright's default 30 s.
+  const open = async (u: string): Promise<Page> => { const p = await (await browser.newContext()).newPage(); await p.goto(u, { timeout: 120_000 }); return p; };
   const coordinator = async (run: string): Promise<Page> => {
     const c = await open(url('coordinator', { run }));
     await until<CoordView>(c, (s) => s.state !== 'starting', 180_000, 'the coordinator');
