@@ -99,7 +99,7 @@ try {
   const coordCtx = await browser.newContext();
   const coord = await coordCtx.newPage();
   await coord.goto(`${stack.baseUrl}/coordinator/?${new URLSearchParams({
-    ...run, ...link, ...methodParams(method, K, { P: a.P, H: a.H }), ...(a.grace ? { grace: a.grace } : {}), evalMs: '10000', chaosSeed: String(seed), seed: String(initSeed), ...(planned === undefined ? {} : { tokens: String(planned) }),
+    ...run, ...link, batch: a.batch, ...methodParams(method, K, { P: a.P, H: a.H }), ...(a.grace ? { grace: a.grace } : {}), evalMs: '10000', chaosSeed: String(seed), seed: String(initSeed), ...(planned === undefined ? {} : { tokens: String(planned) }),
   })}`);
   await coord.waitForFunction(() => (window as unknown as { __tabswarm: { state: string } }).__tabswarm.state !== 'starting', null, { timeout: 180_000 });
   const first = await status<CoordinatorView>(coord);

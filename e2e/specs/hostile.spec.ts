@@ -17,7 +17,10 @@ test('a live coordinator refuses 10,000 hostile messages, each with a reason, an
   // Strikes would disconnect the fuzzer after 5 invalid messages (tested in core); here they are lifted
   // so all 10,000 reach the validator through one connection.
   const coord = await swarm.coordinator({ workload: 'digits', P: '2', H: '8', strikes: '1000000' });
-  const layoutHash = await coord.evaluate(() => (window as unknown as { __coordinator: { syncer: { layout: { hash: string } } } }).__coordinator.syncer.layout.hash);
+  const { layoutHash, tokensPerStep } = await coord.evaluate(() => {
+    const s = (window as unknown as { __coordinator: { syncer: { layout: { hash: string }; cfg: { tokensPerStep: number } } } }).__coordinator.syncer;
+    return { layoutHash: s.layout.hash, tokensPerStep: s.cfg.tokensPerStep }; // the run's: a hello must say the same
+  });
   const plan = fuzzPlan(7, layoutHash);
   expect(plan.frames).toHaveLength(10_000);
   const before = await swarm.status<CoordinatorView>(coord);
@@ -26,13 +29,16 @@ test('a live coordinator refuses 10,000 hostile messages, each with a reason, an
   const { page } = await swarm.learner({ workload: 'digits', autostart: '0' }); // a page, not a trainer: its raw link is the attacker
   await page.evaluate(() => { (window as unknown as { fuzz: unknown }).fuzz = (window as unknown as { __tabswarmRawLink: (id: string) => unknown }).__tabswarmRawLink('fuzzer'); });
   await expect.poll(() => page.evaluate(() => (window as unknown as { fuzz: { open: boolean } }).fuzz.open), { timeout: 30_000 }).toBe(true);
-  const hello = { type: 'hello', runId: swarm.run.run!, learnerId: 'fuzzer', session: 1, layoutHash, tokensPerStep: 32, backend: 'cpu', uplinkCodec: 0 } as const;
+  const hello = { type: 'hello', runId: swarm.run.run!, learnerId: 'fuzzer', session: 1, layoutHash, tokensPerStep, backend: 'cpu', uplinkCodec: 0 } as const;
   const { encodeMessage } = await import('@tabswarm/core');
   await page.evaluate((b) => (window as unknown as { fuzz: { send(b: number[]): Promise<void> } }).fuzz.send(b), [...encodeMessage(hello)]);
   await expect.poll(() => page.evaluate(() => (window as unknown as { fuzz: { received: number } }).fuzz.received), { timeout: 30_000, message: 'the snapshot answering hello' }).toBeGreaterThan(0);
 
+  // A heartbeat between batches: invalid frames do not count as signs of life, and on a loaded machine
+  // 500 of them can take longer than the 5 s silence limit.
+  const beat = [...encodeMessage({ type: 'heartbeat', t: 0, nowMs: 0 })];
   for (let i = 0; i < plan.frames.length; i += 500) {
-    const batch = plan.frames.slice(i, i + 500).map((f) => [...f]);
+    const batch = [...plan.frames.slice(i, i + 500).map((f) => [...f]), beat];
     await page.evaluate(async (fs) => {
       const l = (window as unknown as { fuzz: { send(b: number[]): Promise<void> } }).fuzz;
       for (const f of fs) await l.send(f);

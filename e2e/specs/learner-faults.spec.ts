@@ -33,7 +33,7 @@ test('a crashed and a hung training worker are detected, rebuilt from the global
 
 test('a WebGPU device loss is detected and the learner rebuilds on a new device', async ({ swarm }) => {
   const tiny = { workload: 'text', model: 'tiny' };
-  const coord = await swarm.coordinator({ ...tiny, P: '2', H: '2', evalMs: '3000' });
+  const coord = await swarm.coordinator({ ...tiny, batch: '4', P: '2', H: '2', evalMs: '3000' });
   const gpu = await swarm.learner({ ...tiny, backend: 'webgpu', batch: '4' });
   const before = await swarm.until<Faulty>(gpu.page, (l) => l.state === 'training' && l.merges > 0, 'the WebGPU learner contributing', 240_000);
   expect(before.backend).toBe('webgpu');

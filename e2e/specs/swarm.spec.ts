@@ -49,7 +49,7 @@ test('a WebGPU learner and a WASM learner both contribute and the weights stay f
   // WebGPU on SwiftShader is ~50× slower than WASM here: with K=1 the fast learner would re-sync every
   // fragment many times per slow step and the slow learner's work would always be overwritten. K=2 makes
   // each merge wait for both — the quorum setting for mixed hardware this unequal.
-  const coord = await swarm.coordinator({ ...tiny, P: '2', H: '2', K: '2', evalMs: '3000' });
+  const coord = await swarm.coordinator({ ...tiny, batch: '4', P: '2', H: '2', K: '2', evalMs: '3000' });
   const gpu = await swarm.learner({ ...tiny, backend: 'webgpu', batch: '4' });
   await swarm.learner({ ...tiny, backend: 'wasm', batch: '4' });
   const g = await swarm.until<LearnerView>(gpu.page, (l) => l.state === 'training' || l.state === 'failed', 'the WebGPU learner training', 120_000);

@@ -10,6 +10,9 @@ export interface CoordinatorConfig {
   model: ModelPreset;
   seed: number;
   evalBackend: string | undefined;
+  /** Examples per learner step in this run (URL `batch`, default the preset's, as on the learner page): with the
+   * model's context it makes the run's tokens per step, which every hello must match (SyncConfig.tokensPerStep). */
+  batch: number;
   evalEveryMs: number;
   /** Seed of the chaos panel's random choices. */
   chaosSeed: number;
@@ -19,6 +22,11 @@ export interface CoordinatorConfig {
   init: string | undefined;
   signal: { host: string; port: number; path: string; key: string; secure: boolean };
   iceServers: RTCIceServer[];
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!(Number.isInteger(v) && v >= 1)) throw new ConfigError(`${name}=${v}: want a whole number >= 1`);
+  return v;
 }
 
 export function readConfig(url = new URL(location.href)): CoordinatorConfig {
@@ -51,6 +59,7 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
     model,
     seed: num('seed', 1),
     evalBackend: q.get('evalBackend') ?? undefined,
+    batch: positiveInt('batch', num('batch', preset.batch)),
     evalEveryMs: num('evalMs', 5000),
     chaosSeed: num('chaosSeed', 1),
     linkMbps: parseLinkMbps(q.get('linkMbps')),

@@ -31,7 +31,10 @@ export class CoordinatorDriver {
   private queued = 0;
   private readonly paused: SyncEvent[] = [];
   /** Tokens trained per learner session during this incarnation: [local step when first seen, latest]. */
-  private readonly trained = new Map<string, [number, number, number]>();
+  private readonly trained = new Map<string, [number, number]>();
+  /** Steps of the sessions folded out of `trained` (4,096 kept: about 200 kB). */
+  private foldedSteps = 0;
+  private static readonly MAX_SESSIONS = 4096;
   private restoredTokens = 0;
   /** Set while a model file replaces the run's state: nothing more is merged or committed by this page. */
   private halted = false;
@@ -58,7 +61,9 @@ export class CoordinatorDriver {
       const saved = await store.load();
       const fromFile = !saved && this.cfg.init !== undefined ? stateFromModelFile(await fetchModel(this.cfg.init), layout, fragments) : undefined;
       const theta0 = saved?.theta0 ?? fromFile?.theta ?? initial;
-      const s = this.syncer = new Syncer(this.cfg.sync, layout, theta0, epoch);
+      // The run's tokens per step from the model itself at the run's batch (batch × context, or batch for
+      // digits): one source for the claims check, the snapshot every learner gets and the LR clock.
+      const s = this.syncer = new Syncer({ ...this.cfg.sync, tokensPerStep: info.tokensPerStep }, layout, theta0, epoch);
       if (saved) s.restore(saved.state);
       else {
         if (fromFile) s.restore(fromFile);
@@ -292,11 +297,18 @@ export class CoordinatorDriver {
         // The first META of a session seen by this incarnation sets its base: steps trained before a
         // coordinator reload belong to the previous incarnation's account.
         const key = `${l.id}/${l.session}`;
-        if (l.t > 0) this.trained.set(key, [this.trained.get(key)?.[0] ?? l.t - 1, l.t, l.tokensPerStep]);
+        if (l.t > 0) this.trained.set(key, [this.trained.get(key)?.[0] ?? l.t - 1, l.t]);
         return { id: l.id, backend: l.backend, connected: l.connected, stepMs: l.stepMs, t: l.t, merges: l.merges, tokens: l.tokensMerged, lastSeenMs: now - l.lastSeen, strikes: l.strikes };
       });
-      this.status.goodput = goodput(s, [...this.trained.values()].map(([t0, t, tps]) => (t - t0) * tps), this.restoredTokens);
-      this.status.learnerSteps = [...this.trained.values()].reduce((n, [t0, t]) => n + t - t0, 0);
+      // Bounded: beyond MAX_SESSIONS the oldest sessions are folded into one total (their steps stay counted).
+      for (const [key, [t0, t]] of this.trained) {
+        if (this.trained.size <= CoordinatorDriver.MAX_SESSIONS) break;
+        this.trained.delete(key);
+        this.foldedSteps += t - t0;
+      }
+      const perSession = [...this.trained.values()].map(([t0, t]) => t - t0);
+      this.status.goodput = goodput(s, [...perSession, this.foldedSteps].map((n) => n * s.cfg.tokensPerStep), this.restoredTokens);
+      this.status.learnerSteps = perSession.reduce((n, x) => n + x, this.foldedSteps);
       const st = this.status;
       this.timeline.offer({ nowMs: now, mergedTokens: st.mergedTokens, goodput: st.goodput.ratio, merges: st.merges, contributorsTotal: st.contributorsTotal, bytesIn: st.bytesIn, bytesOut: st.bytesOut, learners: st.learners });
     }

@@ -25,7 +25,7 @@ export class Evaluator {
         return t.probe({ workload }); // the remembered backend is gone (e.g. no GPU now): measure again
       });
       remember(this.backend = probe.chosen);
-      const info = await t.init({ workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: 8, seed: this.cfg.seed, backend: probe.chosen });
+      const info = await t.init({ workload, dataBaseUrl: new URL('../data/', location.href).href, config: this.cfg.model, batch: this.cfg.batch, seed: this.cfg.seed, backend: probe.chosen });
       const theta0 = new Float32Array(await t.getParams());
       this.trainer = t; // only a worker that booted is used
       return { info, backend: probe.chosen, theta0 };

@@ -19,10 +19,10 @@ w.__coordinator = driver; // for tests and the console: chaos, the durable log
 const plots = new Plots($('c-plots'), { width: 520, height: 220 });
 
 const join = new URL('../learner/', location.href);
-join.search = new URLSearchParams({ run: cfg.sync.runId, workload: cfg.workload, model: cfg.model, signal: `${cfg.signal.host}:${cfg.signal.port}` }).toString();
+join.search = new URLSearchParams({ run: cfg.sync.runId, workload: cfg.workload, model: cfg.model, batch: String(cfg.batch), signal: `${cfg.signal.host}:${cfg.signal.port}` }).toString();
 $('c-join').textContent = join.href;
 ($('c-join') as HTMLAnchorElement).href = join.href;
-$('c-hyper').textContent = JSON.stringify({ workload: cfg.workload, model: cfg.model, seed: cfg.seed, ...cfg.sync }, null, 2);
+$('c-hyper').textContent = JSON.stringify({ workload: cfg.workload, model: cfg.model, seed: cfg.seed, batch: cfg.batch, ...cfg.sync }, null, 2);
 
 // Render at most 4×/s with a timer: requestAnimationFrame stops in a background tab.
 let pending = false;

@@ -19,6 +19,8 @@ interface Meta {
   layoutHash: string;
   epoch: number; commitSeq: number; versions: number[]; globalStep: number; mergedTokens: number; nextFragment: number;
   dedupe: DurableState['dedupe'];
+  /** The norm-cap windows (absent in runs stored before they were durable: those restore cold). */
+  norms?: DurableState['norms'];
   crcs: number[];
 }
 interface FragRecord { values: Float32Array; buf: Float32Array; acc: Float32Array | null; count: number }

@@ -1,3 +1,4 @@
+import { decodeMessage, DEFAULT_LIMITS } from '@tabswarm/core';
 import { connectLearner, coordinatorPeerId } from '@tabswarm/net';
 import type { LearnerConfig } from './config';
 
@@ -10,22 +11,57 @@ export interface RawLink {
   readonly open: boolean;
   readonly received: number;
   readonly closes: number;
+  /** What the last RECENT messages received said (headers only: a snapshot's parameters are left out),
+   * oldest first, after the latest snapshot however old, so a drill can answer the coordinator's pulls
+   * with forged pushes as an attacker would. */
+  recent(): Heard[];
   send(bytes: number[]): Promise<void>;
   close(): void;
 }
 
+/** A received message without its bulk: enough to aim a push at an open round. */
+export interface Heard {
+  type: string;
+  epoch?: number; versions?: number[]; tokensPerStep?: number; fragment?: number; round?: number; version?: number;
+  seq?: number; outcome?: string; reason?: string | null;
+}
+
+function heard(bytes: Uint8Array): Heard {
+  const d = decodeMessage(bytes, { ...DEFAULT_LIMITS, maxBytes: Infinity, maxParams: Infinity, maxPayload: Infinity });
+  if (!d.ok) return { type: `undecodable: ${d.reason}` };
+  const m = d.value;
+  switch (m.type) {
+    case 'snapshot': return { type: m.type, epoch: m.epoch, versions: m.versions, tokensPerStep: m.config.tokensPerStep };
+    case 'pull': return { type: m.type, fragment: m.fragment, round: m.round };
+    case 'broadcast': return { type: m.type, epoch: m.epoch, fragment: m.fragment, version: m.version };
+    case 'ack': return { type: m.type, fragment: m.fragment, round: m.round, seq: m.seq, outcome: m.outcome, reason: m.reason };
+    default: return { type: m.type };
+  }
+}
+
+/** Messages a raw link remembers: a snapshot, the pulls and acks of a few rounds, and their broadcasts. */
+const RECENT = 64;
+
 export function rawLink(cfg: LearnerConfig, learnerId: string): RawLink {
   let open = false, received = 0, closes = 0;
+  const frames: Heard[] = [];
+  let snapshot: Heard | undefined;
   const link = connectLearner({
     coordinatorId: coordinatorPeerId(cfg.runId), learnerId, signal: cfg.signal, iceServers: cfg.iceServers,
     onOpen: () => { open = true; },
-    onMessage: () => { received++; },
+    onMessage: (bytes) => {
+      received++;
+      const h = heard(bytes);
+      if (h.type === 'snapshot') snapshot = h;
+      else { frames.push(h); if (frames.length > RECENT) frames.shift(); }
+    },
     onClose: () => { open = false; closes++; },
   });
   return {
     get open() { return open; },
     get received() { return received; },
     get closes() { return closes; },
+    recent: () => [...(snapshot ? [snapshot] : []), ...frames],
     send: (bytes) => link.send(Uint8Array.from(bytes)),
     close: () => link.close(),
   };

@@ -73,7 +73,7 @@ describe('applyUpdate / quantizeUpdate', () => {
 const layout = makeLayout([{ name: 'w', shape: [40], kind: 'dense' }]);
 const init = Float32Array.from({ length: 40 }, (_, i) => Math.cos(i));
 const setup = (downlink: SyncConfig['downlink']): Syncer =>
-  new Syncer(makeSyncConfig({ runId: 'r', P: 1, H: 2, tau: 1, K: 1, uplinkCodec: 0, blockSize: 16, minStepMs: 1e-3, downlink }), layout, init);
+  new Syncer(makeSyncConfig({ runId: 'r', P: 1, H: 2, tau: 1, K: 1, uplinkCodec: 0, blockSize: 16, minStepMs: 1e-3, tokensPerStep: 10, stepBound: Number.MAX_VALUE, downlink }), layout, init);
 const hello = (id: string): Msg<'hello'> => ({ type: 'hello', runId: 'r', learnerId: id, session: 0, layoutHash: layout.hash, tokensPerStep: 10, backend: 'cpu', uplinkCodec: 0 });
 const broadcasts = (cmds: SyncCommand[]): Array<{ to: string[]; msg: Msg<'broadcast'> }> =>
   cmds.flatMap((c) => (c.kind === 'broadcast' && c.msg.type === 'broadcast' ? [{ to: c.to, msg: c.msg }] : []));

@@ -9,7 +9,7 @@ const layout = makeLayout([{ name: 'a', shape: [2], kind: 'dense' }]);
 const cfg: EngineConfig = { runId: 'r', learnerId: 'L', session: 1, tokensPerStep: 10, backend: 'cpu', adoption: 'eager', readAhead: 'due', helloDeadlineMs: 1000 };
 const LR: LrSchedule = { peak: 0.05, warmup: 0.5, floor: 0.2, start: 0.1 };
 const snapshot = (lockstep: boolean, progress = 0.3): MessageOf<'snapshot'> => ({
-  type: 'snapshot', runId: 'r', epoch: 1, globalStep: 0, progress, config: { P: 1, H: 2, tau: 1, K: 1, uplinkCodec: 0, blockSize: 128, lockstep, lr: LR },
+  type: 'snapshot', runId: 'r', epoch: 1, globalStep: 0, progress, config: { P: 1, H: 2, tau: 1, K: 1, uplinkCodec: 0, blockSize: 128, lockstep, lr: LR, tokensPerStep: 10 },
   versions: [0], params: Float32Array.from([1, 2]),
 });
 const kinds = (cs: EngineCommand[]): string[] => cs.map((c) => (c.kind === 'send' ? c.msg.type : c.kind));

@@ -9,7 +9,7 @@ import { LearnerEngine, rebased, type EngineCommand, type EngineConfig } from '.
 const layout = makeLayout([{ name: 'a', shape: [2], kind: 'dense' }, { name: 'b', shape: [2], kind: 'dense' }]);
 const cfg: EngineConfig = { runId: 'r', learnerId: 'L', session: 3, tokensPerStep: 10, backend: 'cpu', adoption: 'eager', readAhead: 'all', helloDeadlineMs: 1000 };
 const snapshot = (over: Partial<MessageOf<'snapshot'>> = {}): MessageOf<'snapshot'> => ({
-  type: 'snapshot', runId: 'r', epoch: 1, globalStep: 0, progress: 0, config: { P: 2, H: 4, tau: 1, K: 1, uplinkCodec: 0, blockSize: 128, lockstep: false, lr: DEFAULT_LR },
+  type: 'snapshot', runId: 'r', epoch: 1, globalStep: 0, progress: 0, config: { P: 2, H: 4, tau: 1, K: 1, uplinkCodec: 0, blockSize: 128, lockstep: false, lr: DEFAULT_LR, tokensPerStep: 10 },
   versions: [0, 0], params: Float32Array.from([1, 2, 3, 4]), ...over,
 });
 const bcast = (fragment: number, version: number, values: number[]): MessageOf<'broadcast'> => ({
@@ -40,6 +40,14 @@ describe('LearnerEngine', () => {
     expect(kinds(e.handle({ kind: 'tick', now: 1001 }))).toEqual(['hello']);
     e.handle({ kind: 'message', msg: snapshot(), now: 1002 });
     expect(e.handle({ kind: 'tick', now: 5000 })).toEqual([]);
+  });
+
+  it('refuses a snapshot whose run trains another number of tokens per step than its hello said', () => {
+    const e = new LearnerEngine(cfg, layout);
+    e.handle({ kind: 'connected', now: 0 });
+    const out = e.handle({ kind: 'message', msg: snapshot({ config: { ...snapshot().config, tokensPerStep: 1 << 20 } }), now: 1 });
+    expect(of(out, 'refused').map((r) => [r.what, r.reason])).toEqual([['snapshot', 'bad-field']]);
+    expect(of(out, 'load')).toEqual([]);
   });
 
   it('after each step: META, host copies, then the next step at the scheduled LR × local warmup', () => {

@@ -269,6 +269,12 @@ export class LearnerEngine {
 
   private adoptSnapshot(s: MessageOf<'snapshot'>): void {
     this.snapshot = undefined;
+    // The run's tokens per step are what our hello said (the syncer refuses any other): a snapshot that
+    // disagrees did not come from the coordinator that accepted us, and its claims checks would refuse our pushes.
+    if (s.config.tokensPerStep !== this.cfg.tokensPerStep) {
+      this.out.push({ kind: 'refused', what: 'snapshot', reason: 'bad-field', detail: `run trains ${s.config.tokensPerStep} tokens per step, this tab ${this.cfg.tokensPerStep}` });
+      return;
+    }
     const r = this.state.applySnapshot(s);
     if (!r.ok) { this.out.push({ kind: 'refused', what: 'snapshot', reason: r.reason, detail: r.detail }); return; }
     this.H = s.config.H;

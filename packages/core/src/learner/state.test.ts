@@ -8,7 +8,7 @@ import { DEFAULT_LR } from '../schedule';
 const layout = makeLayout([{ name: 'a', shape: [2], kind: 'dense' }, { name: 'b', shape: [2], kind: 'dense' }]);
 const snapshot = (versions: number[], params: number[]): Msg<'snapshot'> => ({
   type: 'snapshot', runId: 'r', epoch: 1, globalStep: 3, progress: 0.1,
-  config: { P: 2, H: 4, tau: 1, K: 1, uplinkCodec: 0, blockSize: 128, lockstep: false, lr: DEFAULT_LR }, versions, params: Float32Array.from(params),
+  config: { P: 2, H: 4, tau: 1, K: 1, uplinkCodec: 0, blockSize: 128, lockstep: false, lr: DEFAULT_LR, tokensPerStep: 10 }, versions, params: Float32Array.from(params),
 });
 const bcast = (fragment: number, version: number, values: number[]): Msg<'broadcast'> => ({
   type: 'broadcast', fragment, version, epoch: 1, globalStep: version, progress: 0.2, precision: 'fp32', values: Float32Array.from(values),

@@ -77,6 +77,7 @@ function readBody(r: Reader, type: MessageType, lim: Limits): Message {
           blockSize: r.u32('config.blockSize'),
           lockstep: r.flag('config.lockstep'),
           lr: { peak: r.f64('config.lr.peak'), warmup: r.f64('config.lr.warmup'), floor: r.f64('config.lr.floor'), start: r.f64('config.lr.start') },
+          tokensPerStep: r.u32('config.tokensPerStep'),
         },
         versions: r.u32Array('versions', lim.maxFragments),
         params: r.f32Array('params', lim.maxParams),

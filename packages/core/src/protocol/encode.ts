@@ -21,7 +21,8 @@
  *   hello      1  str runId, str learnerId, u32 session, str layoutHash, u32 tokensPerStep,
  *                 str backend, u8 uplinkCodec
  *   snapshot   2  str runId, u32 epoch, u32 globalStep, f64 progress,
- *                 u32 P, u32 H, u32 tau, u32 K, u8 uplinkCodec, u32 blockSize,
+ *                 u32 P, u32 H, u32 tau, u32 K, u8 uplinkCodec, u32 blockSize, u8 lockstep,
+ *                 f64 lr.peak, f64 lr.warmup, f64 lr.floor, f64 lr.start, u32 tokensPerStep,
  *                 u32[] versions, f32[] params
  *   meta       3  u32 t, u32[] cSteps, f64[] cTokens, f64 stepMs, u32[] versions
  *   pull       4  u32 fragment, u32 round                                              (12 bytes)
@@ -84,6 +85,7 @@ function writeMessage(w: Writer, m: Message): void {
       w.u32(m.config.blockSize);
       w.u8(m.config.lockstep ? 1 : 0);
       for (const k of LR_FIELDS) w.f64(m.config.lr[k]);
+      w.u32(m.config.tokensPerStep);
       w.u32Array(m.versions);
       w.f32Array(m.params);
       return;

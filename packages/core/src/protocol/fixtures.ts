@@ -32,7 +32,7 @@ export function sampleMessage(type: MessageType, rng: Rng): Message {
     case 'snapshot':
       return {
         type, runId: id(rng, 1, 12), epoch: u32(rng), globalStep: u32(rng), progress: rng.next(),
-        config: { P, H: 1 + rng.int(64), tau: 1 + rng.int(4), K: 1 + rng.int(8), uplinkCodec: rng.int(4), blockSize: 64, lockstep: rng.int(2) === 1, lr: { ...DEFAULT_LR, peak: 1e-4 + rng.next() * 1e-2 } },
+        config: { P, H: 1 + rng.int(64), tau: 1 + rng.int(4), K: 1 + rng.int(8), uplinkCodec: rng.int(4), blockSize: 64, lockstep: rng.int(2) === 1, lr: { ...DEFAULT_LR, peak: 1e-4 + rng.next() * 1e-2 }, tokensPerStep: 1 + rng.int(4096) },
         versions: Array.from({ length: P }, () => u32(rng)),
         params: floats(rng, rng.int(40), 0.1),
       };

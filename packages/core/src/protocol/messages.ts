@@ -11,7 +11,8 @@ import type { LrSchedule } from '../schedule';
 
 /** 2: push carries the epoch of its base (durable coordinator, issue #4).
  * 3: a broadcast carries either the fragment's values or the quantised outer update against a base version.
- * 4: the snapshot's config carries the inner LR schedule and the lockstep rule (baselines, docs/method.md §9). */
+ * 4: the snapshot's config carries the inner LR schedule and the lockstep rule (baselines, docs/method.md §9),
+ *    and the run's tokens per step (claims, docs/fault-tolerance.md §3). */
 export const PROTOCOL_VERSION = 4;
 
 /** The two magic bytes that open every frame: 'T' 'S'. */
@@ -55,6 +56,9 @@ export interface SnapshotConfig {
   /** The inner LR schedule on the global progress clock, 4 finite f64 (schedule.ts): one source for every
    * learner, the norm cap and the simulator. */
   lr: LrSchedule;
+  /** Tokens one inner step trains in this run (batch × context, or batch for digits), u32 ≥ 1: the run's
+   * configuration, which every push's claims are checked against (docs/fault-tolerance.md §3). */
+  tokensPerStep: number;
 }
 
 /** Syncer → learner: the whole model on join. */

@@ -11,12 +11,12 @@ import { DEFAULT_LR } from '../schedule';
 
 const snapshot: Message = {
   type: 'snapshot', runId: 'r', epoch: 3, globalStep: 40, progress: 0.25,
-  config: { P: 2, H: 24, tau: 2, K: 2, uplinkCodec: 1, blockSize: 64, lockstep: false, lr: DEFAULT_LR }, versions: [39, 40],
+  config: { P: 2, H: 24, tau: 2, K: 2, uplinkCodec: 1, blockSize: 64, lockstep: false, lr: DEFAULT_LR, tokensPerStep: 256 }, versions: [39, 40],
   params: new Float32Array([0.5, -1, 2, 0.125]),
 };
 // snapshot offsets: runId len 4, 'r' 5, epoch 6, globalStep 10, progress 14, P 22, H 26, tau 30, K 34,
-// codec 38, blockSize 39, lockstep 43, lr peak 44, warmup 52, floor 60, start 68, versions len 76, versions 80 and
-// 84, params len 88, params 92..107 (already aligned: no padding)
+// codec 38, blockSize 39, lockstep 43, lr peak 44, warmup 52, floor 60, start 68, tokensPerStep 76, versions len 80,
+// versions 84 and 88, params len 92, params 96..111 (already aligned: no padding)
 const push: Message = { type: 'push', fragment: 1, round: 9, epoch: 2, baseVersion: 7, seq: 3, t: 100, cSteps: 24, cTokens: 6144, codec: 1, payload: new Uint8Array([1, 2, 3, 4, 5]) };
 // push offsets: fragment 4, round 8, epoch 12, base 16, seq 20, t 24, cSteps 28, cTokens 32, codec 40, payload len 41, payload 45
 const bcast32: Message = { type: 'broadcast', fragment: 0, version: 5, epoch: 1, globalStep: 5, progress: 0.5, precision: 'fp32', values: new Float32Array([1, 2, 3]) };
@@ -52,7 +52,7 @@ const u8 = (off: number, x: number): Patch => (_v, b) => { b[off] = x; };
 
 describe('each refusal from a targeted corruption', () => {
   it('the test layouts match the encoder', () => {
-    expect(encodeMessage(snapshot).length).toBe(108);
+    expect(encodeMessage(snapshot).length).toBe(112);
     expect(encodeMessage(push).length).toBe(50);
     expect(encodeMessage(bcast32).length).toBe(48);
     expect(encodeMessage(bcast16).length).toBe(39);
@@ -69,8 +69,8 @@ describe('each refusal from a targeted corruption', () => {
   });
 
   it('oversized: array lengths above their limits, before the body is there', () => {
-    expectRefused(corrupt(snapshot, u32(88, 0xffffffff)), 'oversized'); // params
-    expectRefused(corrupt(snapshot, u32(76, 0xffffffff)), 'oversized'); // versions
+    expectRefused(corrupt(snapshot, u32(92, 0xffffffff)), 'oversized'); // params
+    expectRefused(corrupt(snapshot, u32(80, 0xffffffff)), 'oversized'); // versions
     expectRefused(corrupt(meta, u32(8, DEFAULT_LIMITS.maxFragments + 1)), 'oversized');
     expectRefused(corrupt(meta, u32(20, 0x80000000)), 'oversized');
     expectRefused(corrupt(bcast16, u32(29, 0xffffffff)), 'oversized');
@@ -143,6 +143,7 @@ describe('each refusal from a targeted corruption', () => {
       ['config lockstep = 2', corrupt(snapshot, u8(43, 2))],
       ['config lr warmup = 1', corrupt(snapshot, f64(52, 1))],
       ['config lr peak = 2', corrupt(snapshot, f64(44, 2))],
+      ['config tokensPerStep = 0', corrupt(snapshot, u32(76, 0))],
       ['non-zero broadcast padding', corrupt(bcast32, u8(35, 0x80))],
       ['config P = 0', corrupt(snapshot, u32(22, 0))],
       ['config H = 0', corrupt(snapshot, u32(26, 0))],
@@ -169,11 +170,11 @@ describe('each refusal from a targeted corruption', () => {
       ['fp32 NaN in values', corrupt(bcast32, f32(44, NaN))],
     ];
     for (let i = 0; i < 4; i++) {
-      cases.push([`params[${i}] NaN`, corrupt(snapshot, f32(92 + 4 * i, NaN))]);
-      cases.push([`params[${i}] -Inf`, corrupt(snapshot, f32(92 + 4 * i, -Infinity))]);
+      cases.push([`params[${i}] NaN`, corrupt(snapshot, f32(96 + 4 * i, NaN))]);
+      cases.push([`params[${i}] -Inf`, corrupt(snapshot, f32(96 + 4 * i, -Infinity))]);
     }
     // a NaN with a payload (signalling-style bits) is still NaN
-    cases.push(['params NaN payload', corrupt(snapshot, (v) => v.setUint32(104, 0xff800001, true))]);
+    cases.push(['params NaN payload', corrupt(snapshot, (v) => v.setUint32(108, 0xff800001, true))]);
     for (const [name, bytes] of cases) {
       const d = decodeMessage(bytes);
       expect(d.ok ? `${name}: accepted` : `${name}: ${d.reason}`).toBe(`${name}: non-finite`);

@@ -163,7 +163,7 @@ describe('encoder refuses messages no peer would accept (programmer errors)', ()
     ['meta length mismatch', { type: 'meta', t: 1, cSteps: [1, 2], cTokens: [1], stepMs: 1, versions: [0, 0] }],
     ['merged ack with a reason', { type: 'ack', fragment: 0, round: 1, seq: 1, session: 1, outcome: 'merged', reason: 'duplicate' }],
     ['detail with newline', { type: 'reject', reason: 'bad-field', detail: 'a\nb' }],
-    ['snapshot P != versions', { type: 'snapshot', runId: 'r', epoch: 0, globalStep: 0, progress: 0, config: { P: 2, H: 1, tau: 1, K: 1, uplinkCodec: 0, blockSize: 64, lockstep: false, lr: DEFAULT_LR }, versions: [0], params: new Float32Array(0) }],
+    ['snapshot P != versions', { type: 'snapshot', runId: 'r', epoch: 0, globalStep: 0, progress: 0, config: { P: 2, H: 1, tau: 1, K: 1, uplinkCodec: 0, blockSize: 64, lockstep: false, lr: DEFAULT_LR, tokensPerStep: 8 }, versions: [0], params: new Float32Array(0) }],
   ];
   it.each(bad)('%s', (_name, m) => {
     expect(() => encodeMessage(m)).toThrow(ConfigError);

@@ -88,7 +88,7 @@ class Check {
 }
 
 function checkConfig(c: Check, cfg: SnapshotConfig, limits: Limits): void {
-  for (const k of ['P', 'H', 'tau', 'K', 'blockSize'] as const) {
+  for (const k of ['P', 'H', 'tau', 'K', 'blockSize', 'tokensPerStep'] as const) {
     c.u32(cfg[k], `config.${k}`);
     c.that(cfg[k] >= 1, 'bad-field', `config.${k}: must be at least 1`);
   }

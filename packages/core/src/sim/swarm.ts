@@ -52,6 +52,9 @@ export interface SwarmOptions {
   evalPoints?: number;
   /** Held-out examples the loss is measured on (2000 unless given): a run that only counts bytes needs few. */
   heldOut?: number;
+  /** Every message a learner sends passes through this on its way to the wire (byzantine.ts: hostile
+   * learners running the real engine); `fragmentSize` is the length of the message's fragment, if any. */
+  tamper?: (from: string, m: Message, fragmentSize: number) => Message;
 }
 
 export interface SwarmResult {
@@ -96,8 +99,9 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
   const mlp = makeMlp(dims.dim, dims.hidden, dims.classes);
   const layout = makeLayout(mlp.specs);
   const adamCfg = { ...DEFAULT_ADAMW, ...o.adamw };
-  // The learners' schedule travels in the snapshot, as in the tabs: the simulator's AdamW peak is its own.
-  const cfg = makeSyncConfig({ plannedTokens: o.tokens, innerLr: { ...DEFAULT_LR, peak: adamCfg.lr }, ...o.sync });
+  // The learners' schedule travels in the snapshot, as in the tabs: the simulator's AdamW peak is its own;
+  // the run's tokens per step are the batch (one token per example), which the syncer checks claims against.
+  const cfg = makeSyncConfig({ plannedTokens: o.tokens, tokensPerStep: o.batch, innerLr: { ...DEFAULT_LR, peak: adamCfg.lr }, ...o.sync });
   const syncer = new Syncer(cfg, layout, mlp.init(makeRng(o.seed ^ 0x1417)));
   const heldOut = task.sample(makeRng(o.seed ^ 0xe7a1), o.heldOut ?? 2000);
   const clock = new SwarmClock(o, rng, net);
@@ -163,7 +167,7 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
   };
   /** The learner's side effects: its messages go on the wire, its steps end a step time after they start. */
   const fx = (l: SimLearner): SimEffects => ({
-    send: (m) => transmit(l.s.id, null, l.conn, m),
+    send: (m) => transmit(l.s.id, null, l.conn, o.tamper && m.type === 'push' ? o.tamper(l.s.id, m, syncer.fragments[m.fragment]?.size ?? 0) : m),
     stepStarted: () => {
       res.tokensTrained += o.batch;
       stepping++;

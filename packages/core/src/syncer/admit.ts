@@ -6,7 +6,7 @@ import { lrShape, type SyncConfig } from './config';
 import type { Outcome } from './dedupe';
 import type { Msg } from './events';
 import type { GlobalModel } from './global-model';
-import { l2, type RunningMedian } from './guards';
+import { absoluteNormCap, l2, type RunningMedian } from './guards';
 import type { LearnerRecord } from './learners';
 import { rebuildLocal } from './merge-round';
 import type { Contribution, Round } from './round';
@@ -49,11 +49,16 @@ export function admitPush(x: AdmitContext, l: LearnerRecord, m: Msg<'push'>): Ad
   const mine = r.pushes.get(l.id);
   if (mine) return mine.session === l.session && mine.seq === m.seq ? { kind: 'pending' } : refuse('duplicate', `learner ${l.id} already pushed round ${m.round}`);
   if (!(m.cSteps >= 1) || !(m.cTokens > 0)) return refuse('no-steps', `cSteps ${m.cSteps}, cTokens ${m.cTokens}`);
-  // Claims: tokens at most the learner's declared batch per step, steps at most what the time since it
-  // first joined allows. Token-weighted merging makes inflated claims an attack (docs/fault-tolerance.md §3).
-  if (m.cTokens > m.cSteps * l.tokensPerStep) return refuse('token-claim', `${m.cTokens} tokens in ${m.cSteps} steps of ${l.tokensPerStep}`, true);
+  // Claims: tokens at most the run's tokens per step (batch × context, SyncConfig.tokensPerStep), steps at
+  // most what the time since the learner first joined allows, for this push and summed over all its
+  // pushes on the fragment. Token-weighted merging makes inflated claims an attack (docs/fault-tolerance.md §3).
+  if (m.cTokens > m.cSteps * x.cfg.tokensPerStep) return refuse('token-claim', `${m.cTokens} tokens in ${m.cSteps} steps of ${x.cfg.tokensPerStep}`, true);
   const possible = Math.floor((x.now - l.firstSeen) / x.cfg.minStepMs) + 1;
   if (m.cSteps > possible) return refuse('token-claim', `${m.cSteps} steps in ${Math.round(x.now - l.firstSeen)} ms`, true);
+  const claimed = l.claimedSteps[m.fragment] ?? 0;
+  if (claimed + m.cSteps > possible) return refuse('token-claim', `${claimed} + ${m.cSteps} steps on fragment ${m.fragment} in ${Math.round(x.now - l.firstSeen)} ms`, true);
+  // Only the run's uplink codec: an fp32 push from a link is 8× the bytes and skips the quantiser's range.
+  if (m.codec !== x.cfg.uplinkCodec) return refuse('bad-codec', `codec ${m.codec}, this run's uplink codec is ${x.cfg.uplinkCodec}`, true);
   const codec = getCodec(m.codec);
   if (!codec.ok) return refuse(codec.reason, codec.detail, true);
   const delta = codec.value.decode(m.payload, frag.size);
@@ -67,6 +72,10 @@ export function admitPush(x: AdmitContext, l: LearnerRecord, m: Msg<'push'>): Ad
   // learner claiming a larger t than it has gains nothing (a mature learner's factor is 1), and one claiming
   // a smaller t only makes its own norm look larger.
   const norm = l2(delta.value) / (lrShape(x.cfg, x.progress) * meanLocalWarmup(m.t, m.cSteps));
+  // The cap that needs no window: before the median is warm it is the only one, and it stays a ceiling,
+  // checked first: such a norm is no sample of honest work, so it never enters the median's window.
+  const ceiling = absoluteNormCap(x.cfg, frag.size, m.cSteps);
+  if (!(norm <= ceiling)) return refuse('norm-outlier', `update norm ${norm.toPrecision(3)} > ${ceiling.toPrecision(3)}, the most AdamW steps can move ${frag.size} values (per unit of the learning rate)`);
   const median = x.norms[m.fragment]!.median;
   if (median !== undefined && norm > x.cfg.normCapFactor * median) {
     return { ...refuse('norm-outlier', `update norm ${norm.toPrecision(3)} > ${x.cfg.normCapFactor} × median ${median.toPrecision(3)} (per unit of the learning rate it was trained at)`), norm };

@@ -19,6 +19,8 @@ export interface Commit {
   globalStep: number;
   mergedTokens: number;
   nextFragment: number;
+  /** The fragment's norm-cap window after this merge (guards.ts RunningMedian), oldest first. */
+  norms: number[];
   /** The merge-log line, with the contributions' payloads so that the log alone replays the run. */
   entry: MergeLogEntry;
 }
@@ -34,10 +36,12 @@ export interface DurableState {
   mergedTokens: number;
   nextFragment: number;
   dedupe: DedupeRow[];
+  /** Each fragment's norm-cap window (guards.ts); absent in states written before it was durable. */
+  norms?: number[][];
 }
 
 export function initialDurable(theta: Float32Array, outer: OuterState[], epoch: number): DurableState {
-  return { epoch, commitSeq: 0, theta: Float32Array.from(theta), outer: outer.map(copyOuter), versions: outer.map(() => 0), globalStep: 0, mergedTokens: 0, nextFragment: 0, dedupe: [] };
+  return { epoch, commitSeq: 0, theta: Float32Array.from(theta), outer: outer.map(copyOuter), versions: outer.map(() => 0), globalStep: 0, mergedTokens: 0, nextFragment: 0, dedupe: [], norms: outer.map(() => []) };
 }
 
 /**
@@ -56,6 +60,7 @@ export function applyCommit(d: DurableState, c: Commit, fragments: readonly Frag
   d.globalStep = c.globalStep;
   d.mergedTokens = c.mergedTokens;
   d.nextFragment = c.nextFragment;
+  d.norms = fragments.map((_, p) => (p === c.fragment ? [...c.norms] : [...(d.norms?.[p] ?? [])]));
   const table = new DedupeTable();
   for (const row of d.dedupe) table.set(row);
   for (const k of c.entry.contributors) table.set({ id: k.id, session: k.session, seq: k.seq, round: c.entry.round, fragment: c.fragment, reason: null });

@@ -47,7 +47,9 @@ export interface SyncConfig {
    * connection. 30 s is ≫ one push at browser speeds (≈1 s for 1 MB) and ≪ a sync period. */
   roundTimeoutMs: number;
   /** Hostile-input guards (guards.ts). No learner holds more than maxShare of one merge's weight: 0.5 lets
-   * two honest learners of unequal batch still merge (equally) and keeps any one of ≥ 3 below half. */
+   * two honest learners of unequal batch still merge (equally) and keeps any one of ≥ 3 below half. With
+   * three or more contributors no weight exceeds the merge's median weight either (capShares), so a
+   * minority inflating its claims weighs no more than a typical learner. */
   maxShare: number;
   /** A push whose update norm exceeds normCapFactor × the running median of its fragment's last normWindow
    * norms is refused as 'norm-outlier' (no cap before normWarmup samples). Norms are divided by the shape
@@ -55,7 +57,8 @@ export interface SyncConfig {
    * the schedule's ×20 warmup ramp and fresh tabs' small first pushes are not taken for an attack. The
    * median's window holds every norm that reached the check, refused ones too: only a majority moves a
    * median, and an honest majority whose norms grew must not be locked out by a median of its own smaller
-   * past. Honest norms vary by ~2× (steps capped at 2H); a ×100 attack does not hide. */
+   * past. Honest norms vary by ~2× (steps capped at 2H); a ×100 attack does not hide. Below normWarmup
+   * samples, and always as a ceiling, the cap is absoluteNormCap's (guards.ts): never absent. */
   normCapFactor: number;
   normWindow: number;
   normWarmup: number;
@@ -63,10 +66,19 @@ export interface SyncConfig {
   innerLr: LrSchedule;
   /** Synchronous baselines (docs/method.md §9): a learner that pushed a fragment waits for its broadcast. */
   lockstep: boolean;
-  /** A hello may not claim more tokens per step than the run assigns (batch × context). */
-  maxTokensPerStep: number;
+  /** Largest |Δθᵢ| one inner step can make per unit of learning rate: AdamW's |m̂/(√v̂+ε)| is at most
+   * (1−β1)/√((1−β2)(1−β1²/β2)) = 2.35 at β = (0.9, 0.99) (Cauchy–Schwarz on the moment sums; bias
+   * correction only lowers it), plus decoupled weight decay wd·|θᵢ| (0.1 × |θᵢ| ≤ 0.65 for |θᵢ| ≤ 6.5).
+   * The absolute norm cap (guards.ts absoluteNormCap) is built on it. */
+  stepBound: number;
+  /** Tokens one inner step trains in this run: batch × context (text) or batch (digits). A learner's hello
+   * must say the same (it is the run's configuration, not the learner's claim), every push is capped at
+   * cSteps × tokensPerStep, and the snapshot carries it to every learner (docs/fault-tolerance.md §3). */
+  tokensPerStep: number;
   /** No inner step is faster than this (ms): steps claimed since a learner first joined are capped by
-   * elapsed time / minStepMs, so a learner cannot invent work it had no time to do. */
+   * elapsed time / minStepMs, per push and summed over its pushes on a fragment, so a learner cannot invent
+   * work it had no time to do. 2 ms = 500 steps/s, 4× the fastest rate measured (the digits MLP alone in a
+   * WASM tab: 128.5 steps/s, npm run bench). */
   minStepMs: number;
   /** Invalid messages (malformed, forged, non-finite, impossible claims) tolerated per connection before it
    * is dropped; the learner id is then refused for banMs. Stale or late pushes are honest races: no strike. */
@@ -98,8 +110,9 @@ export const DEFAULT_SYNC: SyncConfig = {
   normWarmup: 8,
   innerLr: DEFAULT_LR,
   lockstep: false,
-  maxTokensPerStep: 1 << 20,
-  minStepMs: 1,
+  stepBound: 3,
+  tokensPerStep: 8,
+  minStepMs: 2,
   maxStrikes: 5,
   banMs: 60_000,
 };
@@ -117,7 +130,8 @@ export function makeSyncConfig(overrides: Partial<SyncConfig> = {}): SyncConfig 
   if (!(c.stepsCapFactor >= 1)) throw new ConfigError('stepsCapFactor must be ≥ 1');
   if (!(c.maxShare > 0 && c.maxShare <= 1)) throw new ConfigError(`maxShare must be in (0, 1], got ${c.maxShare}`);
   if (!(c.normCapFactor > 1)) throw new ConfigError(`normCapFactor must be > 1, got ${c.normCapFactor}`);
-  (['normWindow', 'normWarmup', 'maxTokensPerStep', 'maxStrikes'] as const).forEach(positiveInt);
+  (['normWindow', 'normWarmup', 'tokensPerStep', 'maxStrikes'] as const).forEach(positiveInt);
+  if (!(c.stepBound > 0 && Number.isFinite(c.stepBound))) throw new ConfigError(`stepBound must be a finite number > 0, got ${c.stepBound}`);
   if (!MERGE_MODES.includes(c.merge)) throw new ConfigError(`merge must be one of ${MERGE_MODES.join(', ')}, got ${String(c.merge)}`);
   makeOuterState(0, c.outer); // refuses a bad outer lr, momentum or kind now, not at the first merge
   const lrWhy = lrScheduleError(c.innerLr);

@@ -21,10 +21,13 @@ export interface DedupeRow extends Outcome {
  *
  * Bounded: a learner has at most a few pushes unacked (one per round in flight, τ ≤ P), so the last
  * PER_LEARNER outcomes of its current session are enough; an older session can no longer resend (its
- * tab is gone with its memory), so a new session replaces it.
+ * tab is gone with its memory), so a new session replaces it; at most MAX_LEARNERS learners are kept.
  */
 export class DedupeTable {
   static readonly PER_LEARNER = 64;
+  /** Learners remembered: 4,096 × 64 outcomes ≈ 10 MB at most. One evicted has written nothing for longer
+   * than 4,096 others: a push it still resends is for a round long closed, refused, never merged twice. */
+  static readonly MAX_LEARNERS = 4096;
   private readonly byLearner = new Map<string, { session: number; outcomes: Map<number, Outcome> }>();
 
   get(id: string, session: number, seq: number): Outcome | undefined {
@@ -34,7 +37,10 @@ export class DedupeTable {
 
   set(row: DedupeRow): void {
     let e = this.byLearner.get(row.id);
-    if (!e || e.session !== row.session) this.byLearner.set(row.id, (e = { session: row.session, outcomes: new Map() }));
+    if (!e || e.session !== row.session) e = { session: row.session, outcomes: new Map() };
+    this.byLearner.delete(row.id); // re-insert at the end: the learner written longest ago is evicted first
+    this.byLearner.set(row.id, e);
+    if (this.byLearner.size > DedupeTable.MAX_LEARNERS) this.byLearner.delete(this.byLearner.keys().next().value as string);
     e.outcomes.delete(row.seq); // re-insert at the end: Map order is the eviction order
     e.outcomes.set(row.seq, { round: row.round, fragment: row.fragment, reason: row.reason });
     while (e.outcomes.size > DedupeTable.PER_LEARNER) e.outcomes.delete(e.outcomes.keys().next().value as number);
@@ -45,6 +51,11 @@ export class DedupeTable {
     const rows: DedupeRow[] = [];
     for (const [id, e] of this.byLearner) for (const [seq, o] of e.outcomes) if (o.reason === null) rows.push({ id, session: e.session, seq, ...o });
     return rows;
+  }
+
+  /** Drop a learner's rows (its record was pruned: syncer.ts prune). */
+  forget(id: string): void {
+    this.byLearner.delete(id);
   }
 
   clear(): void {

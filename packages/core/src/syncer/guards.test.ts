@@ -60,7 +60,8 @@ describe('Syncer guards against hostile pushes', () => {
     payload: fp32.value.encode(Float32Array.from([0.01, -0.01, 0.01, -0.01].map((x) => x * scale))), ...over,
   });
   const reasons = (c: SyncCommand[]): string[] => c.flatMap((x) => (x.kind === 'rejected' ? [x.reason] : []));
-  const setup = () => new Syncer(makeSyncConfig({ runId: 'r', P: 1, H: 4, tau: 1, K: 1, uplinkCodec: 0, normWarmup: 3, normCapFactor: 8, minStepMs: 10, maxStrikes: 2 }), layout, new Float32Array(4));
+  // stepBound: these hand-made deltas follow no optimizer; the absolute cap has tests of its own below.
+  const setup = () => new Syncer(makeSyncConfig({ runId: 'r', P: 1, H: 4, tau: 1, K: 1, uplinkCodec: 0, normWarmup: 3, normCapFactor: 8, minStepMs: 10, maxStrikes: 2, tokensPerStep: 10, stepBound: Number.MAX_VALUE }), layout, new Float32Array(4));
 
   it('refuses a ×100 update once the running median exists, and claims beyond batch × steps or elapsed time', () => {
     const s = setup();
@@ -100,7 +101,7 @@ describe('Syncer guards against hostile pushes', () => {
   /** One learner alone (K=1): each call announces steps, answers the pull with a push of `scale`, and
    * returns the push's refusal reason, or null when it merged. */
   const lone = (over: Partial<SyncConfig>) => {
-    const cfg = makeSyncConfig({ runId: 'r', P: 1, H: 4, tau: 1, K: 1, uplinkCodec: 0, normWarmup: 3, normCapFactor: 8, ...over });
+    const cfg = makeSyncConfig({ runId: 'r', P: 1, H: 4, tau: 1, K: 1, uplinkCodec: 0, normWarmup: 3, normCapFactor: 8, tokensPerStep: 1000, stepBound: Number.MAX_VALUE, ...over });
     const s = new Syncer(cfg, layout, new Float32Array(4));
     s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x', 1000) });
     let now = 1000, seq = 0, round: number | undefined;

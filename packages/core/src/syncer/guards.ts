@@ -1,4 +1,5 @@
 import type { Reason } from '../result';
+import type { SyncConfig } from './config';
 
 /**
  * Guards against hostile or broken learners (docs/fault-tolerance.md §3): an adaptive cap on update norms, a cap
@@ -9,10 +10,12 @@ import type { Reason } from '../result';
 /**
  * Median of the last `capacity` update norms of one fragment (SyncConfig.normCapFactor says which). The
  * norm cap is a multiple of it: a minority of boosted or scaled updates (×100, model replacement) cannot
- * move a median, and honest norms stay within a few × of it. Below `warmup` samples there is no cap yet.
+ * move a median, and honest norms stay within a few × of it. Below `warmup` samples the median is
+ * undefined and only the absolute cap applies (absoluteNormCap). The window is part of every durable
+ * commit (`window`, `restore`), so a coordinator reload does not reopen the unguarded warmup.
  */
 export class RunningMedian {
-  private readonly values: number[] = [];
+  private values: number[] = [];
 
   constructor(private readonly capacity: number, private readonly warmup: number) {}
 
@@ -21,13 +24,41 @@ export class RunningMedian {
     if (this.values.length > this.capacity) this.values.shift();
   }
 
+  /** The window, oldest first: what a commit persists. */
+  get window(): number[] {
+    return [...this.values];
+  }
+
+  /** Take back a persisted window; only finite norms ≥ 0 count, and at most the last `capacity`. */
+  restore(values: readonly number[]): void {
+    this.values = values.filter((v) => Number.isFinite(v) && v >= 0).slice(-this.capacity);
+  }
+
   /** The median, or undefined while fewer than `warmup` values have been seen. */
   get median(): number | undefined {
     const n = this.values.length;
-    if (n < this.warmup || n === 0) return undefined;
-    const s = [...this.values].sort((a, b) => a - b);
-    return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+    return n < this.warmup || n === 0 ? undefined : median(this.values);
   }
+}
+
+/**
+ * The norm cap that needs no history (SyncConfig.stepBound): an honest push of `cSteps` inner steps on a
+ * fragment of n values moved each value by at most stepBound × the learning rate per step, so its delta
+ * per unit of the scheduled learning rate (the unit admit.ts measures norms in) is at most
+ * stepBound · peak · √n · steps. Steps: the claim capped at stepsCapFactor·H (a longer claim earns no
+ * more weight either), plus H for steps taken while a round was in flight and kept by eager adoption
+ * (docs/method.md §4); × 2 for the learner's schedule lagging the coordinator's. 20–60× above measured
+ * honest norms, so it only bites on a magnitude no optimizer step makes (−3e38, ×1e6).
+ */
+export function absoluteNormCap(cfg: SyncConfig, n: number, cSteps: number): number {
+  const steps = Math.min(cSteps, cfg.stepsCapFactor * cfg.H) + cfg.H;
+  return 2 * cfg.stepBound * cfg.innerLr.peak * Math.sqrt(n) * steps;
+}
+
+/** The median of a non-empty list (mean of the middle two for an even length). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b), n = s.length;
+  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
 /** Euclidean norm, float64 accumulator, elements ascending. */

@@ -5,11 +5,13 @@ export interface LearnerRecord {
   id: string;
   session: number;
   backend: string;
-  tokensPerStep: number;
   connected: boolean;
   joinedAt: number;
   /** When this learner id was first seen in this coordinator incarnation (rejoins keep it): caps claims. */
   firstSeen: number;
+  /** Steps claimed in this learner's accepted pushes, per fragment, since firstSeen: together at most what
+   * the elapsed time allows (admit.ts). Kept across its reconnects, like firstSeen. */
+  claimedSteps: number[];
   /** Invalid messages on the current connection. */
   strikes: number;
   lastSeen: number;
@@ -26,9 +28,9 @@ export interface LearnerRecord {
   response: ResponseTime;
 }
 
-export function newLearner(id: string, session: number, backend: string, tokensPerStep: number, P: number, now: number): LearnerRecord {
+export function newLearner(id: string, session: number, backend: string, P: number, now: number): LearnerRecord {
   return {
-    id, session, backend, tokensPerStep, connected: true, joinedAt: now, firstSeen: now, strikes: 0, lastSeen: now, t: 0,
+    id, session, backend, connected: true, joinedAt: now, firstSeen: now, claimedSteps: new Array<number>(P).fill(0), strikes: 0, lastSeen: now, t: 0,
     cSteps: new Array<number>(P).fill(0), cTokens: new Array<number>(P).fill(0), versions: new Array<number>(P).fill(-1), stepMs: undefined,
     merges: 0, tokensMerged: 0, response: new ResponseTime(),
   };

@@ -20,9 +20,36 @@ export function rebuildLocal(base: Float32Array, delta: Float32Array): Float32Ar
   return local;
 }
 
-/** Token weights with the steps cap (docs/method.md §5), then the per-learner share cap (guards.ts). */
+/**
+ * Token weights with the steps cap (docs/method.md §5), then the share caps (guards.ts): with three or more
+ * contributors no weight exceeds lighterHalfMean's cap, so a minority claiming the most steps it may
+ * weighs no more than their share of the merge's learners (docs/fault-tolerance.md §3); then none above maxShare.
+ */
 export function mergeWeights(cs: readonly Merged[], cfg: SyncConfig): number[] {
-  return capShares(cs.map((c) => tokenWeight(c.cTokens, c.cSteps, cfg.stepsCapFactor * cfg.H)), cfg.maxShare);
+  const w = cs.map((c) => tokenWeight(c.cTokens, c.cSteps, cfg.stepsCapFactor * cfg.H));
+  const cap = w.length >= 3 ? lighterHalfMean(w) : Infinity;
+  return capShares(w.map((x) => Math.min(x, cap)), cfg.maxShare);
+}
+
+/**
+ * The mean of the ⌈n/2⌉ smallest weights. When k < n/2 contributors inflate their claims, those smallest
+ * weights are all honest and their mean is at most the honest mean h̄, so the k capped at it hold at
+ * most k·h̄ / ((n − k)·h̄ + k·h̄) = k/n of the merge: no more than their share of its learners. (A cap at
+ * the median is not enough: with the inflated ones on top, the median is the mean of the middle honest
+ * weights, above h̄.) Honest learners above it are capped too: token weighting acts below it only.
+ */
+export function lighterHalfMean(w: readonly number[]): number {
+  const s = [...w].sort((a, b) => a - b).slice(0, Math.ceil(w.length / 2));
+  return s.reduce((a, b) => a + b, 0) / s.length;
+}
+
+/**
+ * Tokens a push moves the progress clock by (before the 1/P of its fragment): at most the run's tokens
+ * per step for at most stepsCapFactor·H steps, the same cap as its weight, so no single push can move
+ * the LR clock further than 2H honest steps do (docs/fault-tolerance.md §3).
+ */
+export function creditedTokens(c: { cSteps: number; cTokens: number }, cfg: SyncConfig): number {
+  return Math.min(c.cTokens, Math.min(c.cSteps, cfg.stepsCapFactor * cfg.H) * cfg.tokensPerStep);
 }
 
 /** The commit's outer update as it travels to learners that hold `baseVersion` (downlink.ts). */

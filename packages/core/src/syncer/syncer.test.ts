@@ -16,9 +16,10 @@ const init = Float32Array.from([1, 2, 3, 4]);
 const fp32 = getCodec(0);
 if (!fp32.ok) throw new Error('fp32 codec missing');
 
-// minStepMs is tiny so these millisecond-scale scripts never trip the claims guard (tested on its own).
+// minStepMs is tiny so these millisecond-scale scripts never trip the claims guard, and stepBound huge so
+// their hand-made deltas (no optimizer made them) pass the absolute norm cap: both are tested in guards.test.ts.
 function setup(over: Partial<SyncConfig> = {}, epoch = 1): Syncer {
-  return new Syncer(makeSyncConfig({ runId: 'r', P: 2, H: 4, tau: 1, K: 1, uplinkCodec: 0, minStepMs: 1e-3, ...over }), layout, init, epoch);
+  return new Syncer(makeSyncConfig({ runId: 'r', P: 2, H: 4, tau: 1, K: 1, uplinkCodec: 0, minStepMs: 1e-3, tokensPerStep: 10, stepBound: Number.MAX_VALUE, ...over }), layout, init, epoch);
 }
 const hello = (id: string, hash = layout.hash): Msg<'hello'> => ({
   type: 'hello', runId: 'r', learnerId: id, session: 0, layoutHash: hash, tokensPerStep: 10, backend: 'cpu', uplinkCodec: 0,
@@ -126,6 +127,7 @@ describe('Syncer', () => {
     const s = setup();
     s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x') });
     s.handle({ kind: 'message', id: 'x', now: 1, msg: meta(4) });
+    // With the absolute norm cap out of the way (stepBound), this is the check after the outer step.
     // base + delta = 1 − 3e38 is finite, so admission passes; the outer step is 1 − 0.7·1.9·3e38 < −3.4e38: −∞ in fp32.
     const out = s.handle({ kind: 'message', id: 'x', now: 2, msg: push(1, 0, [-3e38, 0]) });
     expect(out.some((c) => c.kind === 'commit')).toBe(false);

@@ -11,7 +11,7 @@ import type { Msg, SyncCommand, SyncEvent } from './events';
 import { GlobalModel } from './global-model';
 import { badputCause, RunningMedian } from './guards';
 import { newLearner, silenceLimitMs, type LearnerRecord } from './learners';
-import { mergeRound, mergeWeights, type DownlinkUpdate } from './merge-round';
+import { creditedTokens, mergeRound, mergeWeights, type DownlinkUpdate } from './merge-round';
 import { openRound, type Contribution, type Round } from './round';
 import { RoundTiming } from './round-timing';
 import { OuterPolicy } from '../outer-policy';
@@ -42,6 +42,10 @@ export class Syncer {
   /** Tokens in refused pushes by cause (1/P of a push's tokens, like merged tokens): the badput breakdown. */
   readonly badput = { stale: 0, filtered: 0, invalid: 0, superseded: 0 };
   private readonly norms: RunningMedian[];
+  /** Learner records kept (connected ones are never pruned) and bans remembered: 4,096 each, ≈1 MB of
+   * records; a learner's dedupe rows go with its record. */
+  static readonly MAX_LEARNERS = 4096;
+  static readonly MAX_BANS = 4096;
   private readonly timing: RoundTiming;
   private out: SyncCommand[] = [];
   private wakeAt = Infinity;
@@ -94,6 +98,9 @@ export class Syncer {
     this.rounds.clear();
     this.dedupe.clear();
     for (const row of d.dedupe) this.dedupe.set(row);
+    // A state written before the norm windows were durable has none: those fragments start cold, under
+    // the absolute cap alone (guards.ts), never uncapped.
+    this.norms.forEach((w, p) => w.restore(d.norms?.[p] ?? []));
   }
 
   /** The state a commit would persist now (for a downloaded state file, or a first durable write). */
@@ -102,27 +109,31 @@ export class Syncer {
     return {
       epoch: this.epoch, commitSeq: this.commitSeq, theta: Float32Array.from(m.theta), outer: m.outer.map(copyOuter), versions: [...m.versions],
       globalStep: this.globalStep, mergedTokens: this.mergedTokens, nextFragment: this.nextFragment, dedupe: this.dedupe.mergedRows(),
+      norms: this.norms.map((w) => w.window),
     };
   }
 
   snapshotFor(): Msg<'snapshot'> {
-    const { P, H, tau, K, uplinkCodec, blockSize } = this.cfg;
+    const { P, H, tau, K, uplinkCodec, blockSize, tokensPerStep } = this.cfg;
     return {
       type: 'snapshot', runId: this.cfg.runId, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress,
-      config: { P, H, tau, K, uplinkCodec, blockSize, lockstep: this.cfg.lockstep, lr: { ...this.cfg.innerLr } }, versions: [...this.model.versions], params: Float32Array.from(this.model.theta),
+      config: { P, H, tau, K, uplinkCodec, blockSize, lockstep: this.cfg.lockstep, lr: { ...this.cfg.innerLr }, tokensPerStep }, versions: [...this.model.versions], params: Float32Array.from(this.model.theta),
     };
   }
 
   private join(id: string, hello: Msg<'hello'>, now: number): void {
     if ((this.banned.get(id) ?? -Infinity) > now) return this.refuse(id, 'too-many-strikes', `learner ${id} is refused until its ban ends`, true);
-    if (hello.tokensPerStep > this.cfg.maxTokensPerStep) return this.refuse(id, 'token-claim', `${hello.tokensPerStep} tokens per step > ${this.cfg.maxTokensPerStep}`, true);
+    // Tokens per step are the run's (batch x context), not the learner's to choose: a tab set up otherwise is told which.
+    if (hello.tokensPerStep !== this.cfg.tokensPerStep) return this.refuse(id, 'token-claim', `this run trains ${this.cfg.tokensPerStep} tokens per step (batch x context), the tab ${hello.tokensPerStep}: open the run's join URL`, true);
     if (hello.runId !== this.cfg.runId) return this.refuse(id, 'run-mismatch', `run ${hello.runId} is not ${this.cfg.runId}`, true);
     if (hello.layoutHash !== this.layout.hash) return this.refuse(id, 'layout-mismatch', `model layout ${hello.layoutHash} differs from ${this.layout.hash}`, true);
     const old = this.learners.get(id);
     if (old?.connected) this.leave(id, now); // a reconnect replaces the old connection
-    const rec = newLearner(id, hello.session, hello.backend, hello.tokensPerStep, this.cfg.P, now);
-    if (old) { rec.merges = old.merges; rec.tokensMerged = old.tokensMerged; rec.firstSeen = old.firstSeen; rec.response = old.response; }
+    const rec = newLearner(id, hello.session, hello.backend, this.cfg.P, now);
+    if (old) Object.assign(rec, { merges: old.merges, tokensMerged: old.tokensMerged, firstSeen: old.firstSeen, claimedSteps: old.claimedSteps, response: old.response });
+    this.learners.delete(id); // re-insert at the end: Map order is the pruning order (oldest first)
     this.learners.set(id, rec);
+    this.prune(now);
     this.out.push({ kind: 'send', to: id, msg: this.snapshotFor() });
   }
 
@@ -175,7 +186,7 @@ export class Syncer {
         if (a.norm !== undefined) this.norms[m.fragment]!.push(a.norm); // see SyncConfig.normCapFactor
         // Credit at most what the learner's batch allows: a forged claim must not inflate the badput.
         const cause = badputCause(a.reason);
-        if (cause) this.badput[cause] += Math.min(m.cTokens, m.cSteps * l.tokensPerStep) / this.cfg.P;
+        if (cause) this.badput[cause] += creditedTokens(m, this.cfg) / this.cfg.P;
         this.out.push({ kind: 'rejected', from: l.id, reason: a.reason, detail: a.detail });
         const o: Outcome = { round: m.round, fragment: m.fragment, reason: a.reason };
         // A refusal is remembered too (in memory) so a resend gets the same answer; a duplicate refusal
@@ -190,6 +201,7 @@ export class Syncer {
       }
       case 'accept':
         this.norms[m.fragment]!.push(a.norm);
+        l.claimedSteps[m.fragment] = (l.claimedSteps[m.fragment] ?? 0) + m.cSteps;
         a.round.pushes.set(l.id, a.contribution);
         a.round.waitingFor.delete(l.id);
         return this.advance(a.round, now);
@@ -207,7 +219,9 @@ export class Syncer {
     const l = this.learners.get(id);
     if (!l?.connected) return;
     if (++l.strikes <= this.cfg.maxStrikes) return;
+    this.banned.delete(id);
     this.banned.set(id, now + this.cfg.banMs);
+    if (this.banned.size > Syncer.MAX_BANS) this.banned.delete(this.banned.keys().next().value as string); // the soonest to expire
     this.refuse(id, 'too-many-strikes', `${l.strikes} invalid messages`, true);
     this.leave(id, now);
   }
@@ -251,7 +265,7 @@ export class Syncer {
     // A push carries one fragment, 1/P of the model: it credits cTokens/P merged tokens, so the progress
     // clock counts each trained token once when all P fragments of it have been merged.
     for (const c of pushes) {
-      const credited = c.cTokens / this.cfg.P;
+      const credited = creditedTokens(c, this.cfg) / this.cfg.P;
       this.mergedTokens += credited;
       const l = this.learners.get(c.id);
       if (l) { l.merges++; l.tokensMerged += credited; }
@@ -259,7 +273,7 @@ export class Syncer {
     }
     const commit: Commit = {
       seq: ++this.commitSeq, epoch: this.epoch, fragment: p, version: r.round, values: Float32Array.from(values), outer: copyOuter(this.model.outer[p]!),
-      globalStep: this.globalStep, mergedTokens: this.mergedTokens, nextFragment: this.nextFragment,
+      globalStep: this.globalStep, mergedTokens: this.mergedTokens, nextFragment: this.nextFragment, norms: this.norms[p]!.window,
       entry: {
         round: r.round, fragment: p, version: r.round, openedAt: r.openedAt, closedAt: now, graceMs: r.graceMs ?? 0, ...(q ? { quantized: q } : {}), outer,
         contributors: pushes.map((c, i) => ({ id: c.id, session: c.session, seq: c.seq, baseVersion: c.baseVersion, cSteps: c.cSteps, cTokens: c.cTokens, weight: weights[i]!, codec: c.codec, payload: c.payload })),
@@ -358,6 +372,20 @@ export class Syncer {
     for (const r of this.rounds.values()) at = Math.min(at, r.deadline ?? Infinity, r.openedAt + this.cfg.roundTimeoutMs);
     if (at < Infinity && at !== this.wakeAt) this.out.push({ kind: 'wake', at });
     this.wakeAt = at;
+  }
+
+  /**
+   * Bounded tables: disconnected learners beyond MAX_LEARNERS records are forgotten, oldest join first
+   * (a forgotten learner that comes back starts a new record: its claims budget restarts from then, so
+   * forgetting never grants more), and expired bans go (beyond MAX_BANS, strike() drops the soonest to expire).
+   */
+  private prune(now: number): void {
+    for (const [id, until] of this.banned) { if (until > now) break; this.banned.delete(id); } // in expiry order: banMs is one constant
+    if (this.learners.size <= Syncer.MAX_LEARNERS) return;
+    for (const [id, l] of this.learners) {
+      if (this.learners.size <= Syncer.MAX_LEARNERS) break;
+      if (!l.connected) { this.learners.delete(id); this.dedupe.forget(id); }
+    }
   }
 
   private count(reason: Reason): void {
