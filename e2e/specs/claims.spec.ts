@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { expect, test, type CoordinatorView, type LearnerView } from '../fixture';
+import { expect, test, type CoordinatorView, type LearnerView } from '@tabswarm/testing';
 
 // Issue 10, claims the coordinator can check: one fp32 push of −3e38 from a hostile link, on a cold
 // coordinator, against a live run, and right after a coordinator reload. Each is refused with a reason
