@@ -1,6 +1,26 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Headers on every page and file `vite preview` serves (so `npm start`, `npm run swarm` and the e2e stack,
+ * which serve through it). The pages run only their own scripts, workers and WebAssembly: 'wasm-unsafe-eval'
+ * is what WebAssembly.instantiate needs for TF.js's wasm backend, nothing else is evaluated. connect-src
+ * allows ws:/wss: because the signalling server is another origin whose host comes from the URL
+ * (`signal=`); WebRTC data channels are not governed by CSP. docs/security.md "Page headers".
+ */
+export const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': [
+    "default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "worker-src 'self'", "connect-src 'self' ws: wss:",
+    "img-src 'self' data:", "style-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+  ].join('; '),
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+};
+
 // The browser apps live under apps/ and are built as one multi-page site: / (landing),
 // /coordinator/ and /learner/. Data files built from npm packages are served from public/.
 export default defineConfig({
@@ -21,6 +41,7 @@ export default defineConfig({
     },
   },
   worker: { format: 'es' },
+  preview: { headers: SECURITY_HEADERS },
   test: {
     root: import.meta.dirname,
     // e2e/*.test.ts: pure helpers of the browser tools; the Playwright specs there are *.spec.ts.

@@ -2,10 +2,14 @@
  * `npm start [-- --model tiny|small|default|large --workload text|digits --lan --https --port 5173
  * --signal-port 9000 --run demo]`: builds if needed, starts the signalling server and the page server,
  * and prints the coordinator URL and the join URL. Ctrl-C stops both.
+ * The first start makes the operator secret (.tabswarm/operator-secret) and prints the coordinator URL
+ * carrying it; later starts point to the file instead of printing it again.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describePreset, MODEL_PRESETS, parsePreset } from '../packages/model/src/presets';
 import { startStack } from '@tabswarm/testing';
+import { operatorSecret } from './operator-secret';
 import { START_DEFAULTS } from './start-defaults';
 
 const { values } = parseArgs({
@@ -24,10 +28,18 @@ const workload = values.workload;
 // Digits has one network; text starts at the CPU-laptop preset unless --model says otherwise.
 const model = parsePreset(workload, values.model ?? (workload === 'text' ? START_DEFAULTS.model : 'default'));
 
-const stack = await startStack({ lan: values.lan, https: values.https, port: Number(values.port), signalPort: Number(values['signal-port']) });
+const secretFile = resolve(import.meta.dirname, '..', '.tabswarm', 'operator-secret');
+const { secret, created } = operatorSecret(secretFile);
+const stack = await startStack({ lan: values.lan, https: values.https, port: Number(values.port), signalPort: Number(values['signal-port']), operatorSecret: secret });
 const q = new URLSearchParams({ run: values.run, workload, model, signal: stack.signal });
 console.log(`\ntabswarm is up: workload ${workload}, model ${describePreset(workload, model)}.`);
-console.log(`  coordinator: ${stack.baseUrl}/coordinator/?${q}`);
+if (created) {
+  console.log(`  coordinator: ${stack.baseUrl}/coordinator/?${q}#op=${secret}`);
+  console.log(`  (shown once: the operator secret after #op= pins the coordinator's id at the signalling server; it is kept in ${secretFile}, and the page remembers it)`);
+} else {
+  console.log(`  coordinator: ${stack.baseUrl}/coordinator/?${q}`);
+  console.log(`  (a browser that has not opened it before: add #op=<the contents of ${secretFile}>)`);
+}
 console.log(`  join URL:    ${stack.baseUrl}/learner/?${q}`);
 console.log(`  signalling:  ${stack.signal}${values.lan ? '' : ' (this machine only; add --lan --https for volunteers on your network)'}`);
 console.log('Open the coordinator first, then the join URL in as many tabs or machines as you like. Ctrl-C to stop.');

@@ -22,6 +22,8 @@ export interface CoordinatorConfig {
   init: string | undefined;
   signal: { host: string; port: number; path: string; key: string; secure: boolean };
   iceServers: RTCIceServer[];
+  /** The operator secret (operator.ts): presented as the signalling token of the coordinator id. */
+  operatorSecret?: string;
 }
 
 function positiveInt(name: string, v: number): number {

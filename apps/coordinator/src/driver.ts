@@ -76,6 +76,7 @@ export class CoordinatorDriver {
       });
       this.host = await hostCoordinator({
         peerId: coordinatorPeerId(this.cfg.sync.runId), signal: this.cfg.signal, iceServers: this.cfg.iceServers,
+        ...(this.cfg.operatorSecret ? { token: this.cfg.operatorSecret } : {}),
         maxMessageBytes: 8 * theta0.length + (1 << 20),
         onJoin: () => undefined, // a learner exists for the syncer once it has said hello
         onMessage: (id, bytes) => this.incoming(id, bytes),

@@ -6,9 +6,10 @@ import type { CoordinatorStatus } from './status';
 import { charts } from './charts';
 import { Plots } from './plot';
 import { modelFile, modelFileName } from './model-file';
+import { takeOperatorSecret } from './operator';
 import { loadState, saveState } from './state-file';
 
-const cfg = readConfig();
+const cfg = { ...readConfig(), operatorSecret: takeOperatorSecret() };
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
 const driver = new CoordinatorDriver(cfg, () => scheduleRender());
 const w = window as unknown as { __tabswarm: CoordinatorStatus; __syncerTheta: () => Float32Array; __coordinator: CoordinatorDriver };

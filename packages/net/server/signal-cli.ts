@@ -1,6 +1,8 @@
 /**
  * `npx tsx packages/net/server/signal-cli.ts --port 9000 [--host 127.0.0.1] [--origins http://a,http://b]
- *   [--coordinator-token T | env TABSWARM_COORDINATOR_TOKEN] [--concurrent-limit 1000] [--max-per-ip 256]`
+ *   [--coordinator-token T | env TABSWARM_COORDINATOR_TOKEN] [--pins FILE] [--concurrent-limit 1000] [--max-per-ip 256]`
+ * With a coordinator token (the operator secret) only it may register coordinator ids; without one, ids
+ * are pinned to their first token, in FILE across restarts when --pins is given (docs/security.md).
  */
 import { parseArgs } from 'node:util';
 import { startSignalling } from './signal';
@@ -13,6 +15,7 @@ const { values } = parseArgs({
     key: { type: 'string', default: 'tabswarm' },
     origins: { type: 'string' },
     'coordinator-token': { type: 'string' },
+    pins: { type: 'string' },
     'concurrent-limit': { type: 'string' },
     'max-per-ip': { type: 'string' },
     'tls-key': { type: 'string' },
@@ -32,6 +35,7 @@ const signalling = await startSignalling({
   key: values.key,
   ...(values.origins ? { origins: values.origins.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
   ...(coordinatorToken ? { coordinatorToken } : {}),
+  ...(values.pins ? { pinsFile: values.pins } : {}),
   ...(values['concurrent-limit'] ? { concurrentLimit: num(values['concurrent-limit']) } : {}),
   ...(values['max-per-ip'] ? { maxSocketsPerIp: num(values['max-per-ip']) } : {}),
   ...(tlsKey && tlsCert ? { tls: { key: tlsKey, cert: tlsCert } } : {}),

@@ -1,13 +1,16 @@
 /**
  * The PeerJS signalling server (`peer` 1.0.2) with explicit, hardened settings. What it enforces:
  *  - HTTP: only GET/OPTIONS `${path}/${key}/id` (and `/peers`, which answers 401: discovery is off);
- *    everything else 404. Page origins checked (admission.ts originAllowed), CORS reflects only those.
- *  - WebSocket upgrade: origin check, per-IP and total socket caps, 64 KiB max frame (ws maxPayload).
- *  - Registration: id and token syntax; ids with the coordinator prefix are reserved (admission.ts).
- *    A refused socket gets PeerJS's ERROR message (the page sees `server-error` with our reason) and is
- *    closed before the PeerJS server ever registers it.
- *  - Messages: client message types only, a per-socket rate limit (abusers are disconnected), and a
- *    cap on messages queued for offline ids (gate.ts).
+ *    everything else 404. Origin required and checked (admission.ts originAllowed), CORS reflects only those.
+ *  - WebSocket upgrade: Origin required and checked; a connection rate per address; per-address and
+ *    total socket caps with max-min fairness when full (sockets.ts), which a coordinator presenting its
+ *    pinned token is exempt from; 16 KiB max frame (ws maxPayload).
+ *  - Registration: id and token syntax; ids with the coordinator prefix are reserved (admission.ts),
+ *    their pins optionally kept in a file across restarts (pins.ts). A refused socket gets PeerJS's ERROR
+ *    message (the page sees `server-error` with our reason) and is closed before the PeerJS server ever
+ *    registers it.
+ *  - Messages: client message types only, a per-socket message rate (abusers are disconnected) and byte
+ *    rate (excess dropped), and caps on what is queued for offline ids (gate.ts).
  *  - peer settings: allow_discovery false, concurrent_limit, alive_timeout, expire_timeout, key, path.
  * What it cannot enforce: that the coordinator behind a reserved id is the real one beyond its token
  * (learners must authenticate it above signalling, docs/fault-tolerance.md §3); `key` is not a secret.
@@ -20,8 +23,10 @@ import type { IncomingMessage } from 'node:http';
 import { ExpressPeerServer, type IClient } from 'peer';
 import type { ServerOptions, WebSocket } from 'ws';
 import { COORDINATOR_ID_PREFIX } from '../src/ids';
-import { Admission, originAllowed } from './admission';
-import { gateMessage, OfflineQueueLimiter, TokenBucket } from './gate';
+import { Admission, originAllowed, type Verdict } from './admission';
+import { gateMessage, KeyedBuckets, OfflineQueueLimiter, TokenBucket } from './gate';
+import { loadPins, PinWriter } from './pins';
+import { SocketBudget } from './sockets';
 
 // express and ws exactly as `peer` resolves them (its own dependencies; not ours to pin).
 const requireFromPeer = createRequire(createRequire(import.meta.url).resolve('peer'));
@@ -41,24 +46,34 @@ export interface SignallingOptions {
   origins?: string[];
   /** Reserved id prefix (default COORDINATOR_ID_PREFIX). */
   reservedPrefix?: string;
-  /** If set, the only token that may register reserved ids; otherwise trust on first use. */
+  /** If set (the operator secret), the only token that may register reserved ids; otherwise trust on first use. */
   coordinatorToken?: string;
-  /** How long a reserved id stays pinned to its token after the holder left, in ms (default 10 min). */
+  /** How long a reserved id stays pinned to its token after the holder left, in ms (default 24 h). */
   reservedPinMs?: number;
-  /** PeerJS clients registered at once (default 1000). */
+  /** Keep the trust-on-first-use pins in this file, so they survive a restart (default: memory only). */
+  pinsFile?: string;
+  /** Coordinator ids one address may pin (default 16). */
+  maxPinsPerIp?: number;
+  /** Sockets at once before fairness between addresses decides who gets in (default 1000). */
   concurrentLimit?: number;
   /** WebSocket connections per client IP (default 256: one machine runs many tabs). */
   maxSocketsPerIp?: number;
+  /** New connections and HTTP requests per client IP: `burst` at once, refilled at `perSecond` (default 128 / 8). */
+  connectRate?: { burst: number; perSecond: number };
   /** Drop a client silent for this long, in ms (default 60 s; PeerJS pings every 5 s). */
   aliveTimeoutMs?: number;
   /** Keep messages for an offline id this long, in ms (default 5 s). */
   expireTimeoutMs?: number;
-  /** Largest signalling frame, in bytes (default 64 KiB; SDP offers are a few KiB). */
+  /** Largest signalling frame, in bytes (default 16 KiB; a data-channel SDP is 1-2 KiB, a candidate < 1 KiB). */
   maxPayloadBytes?: number;
   /** Per-socket message rate: `burst` at once, refilled at `perSecond` (default 2000 / 500). */
   rate?: { burst: number; perSecond: number };
-  /** Messages queued for one offline id within expireTimeoutMs (default 256). */
+  /** Per-socket byte rate (default 1 MiB at once, 256 KiB/s: a coordinator answering ~500 joins at once). */
+  byteRate?: { burst: number; perSecond: number };
+  /** Messages queued for one offline id within expireTimeoutMs (default 64). */
   maxQueuedPerDestination?: number;
+  /** Bytes queued for all offline ids together within expireTimeoutMs (default 8 MiB). */
+  maxQueuedBytes?: number;
   /** Behind a reverse proxy: trust X-Forwarded-For for per-IP limits. */
   proxied?: boolean;
   log?: (line: string) => void;
@@ -67,6 +82,7 @@ export interface SignallingOptions {
 export interface SignallingStats {
   online: number;
   sockets: number;
+  addresses: number;
   pinnedReservedIds: number;
   refused: Record<string, number>;
 }
@@ -83,14 +99,24 @@ export interface Signalling {
 export async function startSignalling(o: SignallingOptions = {}): Promise<Signalling> {
   const host = o.host ?? '127.0.0.1', path = normalisePath(o.path ?? '/signal'), key = o.key ?? 'tabswarm';
   const expireMs = o.expireTimeoutMs ?? 5000;
-  const maxPerIp = o.maxSocketsPerIp ?? 256;
   const now = (): number => performance.now();
   const log = o.log ?? (() => undefined);
-  const admission = new Admission({ prefix: o.reservedPrefix ?? COORDINATOR_ID_PREFIX, token: o.coordinatorToken, pinIdleMs: o.reservedPinMs ?? 600_000, maxPins: 10_000 }, now);
-  const queue = new OfflineQueueLimiter(o.maxQueuedPerDestination ?? 256, expireMs, 10_000, now);
+  const maxPins = 10_000;
+  // Pins outlive a restart, so they count wall-clock time.
+  const admission = new Admission(
+    { prefix: o.reservedPrefix ?? COORDINATOR_ID_PREFIX, token: o.coordinatorToken, pinIdleMs: o.reservedPinMs ?? 24 * 3600_000, maxPins, maxPinsPerAddress: o.maxPinsPerIp ?? 16 },
+    Date.now, o.pinsFile ? loadPins(o.pinsFile) : [],
+  );
+  const pinWriter = o.pinsFile && !o.coordinatorToken ? new PinWriter(o.pinsFile, () => admission.snapshot(), (e) => log(`could not write ${o.pinsFile}: ${String(e)}`)) : undefined;
+  const queue = new OfflineQueueLimiter({ maxPerDestination: o.maxQueuedPerDestination ?? 64, maxTotalBytes: o.maxQueuedBytes ?? 8 << 20, windowMs: expireMs, maxDestinations: 10_000 }, now);
   const rate = o.rate ?? { burst: 2000, perSecond: 500 };
+  const byteRate = o.byteRate ?? { burst: 1 << 20, perSecond: 256 << 10 };
+  const connectRate = o.connectRate ?? { burst: 128, perSecond: 8 };
+  const attempts = new KeyedBuckets(connectRate.burst, connectRate.perSecond, 100_000, now);
+  const concurrentLimit = o.concurrentLimit ?? 1000;
+  const budget = new SocketBudget<WebSocket>({ maxTotal: concurrentLimit, maxPerAddress: o.maxSocketsPerIp ?? 256 });
   const online = new Set<string>();
-  const perIp = new Map<string, number>();
+  const clientAddress = new WeakMap<WebSocket, string>(); // for pins: which address registered an id
   const refused: Record<string, number> = {};
   const count = (reason: string): void => { refused[reason] = (refused[reason] ?? 0) + 1; };
   const clientIp = (req: IncomingMessage): string => {
@@ -110,25 +136,46 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
     setTimeout(() => socket.terminate(), 2000).unref(); // a client that never answers the close
   };
 
-  /** Runs before the PeerJS server's own connection handler; false keeps the socket from it. */
-  const admit = (socket: WebSocket, req: IncomingMessage): boolean => {
+  /** The admission verdict for an upgrade request; undefined when PeerJS answers it itself (INVALID_KEY / parameters). */
+  const verdictFor = (req: IncomingMessage): Verdict | undefined => {
     const q = new URL(req.url ?? '', 'http://signal').searchParams;
     const id = q.get('id'), token = q.get('token');
-    if (q.get('key') !== key || !id || !token) return true; // PeerJS answers these itself (INVALID_KEY / parameters)
-    const verdict = admission.check(id, token);
+    if (q.get('key') !== key || !id || !token) return undefined;
+    return admission.check(id, token, clientIp(req));
+  };
+
+  /** Before the upgrade: origin, then (unless a coordinator comes back with its token) rate and socket caps. */
+  const verifyUpgrade = (req: IncomingMessage): { ok: true } | { ok: false; reason: string; status: number; message: string } => {
+    if (!originAllowed(req.headers.origin, req.headers.host, o.origins)) return { ok: false, reason: 'origin', status: 403, message: 'origin missing or not allowed' };
+    const verdict = verdictFor(req);
+    if (verdict?.ok && verdict.coordinator) return { ok: true }; // never locked out by anyone else's sockets
+    const ip = clientIp(req);
+    if (!attempts.take(ip)) return { ok: false, reason: 'connect-rate', status: 429, message: 'too many connections from this address' };
+    const room = budget.admit(ip);
+    if (!room.ok) return { ok: false, reason: room.reason, status: 429, message: room.reason === 'per-ip' ? 'too many sockets from this address' : 'server full' };
+    if (room.evict) {
+      count('evicted');
+      budget.remove(ip, room.evict);
+      room.evict.terminate();
+    }
+    return { ok: true };
+  };
+
+  /** Runs before the PeerJS server's own connection handler; false keeps the socket from it. */
+  const admit = (socket: WebSocket, req: IncomingMessage): boolean => {
+    const verdict = verdictFor(req);
+    if (!verdict) return true;
     if (!verdict.ok) return refuseSocket(socket, verdict.reason, verdict.message), false;
     const ip = clientIp(req);
-    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
-    socket.once('close', () => {
-      const n = (perIp.get(ip) ?? 1) - 1;
-      if (n > 0) perIp.set(ip, n);
-      else perIp.delete(ip);
-    });
+    budget.add(ip, socket, verdict.coordinator);
+    clientAddress.set(socket, ip);
+    socket.once('close', () => budget.remove(ip, socket));
     const bucket = new TokenBucket(rate.burst, rate.perSecond, now);
+    const bytes = new TokenBucket(byteRate.burst, byteRate.perSecond, now);
     const emit = socket.emit.bind(socket);
     socket.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
       if (event !== 'message') return emit(event, ...args);
-      const verdict = gateMessage(String(args[0]), { bucket, queue, isOnline: (dst) => online.has(dst) });
+      const verdict = gateMessage(String(args[0]), { bucket, bytes, queue, isOnline: (dst) => online.has(dst) });
       if (verdict === 'pass') return emit(event, ...args);
       count(`message-${verdict}`);
       if (verdict === 'abuse') socket.terminate();
@@ -147,7 +194,7 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
   const peerApp = ExpressPeerServer(server, {
     path, key,
     allow_discovery: false,
-    concurrent_limit: o.concurrentLimit ?? 1000,
+    concurrent_limit: concurrentLimit + maxPins, // ours is the budget above; coordinators come on top
     alive_timeout: o.aliveTimeoutMs ?? 60_000,
     expire_timeout: expireMs,
     cleanup_out_msgs: 1000,
@@ -156,24 +203,31 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
     createWebSocketServer: (options: ServerOptions) => {
       wss = new GatedServer({
         ...options,
-        maxPayload: o.maxPayloadBytes ?? 64 * 1024,
+        maxPayload: o.maxPayloadBytes ?? 16 * 1024,
         verifyClient: (info, done) => {
-          if (!originAllowed(info.req.headers.origin, info.req.headers.host, o.origins)) return count('origin'), done(false, 403, 'origin not allowed');
-          if ((perIp.get(clientIp(info.req)) ?? 0) >= maxPerIp) return count('per-ip'), done(false, 429, 'too many sockets from this address');
-          done(true);
+          const v = verifyUpgrade(info.req);
+          if (v.ok) return done(true);
+          count(v.reason);
+          done(false, v.status, v.message);
         },
       });
       return wss;
     },
   });
+  const addressOf = (client: IClient): string => {
+    const socket = client.getSocket() as WebSocket | null;
+    return (socket && clientAddress.get(socket)) ?? 'unknown';
+  };
   peerApp.on('connection', (client: IClient) => {
     online.add(client.getId());
     queue.online(client.getId());
-    admission.connected(client.getId(), client.getToken());
+    admission.connected(client.getId(), client.getToken(), addressOf(client));
+    pinWriter?.changed();
   });
   peerApp.on('disconnect', (client: IClient) => {
     online.delete(client.getId());
     admission.disconnected(client.getId());
+    pinWriter?.changed();
   });
   peerApp.on('error', (e: Error) => log(`signalling error: ${e.message}`)); // an unhandled 'error' would throw
 
@@ -181,6 +235,7 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
   app.disable('x-powered-by');
   app.use((req, res, next) => {
     if (!originAllowed(req.headers.origin, req.headers.host, o.origins)) return void count('origin'), void res.sendStatus(403);
+    if (!attempts.take(clientIp(req))) return void count('connect-rate'), void res.sendStatus(429);
     const known = req.path === `${path}/${key}/id` || req.path === `${path}/${key}/peers`;
     if (!known || (req.method !== 'GET' && req.method !== 'OPTIONS')) return void res.sendStatus(404);
     next();
@@ -203,8 +258,9 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
   return {
     host, port,
     url: `${o.tls ? 'https' : 'http'}://${shownHost}:${port}${path}/${key}`,
-    stats: () => ({ online: online.size, sockets: wss?.clients.size ?? 0, pinnedReservedIds: admission.pinned, refused: { ...refused } }),
+    stats: () => ({ online: online.size, sockets: wss?.clients.size ?? 0, addresses: budget.addresses, pinnedReservedIds: admission.pinned, refused: { ...refused } }),
     close: () => new Promise<void>((resolve) => {
+      pinWriter?.stop();
       for (const c of wss?.clients ?? []) c.terminate();
       wss?.close();
       server.close(() => resolve());

@@ -20,8 +20,25 @@ export const createPeerJs: PeerFactory = async (id: string, init: PeerInit): Pro
     config: { iceServers: init.iceServers },
     debug: 0,
   });
+  dropLostMessages(peer);
   return wrapPeer(id, peer);
 };
+
+/**
+ * PeerJS keeps every ANSWER/CANDIDATE whose connection id it does not know in `_lostMessages`, without
+ * a bound and until the Peer is destroyed: anyone can send the coordinator's id 20,000 frames of 60 KB
+ * through a lax signalling server and it holds them all. Only media calls (answered later) ever claim
+ * such messages. A data connection gets its RTCPeerConnection synchronously when its OFFER arrives, and
+ * the server relays one sender's messages in order, so for us a message for an unknown connection is
+ * always garbage: it is dropped, never stored (docs/security.md "Signalling").
+ */
+export function dropLostMessages(peer: object): void {
+  const p = peer as { _storeMessage?: unknown; _lostMessages?: unknown };
+  if (typeof p._storeMessage !== 'function' || !(p._lostMessages instanceof Map)) {
+    throw new NetError('signalling', 'this PeerJS has no _storeMessage/_lostMessages: the bound on messages for unknown connections cannot be applied');
+  }
+  p._storeMessage = (): void => undefined;
+}
 
 function wrapPeer(id: string, peer: Peer): PeerHandle {
   return {

@@ -1,57 +1,118 @@
-/** Pure policies of the signalling server (../server/admission.ts, ../server/gate.ts) on a fake clock. */
+/** Pure policies of the signalling server (../server/admission.ts, gate.ts, sockets.ts) on a fake clock. */
 import { describe, expect, it } from 'vitest';
 import { Admission, originAllowed } from '../server/admission';
-import { gateMessage, OfflineQueueLimiter, TokenBucket } from '../server/gate';
+import { gateMessage, KeyedBuckets, OfflineQueueLimiter, TokenBucket } from '../server/gate';
+import { SocketBudget } from '../server/sockets';
 import { FakeClock } from '../test/fake-clock';
 
-const policy = { prefix: 'tabswarm-coord-', pinIdleMs: 60_000, maxPins: 3 };
+const policy = { prefix: 'tabswarm-coord-', pinIdleMs: 60_000, maxPins: 3, maxPinsPerAddress: 2 };
+const IP = '10.0.0.1';
 
 describe('Admission', () => {
   it('checks id and token syntax', () => {
     const a = new Admission(policy, () => 0);
-    expect(a.check('alice-1', 'tok').ok).toBe(true);
-    expect(a.check('bad id!', 'tok')).toMatchObject({ ok: false, reason: 'invalid-id' });
-    expect(a.check('x'.repeat(129), 'tok')).toMatchObject({ ok: false, reason: 'invalid-id' });
-    expect(a.check('alice', 'to"k')).toMatchObject({ ok: false, reason: 'invalid-token' });
+    expect(a.check('alice-1', 'tok', IP).ok).toBe(true);
+    expect(a.check('bad id!', 'tok', IP)).toMatchObject({ ok: false, reason: 'invalid-id' });
+    expect(a.check('x'.repeat(129), 'tok', IP)).toMatchObject({ ok: false, reason: 'invalid-id' });
+    expect(a.check('alice', 'to"k', IP)).toMatchObject({ ok: false, reason: 'invalid-token' });
   });
 
   it('pins a reserved id to its first token while online and for pinIdleMs after', () => {
     const clock = new FakeClock();
     const a = new Admission(policy, () => clock.now());
     const id = 'tabswarm-coord-r';
-    expect(a.check(id, 'owner').ok).toBe(true);
-    a.connected(id, 'owner');
-    expect(a.check(id, 'other')).toMatchObject({ ok: false, reason: 'reserved-id' });
+    expect(a.check(id, 'owner', IP)).toEqual({ ok: true, coordinator: false });
+    a.connected(id, 'owner', IP);
+    expect(a.check(id, 'other', '10.0.0.2')).toMatchObject({ ok: false, reason: 'reserved-id' });
     clock.advance(10 * 60_000); // online pins never expire
-    expect(a.check(id, 'other').ok).toBe(false);
+    expect(a.check(id, 'other', '10.0.0.2').ok).toBe(false);
     a.disconnected(id);
     clock.advance(59_999);
-    expect(a.check(id, 'other').ok).toBe(false);
-    expect(a.check(id, 'owner').ok).toBe(true);
+    expect(a.check(id, 'other', '10.0.0.2').ok).toBe(false);
+    expect(a.check(id, 'owner', IP)).toEqual({ ok: true, coordinator: true }); // exempt from socket caps
     clock.advance(1);
-    expect(a.check(id, 'other').ok).toBe(true); // abandoned: a new coordinator may take the run id
+    expect(a.check(id, 'other', '10.0.0.2').ok).toBe(true); // abandoned: a new coordinator may take the run id
   });
 
-  it('with a configured token, only that token holds reserved ids', () => {
+  it('with an operator secret, only that token holds reserved ids', () => {
     const a = new Admission({ ...policy, token: 'sekrit' }, () => 0);
-    expect(a.check('tabswarm-coord-r', 'sekrit').ok).toBe(true);
-    expect(a.check('tabswarm-coord-r', 'sekrit2').ok).toBe(false);
-    expect(a.check('alice', 'anything').ok).toBe(true);
+    expect(a.check('tabswarm-coord-r', 'sekrit', IP)).toEqual({ ok: true, coordinator: true });
+    expect(a.check('tabswarm-coord-r', 'sekrit2', IP).ok).toBe(false);
+    expect(a.check('alice', 'anything', IP)).toEqual({ ok: true, coordinator: false });
   });
 
-  it('forgets the oldest offline pins beyond maxPins', () => {
-    const a = new Admission(policy, () => 0);
-    for (const r of ['a', 'b', 'c', 'd', 'e']) {
-      a.connected(`tabswarm-coord-${r}`, 't');
-      a.disconnected(`tabswarm-coord-${r}`);
+  it('never pushes out a live pin: junk reserved ids are refused per address and when the table is full', () => {
+    // Before: 10,001 junk ids evicted the offline owner's pin (oldest offline first), and the id was free to take.
+    const clock = new FakeClock();
+    const a = new Admission({ ...policy, maxPinsPerAddress: 16 }, () => clock.now());
+    a.connected('tabswarm-coord-demo', 'owner', IP);
+    a.disconnected('tabswarm-coord-demo'); // the coordinator reloads
+    let pinned = 0, perAddress = 0, full = 0;
+    for (let i = 0; i < 10_001; i++) {
+      const addr = `10.1.${i >> 8}.${i & 255}`, id = `tabswarm-coord-junk${i}`;
+      const v = a.check(id, 'junk', addr);
+      if (v.ok) { a.connected(id, 'junk', addr); a.disconnected(id); pinned++; }
+      else if (v.reason === 'pins-full') full++;
+      else perAddress++;
     }
-    expect(a.pinned).toBe(3);
+    expect(pinned).toBe(2); // maxPins 3: the owner keeps its place
+    expect(full + perAddress).toBe(9_999);
+    expect(a.check('tabswarm-coord-demo', 'thief', '10.9.9.9')).toMatchObject({ ok: false, reason: 'reserved-id' });
+    expect(a.check('tabswarm-coord-demo', 'owner', IP)).toEqual({ ok: true, coordinator: true });
+    const one = new Admission(policy, () => 0);
+    for (const r of ['a', 'b']) one.connected(`tabswarm-coord-${r}`, 't', IP);
+    expect(one.check('tabswarm-coord-c', 't', IP)).toMatchObject({ ok: false, reason: 'pin-limit' });
+  });
+
+  it('forgets expired pins to make room, and restores saved pins as offline', () => {
+    const clock = new FakeClock();
+    const a = new Admission(policy, () => clock.now());
+    for (const r of ['a', 'b', 'c']) { a.connected(`tabswarm-coord-${r}`, 't', r); a.disconnected(`tabswarm-coord-${r}`); }
+    expect(a.check('tabswarm-coord-d', 't', 'd')).toMatchObject({ ok: false, reason: 'pins-full' });
+    clock.advance(60_000);
+    expect(a.check('tabswarm-coord-d', 't', 'd').ok).toBe(true);
+    expect(a.pinned).toBe(0);
+    const b = new Admission(policy, () => clock.now());
+    b.connected('tabswarm-coord-x', 'owner', IP);
+    const saved = b.snapshot();
+    expect(JSON.stringify(saved)).not.toContain('owner'); // a hash, never the token
+    const restarted = new Admission(policy, () => clock.now(), saved);
+    expect(restarted.check('tabswarm-coord-x', 'thief', '10.9.9.9')).toMatchObject({ ok: false, reason: 'reserved-id' });
+    expect(restarted.check('tabswarm-coord-x', 'owner', IP)).toEqual({ ok: true, coordinator: true });
+  });
+});
+
+describe('SocketBudget', () => {
+  it('four full addresses cannot lock out a fifth: the heaviest gives way to it', () => {
+    // Before: 1,000 total and 256 per address, so four addresses locked everyone else out.
+    const b = new SocketBudget<string>({ maxTotal: 1000, maxPerAddress: 256 });
+    for (const ip of ['a', 'b', 'c', 'd']) for (let i = 0; i < 250; i++) { expect(b.admit(ip).ok).toBe(true); b.add(ip, `${ip}${i}`, false); }
+    expect(b.admit('a')).toEqual({ ok: false, reason: 'full' }); // a heavy address cannot grow further
+    const v = b.admit('e');
+    expect(v).toEqual({ ok: true, evict: 'a249' });
+    b.remove('a', 'a249');
+    b.add('e', 'e0', false);
+    expect(b.sockets).toBe(1000);
+    expect(b.admit('x')).toMatchObject({ ok: true });
+  });
+
+  it('caps sockets per address and never counts exempt (coordinator) sockets', () => {
+    const b = new SocketBudget<number>({ maxTotal: 2, maxPerAddress: 2 });
+    b.add('a', 1, false);
+    b.add('a', 2, false);
+    expect(b.admit('a')).toEqual({ ok: false, reason: 'per-ip' });
+    b.add('a', 3, true);
+    expect(b.sockets).toBe(2);
+    expect(b.admit('b')).toEqual({ ok: true, evict: 2 });
+    b.remove('a', 1);
+    b.remove('a', 1); // twice: no-op
+    expect(b.sockets).toBe(1);
   });
 });
 
 describe('originAllowed', () => {
-  it('allows non-browser clients, loopback pages and same-host pages by default', () => {
-    expect(originAllowed(undefined, '127.0.0.1:9000', undefined)).toBe(true);
+  it('requires an Origin; allows loopback pages and same-host pages by default', () => {
+    expect(originAllowed(undefined, '127.0.0.1:9000', undefined)).toBe(false); // no Origin: not a page; before, allowed
     expect(originAllowed('http://localhost:5173', '127.0.0.1:9000', undefined)).toBe(true);
     expect(originAllowed('http://127.0.0.1:4173', '127.0.0.1:9000', undefined)).toBe(true);
     expect(originAllowed('https://192.168.1.5:4173', '192.168.1.5:9000', undefined)).toBe(true);
@@ -75,20 +136,38 @@ describe('message gate', () => {
     expect([b.take(), b.take()]).toEqual([true, false]);
   });
 
-  it('caps messages queued for an offline destination within the window', () => {
+  it('KeyedBuckets keeps one bucket per address and stays bounded', () => {
     const clock = new FakeClock();
-    const q = new OfflineQueueLimiter(2, 5000, 100, () => clock.now());
-    expect([q.allow('x'), q.allow('x'), q.allow('x')]).toEqual([true, true, false]);
-    clock.advance(5000);
-    expect(q.allow('x')).toBe(true);
-    q.allow('x');
-    q.online('x'); // its queue was flushed
-    expect(q.allow('x')).toBe(true);
+    const k = new KeyedBuckets(2, 1, 2, () => clock.now());
+    expect([k.take('a'), k.take('a'), k.take('a'), k.take('b')]).toEqual([true, true, false, true]);
+    expect(k.take('c')).toBe(false); // two addresses tracked, neither refilled
+    clock.advance(2000);
+    expect(k.take('c')).toBe(true); // refilled buckets are forgotten
+    expect(k.size).toBe(1);
   });
 
-  it('passes client message types, drops the rest, flags floods', () => {
+  it('caps messages and bytes queued for offline destinations within the window', () => {
     const clock = new FakeClock();
-    const o = { bucket: new TokenBucket(10, 1, () => clock.now()), queue: new OfflineQueueLimiter(1, 5000, 10, () => clock.now()), isOnline: (id: string) => id === 'on' };
+    const q = new OfflineQueueLimiter({ maxPerDestination: 2, maxTotalBytes: 1000, windowMs: 5000, maxDestinations: 100 }, () => clock.now());
+    expect([q.allow('x', 10), q.allow('x', 10), q.allow('x', 10)]).toEqual([true, true, false]);
+    clock.advance(5000);
+    expect(q.allow('x', 10)).toBe(true);
+    q.allow('x', 10);
+    q.online('x'); // its queue was flushed
+    expect(q.allow('x', 10)).toBe(true);
+    expect(q.allow('y', 600)).toBe(true);
+    expect(q.allow('z', 600)).toBe(false); // 1,000 bytes in all
+    expect(q.queuedBytes).toBe(610);
+    clock.advance(5000);
+    expect(q.allow('z', 600)).toBe(true);
+  });
+
+  it('passes client message types, drops the rest and what exceeds the byte rate, flags floods', () => {
+    const clock = new FakeClock();
+    const o = {
+      bucket: new TokenBucket(10, 1, () => clock.now()), bytes: new TokenBucket(400, 100, () => clock.now()),
+      queue: new OfflineQueueLimiter({ maxPerDestination: 1, maxTotalBytes: 1 << 20, windowMs: 5000, maxDestinations: 10 }, () => clock.now()), isOnline: (id: string) => id === 'on',
+    };
     expect(gateMessage('{"type":"HEARTBEAT"}', o)).toBe('pass');
     expect(gateMessage('{"type":"OFFER","dst":"on","payload":{}}', o)).toBe('pass');
     expect(gateMessage('{"type":"OFFER","dst":"off"}', o)).toBe('pass');
@@ -97,7 +176,11 @@ describe('message gate', () => {
     expect(gateMessage('{"type":"OFFER"}', o)).toBe('drop');
     expect(gateMessage('[1,2]', o)).toBe('drop');
     expect(gateMessage('nope', o)).toBe('drop');
-    for (let i = 0; i < 5; i++) gateMessage('{"type":"HEARTBEAT"}', o);
+    // 400 bytes per socket at once: a big frame to an online peer is dropped, not relayed.
+    expect(gateMessage(JSON.stringify({ type: 'CANDIDATE', dst: 'on', payload: 'x'.repeat(300) }), o)).toBe('drop');
+    clock.advance(4000);
+    expect(gateMessage(JSON.stringify({ type: 'CANDIDATE', dst: 'on', payload: 'x'.repeat(300) }), o)).toBe('pass');
+    for (let i = 0; i < 4; i++) gateMessage('{"type":"HEARTBEAT"}', o);
     expect(gateMessage('{"type":"HEARTBEAT"}', o)).toBe('abuse');
   });
 });

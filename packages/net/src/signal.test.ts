@@ -1,5 +1,8 @@
 /** The Node signalling server (../server/signal.ts) on an ephemeral port, driven over HTTP and raw WebSockets. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSignalling, type Signalling } from '../server/signal';
 
@@ -14,7 +17,9 @@ interface Opened {
 }
 
 /** Opens a PeerJS-style signalling socket and returns the server's first message (OPEN, ERROR, …). */
-function register(s: Signalling, id: string, token: string, headers: Record<string, string> = {}): Promise<Opened> {
+const PAGE = { origin: 'http://127.0.0.1:5173' }; // every browser sends Origin; the server requires it
+
+function register(s: Signalling, id: string, token: string, headers: Record<string, string> = PAGE): Promise<Opened> {
   const ws = new WebSocket(`ws://127.0.0.1:${s.port}/signal/peerjs?key=tabswarm&id=${encodeURIComponent(id)}&token=${token}&version=1.5.5`, { headers });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no answer within 3 s')), 3000);
@@ -42,17 +47,17 @@ describe('signalling server', () => {
   it('listens on an ephemeral port and hands out ids at GET /signal/tabswarm/id', async () => {
     expect(s.port).toBeGreaterThan(0);
     expect(s.url).toBe(`http://127.0.0.1:${s.port}/signal/tabswarm`);
-    const res = await fetch(`${s.url}/id`);
+    const res = await fetch(`${s.url}/id`, { headers: PAGE });
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('refuses discovery and every other route', async () => {
-    expect((await fetch(`${s.url}/peers`)).status).toBe(401);
-    expect((await fetch(`http://127.0.0.1:${s.port}/signal/otherkey/peers`)).status).toBe(404);
-    expect((await fetch(`http://127.0.0.1:${s.port}/signal/`)).status).toBe(404);
-    expect((await fetch(`http://127.0.0.1:${s.port}/`)).status).toBe(404);
-    expect((await fetch(`${s.url}/id`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${s.url}/peers`, { headers: PAGE })).status).toBe(401);
+    expect((await fetch(`http://127.0.0.1:${s.port}/signal/otherkey/peers`, { headers: PAGE })).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${s.port}/signal/`, { headers: PAGE })).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${s.port}/`, { headers: PAGE })).status).toBe(404);
+    expect((await fetch(`${s.url}/id`, { method: 'POST', headers: PAGE })).status).toBe(404);
   });
 
   it('answers CORS only for allowed page origins', async () => {
@@ -62,6 +67,9 @@ describe('signalling server', () => {
     expect((await fetch(`${s.url}/id`, { headers: { origin: 'https://evil.example' } })).status).toBe(403);
     const ws = await register(s, 'learner-1', 'tok', { origin: 'https://evil.example' });
     expect(ws.status).toBe(403);
+    // Before, a request without Origin (any non-browser client) was let through.
+    expect((await fetch(`${s.url}/id`)).status).toBe(403);
+    expect((await register(s, 'learner-2', 'tok', {})).status).toBe(403);
   });
 
   it('registers ordinary ids and refuses malformed ones with a PeerJS ERROR', async () => {
@@ -105,8 +113,8 @@ describe('signalling server', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(s.stats().refused['message-drop']).toBe(before + 2);
     expect(a.ws.readyState).toBe(WebSocket.OPEN);
-    a.ws.send('x'.repeat(100 * 1024));
-    expect(await closed(a.ws)).toBe(1009); // ws maxPayload: message too big
+    a.ws.send('x'.repeat(17 * 1024));
+    expect(await closed(a.ws)).toBe(1009); // ws maxPayload (16 KiB): message too big
   });
 });
 
@@ -122,6 +130,47 @@ describe('signalling server with a coordinator token', () => {
       await closed(right.ws);
     } finally {
       await s.close();
+    }
+  });
+
+  it('limits connections per address, yet a coordinator with its pinned token always gets back in', async () => {
+    const s = await startSignalling({ port: 0, connectRate: { burst: 5, perSecond: 0.001 }, concurrentLimit: 3 });
+    try {
+      const owner = await register(s, 'tabswarm-coord-run', 'ownertoken');
+      expect(owner.first).toEqual({ type: 'OPEN' });
+      const others: Opened[] = [];
+      for (let i = 0; i < 6; i++) others.push(await register(s, `junk-${i}`, 'tok'));
+      // The owner's first socket counts (nothing pinned yet): full after two more, then the rate (5 attempts) runs out.
+      expect(others.map((o) => o.status ?? o.first?.type)).toEqual(['OPEN', 'OPEN', 429, 429, 429, 429]);
+      owner.ws.close();
+      await closed(owner.ws);
+      const back = await register(s, 'tabswarm-coord-run', 'ownertoken'); // reloads: neither cap applies
+      expect(back.first).toEqual({ type: 'OPEN' });
+      expect(s.stats().refused).toMatchObject({ full: 2, 'connect-rate': 2 });
+      for (const o of [...others, back]) o.ws.close();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('keeps pins in a file across a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pins-'));
+    const pinsFile = join(dir, 'pins.json');
+    const a = await startSignalling({ port: 0, pinsFile });
+    const owner = await register(a, 'tabswarm-coord-p', 'ownertoken');
+    expect(owner.first).toEqual({ type: 'OPEN' });
+    await a.close(); // flushes the pins
+    expect(readFileSync(pinsFile, 'utf8')).not.toContain('ownertoken');
+    const b = await startSignalling({ port: 0, pinsFile });
+    try {
+      const thief = await register(b, 'tabswarm-coord-p', 'thieftoken'); // before: pins lived in memory, a restart freed the id
+      expect(thief.first?.payload?.msg).toMatch(/reserved/);
+      const back = await register(b, 'tabswarm-coord-p', 'ownertoken');
+      expect(back.first).toEqual({ type: 'OPEN' });
+      back.ws.close();
+    } finally {
+      await b.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

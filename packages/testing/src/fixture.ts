@@ -1,7 +1,7 @@
 /**
  * A reusable multi-tab fixture: one real signalling server and page server per Playwright worker, and
  * helpers that open a coordinator and N learners, each in its own browser context (its own storage,
- * like separate visitors). Any uncaught page error fails the test. Import it in your own specs:
+ * like separate visitors). Any uncaught page error or CSP violation fails the test. Import it in your own specs:
  *   import { test, expect } from '@tabswarm/testing';
  */
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
@@ -51,6 +51,8 @@ export const test = base.extend<{ swarm: Swarm }, { stack: Stack }>({
       contexts.push(context);
       const page = await context.newPage();
       page.on('pageerror', (e) => errors.push(`${path}: ${e.message}`));
+      // A Content-Security-Policy violation is a page error too: the pages must run under their own CSP.
+      page.on('console', (m) => { if (/Content[- ]Security[- ]Policy/i.test(m.text())) errors.push(`${path}: ${m.text()}`); });
       await page.goto(`${stack.baseUrl}/${path}/?${new URLSearchParams({ ...run, ...params })}`);
       return { page, context };
     };

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { build, preview } from 'vite';
-import { startSignalling } from '@tabswarm/net/server';
+import { startSignalling, type Signalling } from '@tabswarm/net/server';
 
 // The tabswarm checkout this package lives in (packages/testing/src): its pages, data and signalling server.
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -21,11 +21,16 @@ export interface StackOptions {
   /** Serve pages and signalling over HTTPS with a locally generated certificate (WebGPU needs a secure context off localhost). */
   https?: boolean;
   quiet?: boolean;
+  /** The operator secret: the only signalling token that may register coordinator ids (`npm start` makes one). */
+  operatorSecret?: string;
+  /** Without an operator secret, keep the trust-on-first-use pins of coordinator ids in this file. */
+  pinsFile?: string;
 }
 
 export interface Stack {
   baseUrl: string;
   signal: string;
+  signalling: Signalling;
   close(): Promise<void>;
 }
 
@@ -66,7 +71,10 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   await ensureBuilt(o.quiet);
   const host = o.lan ? '0.0.0.0' : '127.0.0.1';
   const tls = o.https ? certificate() : undefined;
-  const signalling = await startSignalling({ host, port: o.signalPort ?? 0, ...(tls ? { tls } : {}) });
+  const signalling = await startSignalling({
+    host, port: o.signalPort ?? 0, ...(tls ? { tls } : {}),
+    ...(o.operatorSecret ? { coordinatorToken: o.operatorSecret } : {}), ...(o.pinsFile ? { pinsFile: o.pinsFile } : {}),
+  });
   const server = await preview({
     configFile: resolve(ROOT, 'vite.config.ts'),
     logLevel: 'error',
@@ -78,6 +86,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   return {
     baseUrl: `${tls ? 'https' : 'http'}://${shown}:${port}`,
     signal: `${shown}:${signalling.port}`,
+    signalling,
     close: async () => { await server.close(); await signalling.close(); },
   };
 }
