@@ -22,6 +22,8 @@ export interface CoordinatorConfig {
   init: string | undefined;
   signal: { host: string; port: number; path: string; key: string; secure: boolean };
   iceServers: RTCIceServer[];
+  /** Merge-log entries kept when retention prunes the log (on a full quota), in commits. */
+  logTail: number;
   /** The operator secret (operator.ts): presented as the signalling token of the coordinator id. */
   operatorSecret?: string;
 }
@@ -64,6 +66,7 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
     batch: positiveInt('batch', num('batch', preset.batch)),
     evalEveryMs: num('evalMs', 5000),
     chaosSeed: num('chaosSeed', 1),
+    logTail: Math.max(0, Math.floor(num('logTail', 256))),
     linkMbps: parseLinkMbps(q.get('linkMbps')),
     init: q.get('init') ?? undefined,
     signal: { host: host ?? location.hostname, port: Number(port ?? 9000), path: '/signal', key: 'tabswarm', secure: location.protocol === 'https:' },

@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, logLine, makeLayout, planFragments, planHash, replayLog, Syncer, theta0Line, Timeline, waitsForCommit, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
+import { decodeMessage, encodeMessage, logLine, makeLayout, parseLog, planFragments, planHash, replayLog, Syncer, theta0Line, Timeline, waitsForCommit, type Commit, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost } from '@tabswarm/net';
 import { describeError } from '@tabswarm/worker';
 import { Chaos } from './chaos';
@@ -7,6 +7,7 @@ import { paramsHash } from './crc32';
 import { emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './status';
 import { Evaluator } from './evaluator';
 import { stateFromModelFile } from './model-file';
+import { askPersistence, lostStateMessage, pushFromLostState, storageFacts } from './storage';
 import { DurableStore } from './store';
 
 /**
@@ -17,6 +18,11 @@ import { DurableStore } from './store';
  * opens while the previous round's commit is still being written (docs/method.md §4). Evaluation of the
  * global model runs in a worker, never on the main thread.
  */
+/** A commit refused by a full quota is retried this often, for at most this long (ms). */
+const QUOTA_RETRY_MS = 2000;
+const QUOTA_DEADLINE_MS = 300_000;
+const isQuotaError = (e: unknown): boolean => e instanceof DOMException && e.name === 'QuotaExceededError';
+
 export class CoordinatorDriver {
   syncer: Syncer | undefined;
   store: DurableStore | undefined;
@@ -40,6 +46,12 @@ export class CoordinatorDriver {
   private halted = false;
   /** How long each version's durable commit took (ms), until its broadcast reports 'synced'. */
   private readonly commitMs = new Map<number, number>();
+  /** Neither committed nor (re)started on purpose: learners at a newer epoch then mean the state is gone. */
+  private unconfirmed = false;
+  /** A commit met a full quota and the log was not pruned yet. */
+  private retentionDue = false;
+  /** Log parts retention moved out of the database, oldest first, for download (main.ts) and replay. */
+  readonly prunedParts: Array<{ from: number; through: number; ndjson: Blob }> = [];
   /** The plots' history: a point every 2 s, coarser as the run grows (core's Timeline). */
   private readonly timeline = new Timeline(2000);
 
@@ -59,6 +71,9 @@ export class CoordinatorDriver {
       const store = this.store = await DurableStore.open(this.cfg.sync.runId, fragments, `${layout.hash}/plan-${planHash(fragments)}`);
       const epoch = await store.nextIncarnation();
       const saved = await store.load();
+      this.unconfirmed = !(await store.confirmed());
+      this.status.prunedThrough = await store.prunedThrough();
+      this.status.storage = await storageFacts(await askPersistence());
       const fromFile = !saved && this.cfg.init !== undefined ? stateFromModelFile(await fetchModel(this.cfg.init), layout, fragments) : undefined;
       const theta0 = saved?.theta0 ?? fromFile?.theta ?? initial;
       // The run's tokens per step from the model itself at the run's batch (batch × context, or batch for
@@ -122,6 +137,7 @@ export class CoordinatorDriver {
       this.status.rejections[d.reason] = (this.status.rejections[d.reason] ?? 0) + 1;
       return this.feed({ kind: 'invalid', id, now, reason: d.reason });
     }
+    if (d.value.type === 'push' && this.unconfirmed && this.syncer && pushFromLostState(d.value, this.status.epoch, this.syncer.model.versions)) return this.lostState(d.value.epoch);
     this.feed(d.value.type === 'hello' ? { kind: 'join', id, now, hello: d.value } : { kind: 'message', id, now, msg: d.value });
   }
 
@@ -167,7 +183,7 @@ export class CoordinatorDriver {
     switch (c.kind) {
       case 'commit': {
         const t0 = performance.now();
-        await this.store!.commit(c.commit);
+        await this.commitDurably(c.commit);
         const done = performance.now();
         const e = c.commit.entry;
         // Global downtime: a quorum was waiting (since ≈ closedAt − grace) and no commit landed within
@@ -179,6 +195,7 @@ export class CoordinatorDriver {
         this.status.commitMs = 0.9 * this.status.commitMs + 0.1 * (done - t0);
         this.commitMs.set(c.commit.version, done - t0);
         this.status.commitSeq = c.commit.seq;
+        this.unconfirmed = false;
         this.status.committedHash = paramsHash(this.store!.state!.theta);
         this.status.mergesPerFragment[e.fragment]!++;
         this.status.contributorsPerFragment[e.fragment] = e.contributors.length;
@@ -213,10 +230,63 @@ export class CoordinatorDriver {
     this.wakeTimer = setTimeout(() => this.feed({ kind: 'tick', now: performance.now() }), Math.max(0, at - performance.now()));
   }
 
-  /** The merge log as NDJSON: θ₀ first, then one line per commit (core replayLog reproduces the state). */
+  /**
+   * A commit refused because the quota is full leaves the previous commit intact (store.ts). Retention
+   * then moves the log's older part out of the database (kept here and offered for download first) and
+   * the commit is tried again, every QUOTA_RETRY_MS while the browser has not freed the space yet (it may
+   * compact its files later); everything after the commit waits for it, as for any commit. Past
+   * QUOTA_DEADLINE_MS the coordinator fails with the reason.
+   */
+  private async commitDurably(c: Commit): Promise<void> {
+    const start = performance.now();
+    for (;;) {
+      try {
+        await this.store!.commit(c);
+        this.status.storageWait = '';
+        // A full quota asks for retention even when the space came back by itself before it could run.
+        if (this.retentionDue) this.retentionDue = !(await this.prune());
+        return;
+      } catch (e) {
+        if (!isQuotaError(e) || performance.now() - start > QUOTA_DEADLINE_MS) throw e;
+      }
+      this.status.quotaErrors++;
+      this.retentionDue = true;
+      this.status.storageWait = `commit ${c.seq} waits for storage: the quota is full (merge log pruned through commit ${this.status.prunedThrough})`;
+      if (await this.prune()) this.retentionDue = false;
+      else await new Promise((r) => setTimeout(r, QUOTA_RETRY_MS));
+      this.refresh();
+    }
+  }
+
+  /** Retention (store.pruneLog); false when nothing was pruned, or even the deletion did not fit the quota. */
+  private async prune(): Promise<boolean> {
+    const part = await this.store!.pruneLog(this.cfg.logTail).catch((e: unknown) => {
+      if (isQuotaError(e)) return undefined;
+      throw e;
+    });
+    if (!part) return false;
+    this.prunedParts.push(part);
+    this.status.prunedThrough = part.through;
+    return true;
+  }
+
+  /**
+   * The merge log as NDJSON: θ₀ first, then one line per commit (core replayLog reproduces the state).
+   * After retention: the pruned parts this page still holds, then the stored tail; without those parts
+   * (pruned before a reload), the tail alone.
+   */
   async logNdjson(): Promise<Blob> {
     const { theta0, entries } = await this.store!.log();
-    return new Blob([`${theta0Line(theta0)}\n`, ...entries.map((e) => `${logLine(e)}\n`)], { type: 'application/x-ndjson' });
+    const lines = entries.map((e) => `${logLine(e)}\n`);
+    if ((await this.store!.prunedThrough()) === 0) return new Blob([`${theta0Line(theta0)}\n`, ...lines], { type: 'application/x-ndjson' });
+    return new Blob([...(this.wholePrunedPart() ? this.prunedParts.map((p) => p.ndjson) : []), ...lines], { type: 'application/x-ndjson' });
+  }
+
+  /** True when this page holds every pruned part, from commit 1 on, without a gap. */
+  private wholePrunedPart(): boolean {
+    let next = 1;
+    for (const p of this.prunedParts) { if (p.from !== next) return false; next = p.through + 1; }
+    return next > 1;
   }
 
   /**
@@ -224,7 +294,14 @@ export class CoordinatorDriver {
    * and optimizer state must match bit for bit (call it with the commands drained, e.g. while paused).
    */
   async verifyLog(): Promise<{ ok: boolean; entries: number; replayedHash: string; committedHash: string; detail: string }> {
-    const { theta0, entries } = await this.store!.log();
+    let { theta0, entries } = await this.store!.log();
+    const pruned = await this.store!.prunedThrough();
+    if (pruned > 0) {
+      if (!this.wholePrunedPart()) return { ok: false, entries: entries.length, replayedHash: '', committedHash: '', detail: `the log was pruned through commit ${pruned} before this page started: replay needs the downloaded parts` };
+      const parsed = parseLog(await (await this.logNdjson()).text());
+      if (!parsed.ok) return { ok: false, entries: 0, replayedHash: '', committedHash: '', detail: `${parsed.reason}: ${parsed.detail}` };
+      ({ theta0, entries } = parsed.value);
+    }
     const committed = this.store!.state!;
     const committedHash = paramsHash(committed.theta);
     const r = replayLog(this.cfg.sync, this.syncer!.layout, theta0, entries);
@@ -280,6 +357,24 @@ export class CoordinatorDriver {
       this.evaluating = false;
     }
     this.refresh();
+  }
+
+  /** The run's database is gone (storage.ts lostStateMessage): stop before anything is committed over it, and say so. */
+  private lostState(learnerEpoch: number): void {
+    if (this.status.state !== 'running') return;
+    this.status.lostEpoch = learnerEpoch;
+    this.fail(new Error(lostStateMessage(this.cfg.sync.runId, this.status.epoch, learnerEpoch)));
+  }
+
+  /**
+   * The operator's explicit restart from θ₀ after lostState: the stored state is cleared and the next
+   * incarnation is above the learners' epoch. The page reloads to start it.
+   */
+  async restartRun(): Promise<void> {
+    const e = this.status.lostEpoch;
+    if (e === null || !this.store) throw new Error('nothing to restart: this coordinator did not find its state gone');
+    if (e >= 0xffff_fffe) throw new Error(`learners claim epoch ${e}, the largest there is: start a run under another run id`);
+    await this.store.restartAbove(e);
   }
 
   private fail(e: unknown): void {

@@ -52,6 +52,9 @@ function render(s: CoordinatorStatus): void {
   $('c-params').textContent = `${s.numParams.toLocaleString('en')}, model ${describePreset(cfg.workload, cfg.model)} (eval on ${s.evalBackend}${s.evalFailures ? `; ${s.evalFailures} evaluations failed, last: ${s.evalError}` : ''})`;
   $('c-bytes').textContent = `${(s.bytesIn / 1e6).toFixed(2)} MB / ${(s.bytesOut / 1e6).toFixed(2)} MB`;
   $('c-rejections').textContent = Object.entries(s.rejections).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+  $('c-storage').textContent = storageLine(s);
+  prunedButtons();
+  $('c-lost').hidden = s.lostEpoch === null;
   $('c-durable').textContent = `commit ${s.commitSeq}, epoch ${s.epoch}${s.resumedFrom === null ? '' : ` (resumed from commit ${s.resumedFrom})`}, hash ${s.committedHash}, ${s.commitMs.toFixed(1)} ms per commit`;
   const g = s.goodput, k = (x: number): string => Math.round(x).toLocaleString('en');
   $('c-goodput').textContent = g.ratio === null ? '–' : `${(100 * g.ratio).toFixed(1)}% (${k(g.merged)} merged of ${k(g.trained)} trained tokens; ${k(g.pending)} not yet pushed)`;
@@ -77,6 +80,28 @@ function outerCell(d: OuterDecision | null): string {
   return d === null ? '–' : d.kind === 'nesterov' ? 'Nesterov' : `Delayed Nesterov, N = ${d.delayPeriod}`;
 }
 
+/** One download button per log part retention pruned (rebuilt only when a part is added, so clicks land). */
+function prunedButtons(): void {
+  const box = $('c-pruned');
+  if (box.childElementCount === driver.prunedParts.length) return;
+  box.replaceChildren(...driver.prunedParts.map((p) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = `Download pruned log, commits ${p.from}–${p.through}`;
+    b.addEventListener('click', () => download(`${cfg.sync.runId}-merges-${p.from}-${p.through}.ndjson`, p.ndjson));
+    return b;
+  }));
+}
+
+function storageLine(s: CoordinatorStatus): string {
+  const st = s.storage;
+  if (!st) return '–';
+  const mb = (b: number): string => (b / 1e6).toLocaleString('en', { maximumFractionDigits: 1 });
+  const persisted = { granted: 'persistent (the browser will not evict it)', denied: 'not persistent: the browser may evict the run under storage pressure', unsupported: 'persistence unsupported here' }[st.persistence];
+  const quota = s.storageWait ? `; ${s.storageWait}` : s.quotaErrors ? `; ${s.quotaErrors} commit attempts refused by a full quota, log pruned through commit ${s.prunedThrough}` : '';
+  return `${persisted}${st.usage === null || st.quota === null ? '' : `; ${mb(st.usage)} MB of ${mb(st.quota)} MB used`}${quota}`;
+}
+
 function download(name: string, blob: Blob): void {
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
@@ -95,6 +120,9 @@ $('c-import').addEventListener('change', (ev) => {
 $('c-log').addEventListener('click', () => { driver.logNdjson().then((b) => download(`${cfg.sync.runId}-merges.ndjson`, b), (e: unknown) => { driver.status.error = `log download failed: ${String(e)}`; }); });
 $('c-verify').addEventListener('click', () => {
   driver.verifyLog().then((v) => { $('c-verified').textContent = `${v.entries} commits: ${v.detail} (${v.replayedHash})`; }, (e: unknown) => { $('c-verified').textContent = `replay failed: ${String(e)}`; });
+});
+$('c-restart').addEventListener('click', () => {
+  driver.restartRun().then(() => location.reload(), (e: unknown) => { driver.status.error = `restart failed: ${String(e)}`; scheduleRender(); });
 });
 $('c-load').addEventListener('change', (ev) => {
   const file = (ev.target as HTMLInputElement).files?.[0];

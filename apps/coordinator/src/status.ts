@@ -1,3 +1,4 @@
+import type { StorageFacts } from './storage';
 import { describeOuter, type OuterMode, type Reason, type Syncer, type TimelinePoint } from '@tabswarm/core';
 
 /** What the dashboard shows and Playwright polls (window.__tabswarm). */
@@ -49,6 +50,15 @@ export interface CoordinatorStatus {
   outerMode: OuterMode | null;
   outerStep: string;
   outerModeMerges: Record<OuterMode, number>;
+  /** Whether the browser promised to keep the run's database, and how much of the quota it fills (storage.ts). */
+  storage: StorageFacts | null;
+  /** The epoch learners reported when this coordinator found its state gone (it then refuses to run), else null. */
+  lostEpoch: number | null;
+  /** Commits refused by a full quota (each retried after retention), and the last commit whose log entry was pruned. */
+  quotaErrors: number;
+  prunedThrough: number;
+  /** Non-empty while a commit waits for storage (the quota is full), saying which. */
+  storageWait: string;
 }
 
 export function outerStatus(s: Syncer): Pick<CoordinatorStatus, 'outerMode' | 'outerStep' | 'outerModeMerges'> {
@@ -94,6 +104,6 @@ export function emptyStatus(): CoordinatorStatus {
     globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], contributorsTotal: 0, mergedTokens: 0,
     learners: [], rejections: {}, bytesIn: 0, bytesOut: 0, snapshotBytes: 0, learnerSteps: 0, loss: [], timeline: [], evalBackend: '–', evalFailures: 0, evalError: '', numParams: 0,
     goodput: { trained: 0, merged: 0, ratio: null, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 0 }, downtimeMs: 0, chaos: {},
-    outerMode: null, outerStep: '–', outerModeMerges: { nesterov: 0, 'delayed-nesterov': 0 },
+    outerMode: null, outerStep: '–', outerModeMerges: { nesterov: 0, 'delayed-nesterov': 0 }, storage: null, lostEpoch: null, quotaErrors: 0, prunedThrough: 0, storageWait: '',
   };
 }

@@ -1,13 +1,17 @@
-import { applyCommit, copyOuterState, gather, scatter, type Commit, type DurableState, type Fragment, type MergeLogEntry } from '@tabswarm/core';
+import { applyCommit, copyOuterState, gather, logLine, scatter, theta0Line, type Commit, type DurableState, type Fragment, type MergeLogEntry } from '@tabswarm/core';
 import { crc32 } from './crc32';
 
 /**
  * The coordinator's durable state in IndexedDB (docs/fault-tolerance.md §2). One database per run:
  *  - 'state'  key 'meta': counters, versions, dedupe table, epoch, one CRC per fragment record;
  *             key 'incarnation': the last coordinator incarnation that opened this run;
- *             key 'theta0': the initial parameters (with the log, they replay the run).
+ *             key 'theta0': the initial parameters (with the log, they replay the run);
+ *             key 'confirmed': true once the run committed or its operator chose to (re)start it, so
+ *             a state that is merely fresh is told apart from one that is known (storage.ts lostStateMessage).
  *  - 'frags'  key p: fragment p's parameters and outer-optimizer state.
- *  - 'log'    key commit seq: the merge-log entry (with payloads) that made that commit.
+ *  - 'log'    key commit seq: the merge-log entry (with payloads) that made that commit; retention
+ *             (pruneLog) keeps a tail of it, the committed state being the checkpoint it starts from,
+ *             and 'state' key 'prunedThrough' says which commits left (offered for download first).
  * A commit writes its fragment record, the meta record and the log entry in ONE transaction with
  * durability 'strict': it completes only once the data is on disk, and an aborted or torn transaction
  * leaves the previous commit intact (IndexedDB transactions are atomic, so no A/B slot scheme is
@@ -49,6 +53,25 @@ export class DurableStore {
     return last + 1;
   }
 
+  /** Whether this run has committed or was (re)started on purpose (see the header). */
+  async confirmed(): Promise<boolean> {
+    return (await this.get<boolean>('state', 'confirmed')) === true;
+  }
+
+  /**
+   * The operator restarts the run from θ₀: the next incarnation is above `epoch` (the learners' epoch,
+   * so they accept its weights), the stored state is cleared, and the run counts as confirmed.
+   */
+  async restartAbove(epoch: number): Promise<void> {
+    await this.write((tx) => {
+      for (const s of ['frags', 'log']) tx.objectStore(s).clear();
+      tx.objectStore('state').clear();
+      tx.objectStore('state').put(epoch, 'incarnation');
+      tx.objectStore('state').put(true, 'confirmed');
+    });
+    this.mirror = undefined;
+  }
+
   /** The last committed state, or undefined for a new run. Throws when the stored state is corrupt. */
   async load(): Promise<{ state: DurableState; theta0: Float32Array } | undefined> {
     const meta = await this.get<Meta>('state', 'meta');
@@ -83,7 +106,7 @@ export class DurableStore {
 
   /** A loaded state file becomes the run's new base: θ₀ is replaced and the old log is cleared with it. */
   async rebase(state: DurableState): Promise<void> {
-    await this.write((tx) => tx.objectStore('log').clear());
+    await this.write((tx) => { tx.objectStore('log').clear(); tx.objectStore('state').delete('prunedThrough'); tx.objectStore('state').put(true, 'confirmed'); });
     await this.init(state);
   }
 
@@ -91,17 +114,65 @@ export class DurableStore {
   async commit(c: Commit): Promise<void> {
     const d = this.mirror;
     if (!d) throw new Error('store not initialised');
+    // The mirror is what the next commit builds on: if this write fails (QuotaExceededError, a deadline),
+    // it must again equal the disk, which still holds the previous commit (the transaction aborted whole).
+    const f = this.fragments[c.fragment]!;
+    const { theta: _t, outer: _o, ...counters } = d;
+    const undo = { values: gather(d.theta, f), outer: d.outer[c.fragment]!, version: d.versions[c.fragment]!, crc: this.crcs[c.fragment]!, counters };
     applyCommit(d, c, this.fragments); // refuses a gap: commits are written in order, +1 each
     const rec: FragRecord = { values: c.values, buf: c.outer.buf, acc: c.outer.acc, count: c.outer.count };
     this.crcs[c.fragment] = crcOf(rec);
-    await this.write((tx) => {
-      tx.objectStore('frags').put(rec, c.fragment);
-      tx.objectStore('state').put(this.meta(), 'meta');
-      tx.objectStore('log').put(c.entry, c.seq);
-    });
+    try {
+      await this.write((tx) => {
+        tx.objectStore('frags').put(rec, c.fragment);
+        tx.objectStore('state').put(this.meta(), 'meta');
+        tx.objectStore('log').put(c.entry, c.seq);
+        tx.objectStore('state').put(true, 'confirmed');
+      });
+    } catch (e) {
+      scatter(d.theta, f, undo.values);
+      d.outer[c.fragment] = undo.outer;
+      d.versions[c.fragment] = undo.version;
+      this.crcs[c.fragment] = undo.crc;
+      Object.assign(d, undo.counters, { versions: d.versions });
+      throw e;
+    }
   }
 
-  /** θ₀ and every merge-log entry, in commit order (for the NDJSON download and replay). */
+  /**
+   * Merge-log retention: every entry but the last `keepLast` leaves the database. The entries are read
+   * and returned as NDJSON (θ₀ first when nothing was pruned before, so the parts concatenated are the
+   * whole log) before they are deleted, so the page offers them for download; the committed state is
+   * the checkpoint the tail continues from. Undefined when there is nothing to prune.
+   */
+  async pruneLog(keepLast: number): Promise<{ from: number; through: number; ndjson: Blob } | undefined> {
+    const from = ((await this.get<number>('state', 'prunedThrough')) ?? 0) + 1;
+    const through = (this.mirror?.commitSeq ?? 0) - keepLast;
+    if (through < from) return undefined;
+    const entries = await this.range(from, through);
+    const head = from === 1 ? [`${theta0Line((await this.get<Float32Array>('state', 'theta0')) ?? new Float32Array(0))}\n`] : [];
+    const ndjson = new Blob([...head, ...entries.map((e) => `${logLine(e)}\n`)], { type: 'application/x-ndjson' });
+    await this.write((tx) => {
+      tx.objectStore('log').delete(IDBKeyRange.bound(from, through));
+      tx.objectStore('state').put(through, 'prunedThrough');
+    });
+    return { from, through, ndjson };
+  }
+
+  /** The last commit whose log entry was pruned (0: the log is whole). */
+  async prunedThrough(): Promise<number> {
+    return (await this.get<number>('state', 'prunedThrough')) ?? 0;
+  }
+
+  private range(from: number, through: number): Promise<MergeLogEntry[]> {
+    return deadline(new Promise<MergeLogEntry[]>((resolve, reject) => {
+      const req = this.db.transaction('log', 'readonly').objectStore('log').getAll(IDBKeyRange.bound(from, through));
+      req.onsuccess = () => resolve(req.result as MergeLogEntry[]);
+      req.onerror = () => reject(req.error ?? new Error('reading the log failed'));
+    }), 'read the merge log');
+  }
+
+  /** θ₀ and every merge-log entry still stored, in commit order (for the NDJSON download and replay). */
   async log(): Promise<{ theta0: Float32Array; entries: MergeLogEntry[] }> {
     const theta0 = (await this.get<Float32Array>('state', 'theta0')) ?? new Float32Array(0);
     const entries = await deadline(new Promise<MergeLogEntry[]>((resolve, reject) => {

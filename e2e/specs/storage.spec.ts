@@ -1,0 +1,94 @@
+import type { Page } from '@playwright/test';
+import { expect, test, type CoordinatorView, type LearnerView } from '@tabswarm/testing';
+
+// Issue 10, part 7: storage that never silently forgets.
+const fast = { workload: 'digits', P: '2', H: '8', evalMs: '3000', tokens: '200000' };
+type Stored = CoordinatorView & { lostEpoch: number | null; storage: { persistence: string; usage: number | null; quota: number | null } | null };
+
+/** Deletes the run's database the way eviction would: with no page of the run open. */
+async function deleteRunDatabase(coord: Page, baseUrl: string, runId: string): Promise<void> {
+  const url = coord.url();
+  await coord.goto('about:blank'); // closes the page's connection (and its Web Lock)
+  const helper = await coord.context().newPage();
+  await helper.goto(`${baseUrl}/`);
+  const outcome = await helper.evaluate((name) => new Promise<string>((resolve) => {
+    const req = indexedDB.deleteDatabase(name);
+    req.onsuccess = () => resolve('deleted');
+    req.onerror = () => resolve(`error: ${String(req.error)}`);
+    req.onblocked = () => resolve('blocked');
+  }), `tabswarm-run-${runId}`);
+  expect(outcome).toBe('deleted');
+  await helper.close();
+  await coord.goto(url);
+}
+
+test('the coordinator asks for persistent storage and shows the answer', async ({ swarm }) => {
+  const coord = await swarm.coordinator(fast);
+  const s = await swarm.until<Stored>(coord, (c) => c.storage !== null, 'the storage facts');
+  expect(['granted', 'denied', 'unsupported']).toContain(s.storage!.persistence);
+  expect(s.storage!.quota).toBeGreaterThan(0);
+  await expect(coord.locator('#c-storage')).toContainText(/persistent|persistence/);
+});
+
+test('the database deleted between reloads: no silent restart from θ₀, and restarting is the operator\'s explicit action', async ({ swarm }) => {
+  test.setTimeout(400_000);
+  const coord = await swarm.coordinator(fast);
+  const { page: learner } = await swarm.learner({ workload: 'digits', backend: 'wasm' });
+  const before = await swarm.until<CoordinatorView>(coord, (c) => c.commitSeq >= 3, 'three commits', 180_000);
+  const l0 = await swarm.until<LearnerView & { epoch: number }>(learner, (l) => l.epoch === before.epoch, 'the learner at the coordinator epoch', 30_000);
+
+  await deleteRunDatabase(coord, swarm.stack.baseUrl, swarm.run.run!);
+  // Before: a new run at epoch 1 from θ₀, which the learner refused forever (no downtime counted either).
+  const lost = await swarm.until<Stored>(coord, (c) => c.lostEpoch !== null || c.state === 'failed', 'the coordinator to notice its state is gone', 90_000);
+  expect(lost.lostEpoch).toBe(l0.epoch); // here epoch 1 both: the learner's versions are the evidence
+  expect(lost.state).toBe('failed');
+  expect(lost.error).toMatch(/database is gone.*will not silently restart from θ₀/);
+  expect(lost.commitSeq, 'nothing committed over the lost run').toBe(0);
+  await expect(coord.locator('#c-restart')).toBeVisible();
+  expect((await swarm.status<LearnerView & { epoch: number }>(learner)).epoch).toBe(l0.epoch);
+
+  await coord.locator('#c-restart').click(); // the explicit operator action; the page reloads
+  const restarted = await swarm.until<Stored>(coord, (c) => c.state === 'running' && c.epoch > l0.epoch, 'the restarted run', 90_000);
+  expect(restarted.lostEpoch).toBeNull();
+  await swarm.until<CoordinatorView>(coord, (c) => c.commitSeq >= 2, 'commits of the restarted run', 120_000);
+  await swarm.until<LearnerView & { epoch: number }>(learner, (l) => l.epoch === restarted.epoch, 'the learner on the new epoch', 30_000);
+});
+
+test('a commit refused by a full quota (real IndexedDB): the last commit intact, the coordinator keeps serving, retention offers and prunes the log, the run continues', async ({ swarm }) => {
+  test.setTimeout(400_000);
+  const coord = await swarm.coordinator({ ...fast, logTail: '2' });
+  await swarm.learner({ workload: 'digits', backend: 'wasm' });
+  await swarm.until<CoordinatorView>(coord, (c) => c.commitSeq >= 8, 'eight commits', 180_000);
+  // Chromium's own quota, lowered to what the origin uses now plus 32 KiB: the next commits fill it.
+  const cdp = await coord.context().newCDPSession(coord);
+  const origin = new URL(swarm.stack.baseUrl).origin;
+  const usage = await coord.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 32 * 1024 });
+  type Q = Stored & { quotaErrors: number; prunedThrough: number; storageWait: string };
+  let lifted = false;
+  try {
+    const hit = await swarm.until<Q>(coord, (c) => c.quotaErrors >= 2 || c.state === 'failed', 'a commit refused by the quota, and retried', 120_000);
+    console.log(`quota: usage ${usage} B; refused at commit ${hit.commitSeq + 1}: ${hit.storageWait}`);
+    expect(hit.state, hit.error).toBe('running'); // it keeps serving
+    expect(hit.storageWait).toMatch(new RegExp(`^commit ${hit.commitSeq + 1} waits for storage`));
+    // The previous commit is intact: on disk (a replay of the stored log reproduces it, below) and in memory.
+    const held = await swarm.status<Q>(coord);
+    expect(held.commitSeq).toBe(hit.commitSeq);
+    expect(held.committedHash).toBe(hit.committedHash);
+    // Chromium refuses even the deletion at its quota, so retention runs at the first write that fits:
+    // here the quota returns to the browser's own, as when the operator frees disk space.
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+    lifted = true;
+    const after = await swarm.until<Q>(coord, (c) => c.prunedThrough > 0 && c.commitSeq >= hit.commitSeq + 3, 'retention, then commits', 120_000);
+    expect(after.state).toBe('running');
+    expect(after.storageWait).toBe('');
+    await expect(coord.locator('#c-pruned button').first()).toContainText(/Download pruned log, commits 1–/);
+  } finally {
+    if (!lifted) await cdp.send('Storage.overrideQuotaForOrigin', { origin }); // back to the browser's own quota
+  }
+  // The pruned part this page holds and the stored tail still replay to the committed state, bit for bit.
+  await coord.evaluate(() => (window as unknown as { __coordinator: { pause(ms: number): void } }).__coordinator.pause(60_000));
+  await expect.poll(() => coord.evaluate(() => (window as unknown as { __coordinator: { drained: boolean } }).__coordinator.drained), { timeout: 20_000 }).toBe(true);
+  const v = await coord.evaluate(() => (window as unknown as { __coordinator: { verifyLog(): Promise<{ ok: boolean; detail: string }> } }).__coordinator.verifyLog());
+  expect(v.ok, v.detail).toBe(true);
+});
