@@ -4,13 +4,14 @@ import { defineConfig } from 'vitest/config';
 /**
  * Headers on every page and file `vite preview` serves (so `npm start`, `npm run swarm` and the e2e stack,
  * which serve through it). The pages run only their own scripts, workers and WebAssembly: 'wasm-unsafe-eval'
- * is what WebAssembly.instantiate needs for TF.js's wasm backend, nothing else is evaluated. connect-src
+ * is what WebAssembly.instantiate needs for TF.js's wasm backend, nothing else is evaluated; blob: workers
+ * are the page's own (packages/net worker-clock.ts builds its timer worker from a string it ships). connect-src
  * allows ws:/wss: because the signalling server is another origin whose host comes from the URL
  * (`signal=`); WebRTC data channels are not governed by CSP. docs/security.md "Page headers".
  */
 export const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': [
-    "default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "worker-src 'self'", "connect-src 'self' ws: wss:",
+    "default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "worker-src 'self' blob:", "connect-src 'self' ws: wss:",
     "img-src 'self' data:", "style-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
   ].join('; '),
   'X-Content-Type-Options': 'nosniff',

@@ -3,7 +3,7 @@ import { expect, test, type CoordinatorView, type LearnerView } from '@tabswarm/
 // Issue 10, part 8: every page and file the stack serves carries a CSP that allows only the app's own
 // scripts, workers and WebAssembly, and the usual security headers; the pages still train under them.
 const EXPECTED: Record<string, RegExp> = {
-  'content-security-policy': /^default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self' ws: wss:;.*object-src 'none'.*frame-ancestors 'none'/,
+  'content-security-policy': /^default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self' ws: wss:;.*object-src 'none'.*frame-ancestors 'none'/,
   'x-content-type-options': /^nosniff$/,
   'referrer-policy': /^no-referrer$/,
   'x-frame-options': /^DENY$/,
