@@ -388,6 +388,7 @@ export class CoordinatorDriver {
     const s = this.syncer;
     if (s) {
       const now = performance.now();
+      if (this.host) this.status.refusedConnections = this.host.stats().refusedConnections;
       Object.assign(this.status, { globalStep: s.globalStep, merges: s.merges, mergedTokens: s.mergedTokens, chaos: { ...this.chaos.counts } }, outerStatus(s));
       this.status.learners = [...s.learners.values()].map((l) => {
         // The first META of a session seen by this incarnation sets its base: steps trained before a

@@ -55,6 +55,7 @@ function render(s: CoordinatorStatus): void {
   $('c-storage').textContent = storageLine(s);
   prunedButtons();
   $('c-lost').hidden = s.lostEpoch === null;
+  $('c-refused-links').textContent = Object.entries(s.refusedConnections).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
   $('c-durable').textContent = `commit ${s.commitSeq}, epoch ${s.epoch}${s.resumedFrom === null ? '' : ` (resumed from commit ${s.resumedFrom})`}, hash ${s.committedHash}, ${s.commitMs.toFixed(1)} ms per commit`;
   const g = s.goodput, k = (x: number): string => Math.round(x).toLocaleString('en');
   $('c-goodput').textContent = g.ratio === null ? '–' : `${(100 * g.ratio).toFixed(1)}% (${k(g.merged)} merged of ${k(g.trained)} trained tokens; ${k(g.pending)} not yet pushed)`;

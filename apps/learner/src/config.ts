@@ -1,12 +1,15 @@
 import { ConfigError } from '@tabswarm/core';
-import { parseLinkMbps } from '@tabswarm/net';
+import { isValidSessionSecret, parseLinkMbps, randomToken } from '@tabswarm/net';
 import { DIGITS_PRESET, parsePreset, TEXT_PRESETS, type ModelPreset } from '@tabswarm/worker';
 
 /** Everything a learner tab reads from its URL, with defaults that work on localhost. */
 export interface LearnerConfig {
   runId: string;
-  /** Stable logical id: survives reloads of this tab (localStorage), so the coordinator can dedupe. */
+  /** Stable logical id: survives reloads of this tab (sessionStorage), so the coordinator can dedupe. */
   learnerId: string;
+  /** This tab's secret, kept beside its id: the coordinator binds the id to it, so a reload gets its id back
+   * and anyone who only knows the id (a shared `?id=`) is refused (docs/security.md §3). */
+  secret: string;
   workload: 'text' | 'digits';
   /** The coordinator's preset (the join URL carries it); it sets the batch default. */
   model: ModelPreset;
@@ -38,6 +41,20 @@ function preset(workload: 'text' | 'digits', name: string | null): ModelPreset {
   }
 }
 
+/** This tab's session secret: 128 random bits, kept in sessionStorage so a reload presents the same one. */
+function stableSecret(): string {
+  const key = 'tabswarm.sessionSecret';
+  try {
+    const got = sessionStorage.getItem(key);
+    if (isValidSessionSecret(got)) return got;
+    const fresh = randomToken();
+    sessionStorage.setItem(key, fresh);
+    return fresh;
+  } catch {
+    return randomToken(); // storage disabled: a reload is then a new session, which waits out the old one's hold
+  }
+}
+
 function stableId(): string {
   const key = 'tabswarm.learnerId';
   const fresh = `l${Math.random().toString(36).slice(2, 10)}`;
@@ -59,6 +76,7 @@ export function readConfig(url = new URL(location.href)): LearnerConfig {
   return {
     runId: q.get('run') ?? 'demo',
     learnerId: q.get('id') ?? stableId(),
+    secret: stableSecret(),
     workload,
     model,
     batch: Number(q.get('batch') ?? defaults.batch),

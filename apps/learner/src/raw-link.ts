@@ -1,11 +1,12 @@
-import { decodeMessage, DEFAULT_LIMITS } from '@tabswarm/core';
-import { connectLearner, coordinatorPeerId } from '@tabswarm/net';
+import { decodeMessage, DEFAULT_LIMITS, parseSigned } from '@tabswarm/core';
+import { connectLearner, coordinatorPeerId, randomToken } from '@tabswarm/net';
 import type { LearnerConfig } from './config';
 
 /**
  * A bare link to the run's coordinator that sends whatever bytes it is given: the hostile-input drill
  * (Playwright's fuzz spec, or a curious visitor at the console) proves the coordinator refuses garbage.
- * It adds no power an attacker lacks: anyone can open a data channel and send arbitrary bytes.
+ * It adds no power an attacker lacks: anyone can open a data channel and send arbitrary bytes. It has a
+ * session secret of its own, so it can use a live learner's id only to be refused (the identity spec).
  */
 export interface RawLink {
   readonly open: boolean;
@@ -27,7 +28,10 @@ export interface Heard {
 }
 
 function heard(bytes: Uint8Array): Heard {
-  const d = decodeMessage(bytes, { ...DEFAULT_LIMITS, maxBytes: Infinity, maxParams: Infinity, maxPayload: Infinity });
+  const limits = { ...DEFAULT_LIMITS, maxBytes: Infinity, maxParams: Infinity, maxPayload: Infinity };
+  // The coordinator signs its frames (docs/security.md §2); an attacker reads the inner frame unverified.
+  const s = parseSigned(bytes, limits);
+  const d = s.ok ? decodeMessage(s.value.frame, limits) : s;
   if (!d.ok) return { type: `undecodable: ${d.reason}` };
   const m = d.value;
   switch (m.type) {
@@ -47,7 +51,7 @@ export function rawLink(cfg: LearnerConfig, learnerId: string): RawLink {
   const frames: Heard[] = [];
   let snapshot: Heard | undefined;
   const link = connectLearner({
-    coordinatorId: coordinatorPeerId(cfg.runId), learnerId, signal: cfg.signal, iceServers: cfg.iceServers,
+    coordinatorId: coordinatorPeerId(cfg.runId), learnerId, secret: randomToken(), signal: cfg.signal, iceServers: cfg.iceServers,
     onOpen: () => { open = true; },
     onMessage: (bytes) => {
       received++;

@@ -99,7 +99,7 @@ export class LearnerSession {
       this.set({ state: 'connecting' });
       this.running = true;
       this.link = connectLearner({
-        coordinatorId: coordinatorPeerId(this.cfg.runId), learnerId: this.cfg.learnerId, signal: this.cfg.signal, iceServers: this.cfg.iceServers,
+        coordinatorId: coordinatorPeerId(this.cfg.runId), learnerId: this.cfg.learnerId, secret: this.cfg.secret, signal: this.cfg.signal, iceServers: this.cfg.iceServers,
         tuning: { linkMbps: this.cfg.linkMbps }, // --link-mbps: this direction's half of the cap
         onOpen: () => {
           this.status.linkOpens++;
@@ -108,9 +108,12 @@ export class LearnerSession {
         },
         onMessage: (bytes) => this.receive(bytes),
         onState: (state, detail) => this.set({ link: state === 'open' ? `open (${detail})` : `${state === 'waiting' ? 'reconnecting' : state}: ${detail}` }),
-        // 'replaced': another tab (a duplicated one shares our id) took over; the link gives up for good.
-        onClose: (reason) => reason === 'replaced'
-          ? this.fail(new Error('another tab with this learner id took over; this one has stopped'))
+        // 'replaced': another tab (a duplicated one shares our id and secret) took over; 'id-in-use': another
+        // session owns this id (a shared ?id=). Either way the link gives up for good.
+        onClose: (reason) => reason === 'replaced' || reason === 'id-in-use'
+          ? this.fail(new Error(reason === 'replaced'
+            ? 'another tab with this learner id took over; this one has stopped'
+            : `id-in-use: learner id ${this.cfg.learnerId} belongs to another session; open the join URL without ?id=`))
           : this.set({ state: this.running && this.status.state !== 'paused' ? 'connecting' : this.status.state }),
       });
       setInterval(() => this.feed({ kind: 'tick', now: performance.now() }), 1000); // the hello deadline

@@ -1,8 +1,12 @@
 /**
  * The coordinator's side: one PeerJS id that learners connect to, one Channel per logical learner.
- *  - The learner id comes from the connection metadata `{ learnerId }`, validated (ids.ts).
- *  - A new connection for a learner id that already has one REPLACES it: the old one is closed and
- *    reported as onLeave(id, 'replaced') just before onJoin for the new one. State is keyed by
+ *  - The learner id and its session secret come from the connection metadata `{ learnerId, secret }`,
+ *    validated (ids.ts). The first connection for an id binds the id to its secret; the binding outlives
+ *    the link by `sessionHoldMs`, so a tab that lost its link briefly comes back to its own id.
+ *  - A new connection for a bound learner id with the SAME secret (the same session reconnecting)
+ *    REPLACES the old link: the old one is closed and reported as onLeave(id, 'replaced') just before
+ *    onJoin for the new one. With another secret it is refused with 'id-in-use', told to the learner:
+ *    knowing an id is not enough to kick its owner (docs/security.md §3). State is keyed by
  *    connection, so late events from the old connection are ignored.
  *  - Liveness: the channel heartbeat (closed tabs never fire PeerJS `close`, docs/browser.md §3).
  *  - Signalling drops are survived: data channels live on, and the Peer re-registers its id with
@@ -16,7 +20,7 @@ import type { ChannelStats, ChannelTuning } from './channel-tuning';
 import type { FrameRefusal } from './chunk';
 import type { Clock, TimerHandle } from './clock';
 import { NetError } from './errors';
-import { durableToken, learnerIdFromMetadata } from './ids';
+import { claimFromMetadata, durableToken, sameSecret } from './ids';
 import { openPeer } from './open-peer';
 import { createPeerJs } from './peerjs-adapter';
 import type { ConnectionHandle, PeerFactory, PeerHandle, SignalConfig } from './transport';
@@ -48,6 +52,8 @@ export interface CoordinatorOptions {
   token?: string;
   /** Distinct learners connected at once (default 256). */
   maxLearners?: number;
+  /** How long a learner id stays bound to its session's secret after its link closes, in ms (default 60 s). */
+  sessionHoldMs?: number;
   /** Deadline to register peerId with the signalling server, in ms (default 10 s). */
   openTimeoutMs?: number;
   /** Deadline for an incoming data connection to open, in ms (default 15 s). */
@@ -96,6 +102,7 @@ export interface CoordinatorHost {
 interface Entry {
   info: LearnerConnection;
   channel: Channel;
+  secret: string;
 }
 
 const MAX_PENDING = 64; // incoming connections still negotiating; bounds what an offer flood can hold
@@ -105,7 +112,10 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
   const random = o.random ?? Math.random;
   const backoff: BackoffOptions = { baseMs: 500, capMs: 10_000, factor: 2, ...o.reconnect };
   const maxLearners = o.maxLearners ?? 256;
+  const holdMs = o.sessionHoldMs ?? 60_000;
   const links = new Map<string, Entry>();
+  /** Secrets of closed links, held until `until` (clock ms); insertion order is expiry order. */
+  const held = new Map<string, { secret: string; until: number }>();
   const pending = new Set<ConnectionHandle>();
   const refusedConnections: Record<string, number> = {};
   const refusedFrames: Partial<Record<FrameRefusal, number>> = {};
@@ -162,10 +172,38 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
     }
   };
 
-  const admit = (learnerId: string, conn: ConnectionHandle): void => {
+  /** The secret a learner id is bound to now: its live link's, or a closed link's still held. */
+  const boundSecret = (learnerId: string): string | undefined => {
+    const now = clock.now();
+    for (const [id, h] of held) {
+      if (h.until > now) break;
+      held.delete(id);
+    }
+    return links.get(learnerId)?.secret ?? held.get(learnerId)?.secret;
+  };
+  const hold = (learnerId: string, secret: string): void => {
+    held.delete(learnerId);
+    held.set(learnerId, { secret, until: clock.now() + holdMs });
+    // Bounded: beyond 4 ids per learner slot the oldest binding goes first (it expires first anyway).
+    for (const id of held.keys()) {
+      if (held.size <= 4 * maxLearners) break;
+      held.delete(id);
+    }
+  };
+
+  /** Tells the learner why before closing (a bye frame on a short-lived channel), so it stops retrying. */
+  const refuseOpen = (conn: ConnectionHandle, reason: string, detail: string): void => {
+    refusedConnections[reason] = (refusedConnections[reason] ?? 0) + 1;
+    new Channel(conn, { maxMessageBytes: o.maxMessageBytes, clock, onMessage: () => undefined, onClose: () => undefined }).close(reason, detail);
+  };
+
+  const admit = (learnerId: string, secret: string, conn: ConnectionHandle): void => {
+    const bound = boundSecret(learnerId);
+    if (bound !== undefined && !sameSecret(bound, secret)) return refuseOpen(conn, 'id-in-use', 'another session holds this learner id');
+    held.delete(learnerId);
     const old = links.get(learnerId);
     const info: LearnerConnection = { learnerId, peerId: conn.peer, connectionId: conn.connectionId, openedAt: clock.now(), replaced: old !== undefined };
-    const entry = { info } as Entry;
+    const entry = { info, secret } as Entry;
     links.set(learnerId, entry); // first, so the old channel's close below is seen as stale
     if (old) {
       old.channel.close('replaced', 'a newer connection for this learner id opened');
@@ -177,6 +215,7 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
       onClose: (reason) => {
         if (links.get(learnerId) !== entry) return;
         links.delete(learnerId);
+        hold(learnerId, secret);
         o.onLeave(learnerId, reason);
       },
       onRefused: (reason) => { refusedFrames[reason] = (refusedFrames[reason] ?? 0) + 1; },
@@ -186,8 +225,9 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
 
   peer.onConnection((conn) => {
     if (closed) return refuseConnection(conn, 'closed');
-    const learnerId = learnerIdFromMetadata(conn.metadata);
-    if (learnerId === undefined) return refuseConnection(conn, 'bad-metadata');
+    const claim = claimFromMetadata(conn.metadata);
+    if (claim === undefined) return refuseConnection(conn, 'bad-metadata');
+    const { learnerId, secret } = claim;
     // PeerJS's other serializations reassemble attacker-sized chunks without limits (docs/fault-tolerance.md §3).
     if (conn.serialization !== 'raw' || !conn.reliable) return refuseConnection(conn, 'bad-options');
     if (pending.size >= MAX_PENDING) return refuseConnection(conn, 'too-many-pending');
@@ -200,7 +240,7 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
       if (!pending.delete(conn)) return;
       clock.clearTimeout(timer);
       if (closed) return refuseConnection(conn, 'closed');
-      admit(learnerId, conn);
+      admit(learnerId, secret, conn);
     };
     conn.onOpen(opened);
     conn.onClose(() => { if (pending.delete(conn)) clock.clearTimeout(timer); });
@@ -230,6 +270,7 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
       const e = links.get(learnerId);
       if (!e) return;
       links.delete(learnerId);
+      hold(learnerId, e.secret);
       e.channel.close(reason, 'dropped by the coordinator');
     },
     has: (learnerId) => links.has(learnerId),

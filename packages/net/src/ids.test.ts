@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import { BYE_MAGIC, byeFrame, readBye } from './bye';
-import { coordinatorPeerId, isValidLearnerId, isValidPeerId, learnerIdFromMetadata, learnerPeerId, randomToken } from './ids';
+import { coordinatorPeerId, isValidLearnerId, isValidPeerId, claimFromMetadata, learnerPeerId, sameSecret, randomToken } from './ids';
 
 describe('ids', () => {
   it('validates logical learner ids as ASCII [A-Za-z0-9_-]{1,64}', () => {
@@ -10,13 +10,19 @@ describe('ids', () => {
     for (const bad of ['', 'x'.repeat(65), 'a b', 'é', 'a/b', 42, null, undefined]) expect(isValidLearnerId(bad)).toBe(false);
   });
 
-  it('reads the learner id from metadata defensively', () => {
-    expect(learnerIdFromMetadata({ learnerId: 'abc' })).toBe('abc');
-    expect(learnerIdFromMetadata({ learnerId: 'a b' })).toBeUndefined();
-    expect(learnerIdFromMetadata('abc')).toBeUndefined();
-    expect(learnerIdFromMetadata(['abc'])).toBeUndefined();
-    expect(learnerIdFromMetadata(Object.create({ learnerId: 'abc' }))).toBeUndefined(); // inherited, not own
-    expect(learnerIdFromMetadata(null)).toBeUndefined();
+  it('reads the learner id and session secret from metadata defensively', () => {
+    const secret = randomToken();
+    expect(claimFromMetadata({ learnerId: 'abc', secret })).toEqual({ learnerId: 'abc', secret });
+    expect(claimFromMetadata({ learnerId: 'abc' })).toBeUndefined(); // no secret: nothing to bind the id to
+    expect(claimFromMetadata({ learnerId: 'abc', secret: 'short' })).toBeUndefined();
+    expect(claimFromMetadata({ learnerId: 'a b', secret })).toBeUndefined();
+    expect(claimFromMetadata('abc')).toBeUndefined();
+    expect(claimFromMetadata(['abc'])).toBeUndefined();
+    expect(claimFromMetadata(Object.create({ learnerId: 'abc', secret }))).toBeUndefined(); // inherited, not own
+    expect(claimFromMetadata(null)).toBeUndefined();
+    expect(sameSecret(secret, secret.slice())).toBe(true);
+    expect(sameSecret(secret, `${secret.slice(0, -1)}x`)).toBe(false);
+    expect(sameSecret(secret, secret.slice(1))).toBe(false);
   });
 
   it('derives PeerJS-valid, per-attempt peer ids from any valid learner id', () => {

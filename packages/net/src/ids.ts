@@ -2,7 +2,8 @@
  * Identities. A learner has a stable LOGICAL id (kept by the tab across reloads, sent in the
  * connection metadata) and a fresh PeerJS id per connection attempt: the signalling server holds an id
  * until the old socket is gone, so reusing it would collide (docs/browser.md §3). The coordinator's PeerJS
- * id is derived from the run id and reserved on the signalling server (server/admission.ts).
+ * id is derived from the run id and reserved on the signalling server (server/admission.ts). A learner id
+ * is bound to the secret of the session that first used it, so knowing the id is not enough to take it.
  */
 
 /** Logical learner ids: ASCII, 1–64 characters from [A-Za-z0-9_-]. */
@@ -48,11 +49,36 @@ export function learnerPeerId(learnerId: string, suffix = randomHex(8)): string 
   return `${base}-${suffix}`;
 }
 
-/** The learner id from connection metadata `{ learnerId }`, or undefined when absent or malformed. */
-export function learnerIdFromMetadata(metadata: unknown): string | undefined {
+/** A learner session's secret: 22–64 characters from [A-Za-z0-9_-] (randomToken's 32 hex digits are 128 bits). */
+export const SESSION_SECRET_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
+
+export function isValidSessionSecret(x: unknown): x is string {
+  return typeof x === 'string' && SESSION_SECRET_PATTERN.test(x);
+}
+
+/** What a learner's connection metadata `{ learnerId, secret }` says, or undefined when either is absent or malformed. */
+export interface LinkClaim {
+  learnerId: string;
+  /** Committed by the session's first connection: a later connection for the same id must present it (docs/security.md §3). */
+  secret: string;
+}
+
+function own(o: object, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(o, key) ? (o as Record<string, unknown>)[key] : undefined;
+}
+
+export function claimFromMetadata(metadata: unknown): LinkClaim | undefined {
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return undefined;
-  const id: unknown = Object.prototype.hasOwnProperty.call(metadata, 'learnerId') ? (metadata as { learnerId: unknown }).learnerId : undefined;
-  return isValidLearnerId(id) ? id : undefined;
+  const learnerId = own(metadata, 'learnerId'), secret = own(metadata, 'secret');
+  return isValidLearnerId(learnerId) && isValidSessionSecret(secret) ? { learnerId, secret } : undefined;
+}
+
+/** Compares two secrets in time independent of where they differ (the coordinator answers a guess with a refusal). */
+export function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return d === 0;
 }
 
 /** A random token kept per peer id in localStorage, so a reloaded coordinator can reclaim its id. */

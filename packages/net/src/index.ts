@@ -25,6 +25,6 @@ export { pageClock, workerClock } from './worker-clock';
 export type { Clock, TimerHandle } from './clock';
 export { NET_ERROR_CODES, NetError } from './errors';
 export type { NetErrorCode } from './errors';
-export { COORDINATOR_ID_PREFIX, LEARNER_ID_PATTERN, coordinatorPeerId, isValidLearnerId, isValidPeerId, learnerPeerId, randomToken } from './ids';
+export { COORDINATOR_ID_PREFIX, LEARNER_ID_PATTERN, SESSION_SECRET_PATTERN, coordinatorPeerId, isValidLearnerId, isValidPeerId, isValidSessionSecret, learnerPeerId, randomToken } from './ids';
 export { createPeerJs } from './peerjs-adapter';
 export type { ConnectionHandle, DataChannelLike, PeerFactory, PeerHandle, PeerInit, RawConnection, SignalConfig } from './transport';

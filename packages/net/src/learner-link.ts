@@ -1,11 +1,13 @@
 /**
  * A learner tab's link to the coordinator, kept alive for the life of the tab:
  *  - each attempt registers a FRESH PeerJS id `${learnerId}-${random}` (an id stays taken on the
- *    server until its old socket is gone) and sends the stable logical id as metadata { learnerId };
+ *    server until its old socket is gone) and sends the stable logical id and the session's secret as
+ *    metadata { learnerId, secret }: the coordinator binds the id to the secret (coordinator-host.ts);
  *  - `reliable: true`, `serialization: 'raw'` (our own framing, chunk.ts);
  *  - every attempt has one deadline covering signalling registration and the data channel opening;
  *  - after a failed attempt, a close, or a heartbeat timeout it retries with jittered exponential
- *    backoff (250 ms doubling to 5 s), until close() or until the coordinator says 'replaced';
+ *    backoff (250 ms doubling to 5 s), until close() or until the coordinator says 'replaced' or
+ *    'id-in-use' (another session holds this learner id);
  *  - on `pagehide` it destroys the Peer, so the coordinator sees the close within tens of ms instead of
  *    never (docs/browser.md §3), and on `pageshow` from the back/forward cache it reconnects.
  */
@@ -14,7 +16,7 @@ import { Channel } from './channel';
 import type { ChannelStats, ChannelTuning } from './channel-tuning';
 import type { Clock, TimerHandle } from './clock';
 import { NetError } from './errors';
-import { isValidLearnerId, learnerPeerId, randomToken } from './ids';
+import { isValidLearnerId, isValidSessionSecret, learnerPeerId, randomToken } from './ids';
 import { openPeer } from './open-peer';
 import { createPeerJs } from './peerjs-adapter';
 import type { ConnectionHandle, PeerFactory, PeerHandle, SignalConfig } from './transport';
@@ -36,15 +38,17 @@ export interface LearnerLinkOptions {
   coordinatorId: string;
   /** Stable logical id, [A-Za-z0-9_-]{1,64}. */
   learnerId: string;
+  /** This session's secret, [A-Za-z0-9_-]{22,64} (randomToken()): proves a reconnect is the same session. */
+  secret: string;
   signal: SignalConfig;
   iceServers: RTCIceServer[];
   onMessage(bytes: Uint8Array): void;
   /** The link (re)opened: say hello again. */
   onOpen?(): void;
   /**
-   * An open link closed. A reconnect follows, except after close() and for reason 'replaced': the
-   * coordinator accepted another live connection with this learner id (a duplicated tab), and this
-   * link stops for good rather than fight it (state 'closed').
+   * An open link closed. A reconnect follows, except after close() and for reasons 'replaced' (the
+   * coordinator accepted another live connection of this session: a duplicated tab) and 'id-in-use' (the
+   * id is bound to another session's secret): this link stops for good rather than fight (state 'closed').
    */
   onClose?(reason: string): void;
   onState?(state: LearnerLinkState, detail: string): void;
@@ -86,6 +90,7 @@ export interface LearnerLink {
 
 export function connectLearner(o: LearnerLinkOptions): LearnerLink {
   if (!isValidLearnerId(o.learnerId)) throw new RangeError(`learnerId must match [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(o.learnerId)}`);
+  if (!isValidSessionSecret(o.secret)) throw new RangeError('secret must match [A-Za-z0-9_-]{22,64}');
   const clock = o.clock ?? pageClock();
   const random = o.random ?? Math.random;
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...o.backoff };
@@ -140,7 +145,7 @@ export function connectLearner(o: LearnerLinkOptions): LearnerLink {
       p = await openPeer({ factory: o.createPeer ?? createPeerJs, id, clock, timeoutMs, init: { signal: o.signal, iceServers: o.iceServers, token: randomToken() } });
       if (gen !== generation) return void p.destroy();
       peer = p;
-      const conn = p.connect(o.coordinatorId, { learnerId: o.learnerId });
+      const conn = p.connect(o.coordinatorId, { learnerId: o.learnerId, secret: o.secret });
       await waitOpen(p, conn, Math.max(1, deadlineAt - clock.now()), clock);
       if (gen !== generation) return void p.destroy();
       channel = new Channel(conn, {
@@ -149,6 +154,7 @@ export function connectLearner(o: LearnerLinkOptions): LearnerLink {
         onClose: (reason) => {
           if (gen !== generation) return; // we closed it ourselves (close, pagehide, newer attempt)
           if (reason === 'remote:replaced') return stop('replaced', 'another live connection took over this learner id');
+          if (reason === 'remote:id-in-use') return stop('id-in-use', 'another session holds this learner id');
           quickCloses = clock.now() - openedAt < STABLE_MS ? quickCloses + 1 : 0;
           teardown(reason);
           scheduleRetry(`link closed (${reason})`);

@@ -29,10 +29,11 @@ function world() {
     cleanup.push(h);
     return h;
   };
-  const learner = (learnerId: string, extra: { lifecycle?: LifecycleTarget } = {}) => {
+  // By default a learner id's own session: the same secret for every link of one id.
+  const learner = (learnerId: string, extra: { lifecycle?: LifecycleTarget; secret?: string } = {}) => {
     const got: string[] = [], log: string[] = [];
     const link = connectLearner({
-      coordinatorId: COORD, learnerId, signal, iceServers: [], clock, random: () => 0.5, createPeer: net.factory, lifecycle: extra.lifecycle ?? null,
+      coordinatorId: COORD, learnerId, secret: extra.secret ?? `session-of-${learnerId}`.padEnd(22, '0'), signal, iceServers: [], clock, random: () => 0.5, createPeer: net.factory, lifecycle: extra.lifecycle ?? null,
       onMessage: (b) => got.push(td.decode(b)),
       onOpen: () => log.push('open'),
       onClose: (r) => log.push(`close:${r}`),
@@ -103,17 +104,53 @@ describe('coordinator host and learner link', () => {
     expect(w.events).toEqual([['join', 'alice', false], ['leave', 'alice', 'replaced'], ['join', 'alice', true]]);
   });
 
+  it('a connection with a live id but another secret is refused: the owner keeps its link', async () => {
+    const w = (current = world());
+    const h = await w.host();
+    const owner = w.learner('alice');
+    await settle();
+    const squatter = w.learner('alice', { secret: 'someone-else-entirely-0' }); // knows the id, not the session
+    await settle();
+    expect(w.events).toEqual([['join', 'alice', false]]);
+    expect(h.stats().refusedConnections).toEqual({ 'id-in-use': 1 });
+    expect(squatter.log).toEqual(['open', 'close:id-in-use']); // told why, and it stops instead of retrying
+    expect(squatter.link.state).toBe('closed');
+    await w.clock.advanceAsync(30_000);
+    expect(owner.link.state).toBe('open');
+    await owner.link.send(te.encode('still here'));
+    await settle();
+    expect(w.inbox).toEqual([['alice', 'still here']]);
+  });
+
+  it('the binding outlives a closed link for sessionHoldMs, then the id is free', async () => {
+    const w = (current = world());
+    const h = await w.host();
+    const owner = w.learner('alice');
+    await settle();
+    owner.link.close();
+    await settle();
+    w.learner('alice', { secret: 'someone-else-entirely-1' });
+    await settle();
+    expect(h.stats().refusedConnections).toEqual({ 'id-in-use': 1 }); // the owner's id is held for its return
+    await w.clock.advanceAsync(61_000);
+    const next = w.learner('alice', { secret: 'someone-else-entirely-2' });
+    await settle();
+    expect(next.link.state).toBe('open'); // 60 s after the owner left, a new session may take the id
+    expect(h.learners()).toEqual(['alice']);
+  });
+
   it('refuses connections with bad metadata or non-raw serialization', async () => {
     const w = (current = world());
     const h = await w.host();
     const rogue = await w.net.factory('rogue-1', { signal, iceServers: [], token: 't' });
     await settle();
-    rogue.connect(COORD, { learnerId: 'not valid!' });
+    rogue.connect(COORD, { learnerId: 'not valid!', secret: 'x'.repeat(32) });
     rogue.connect(COORD, 'alice');
+    rogue.connect(COORD, { learnerId: 'alice' }); // no secret: nothing to bind the id to
     w.net.connectOptions = { serialization: 'binary', reliable: true };
-    rogue.connect(COORD, { learnerId: 'alice' });
+    rogue.connect(COORD, { learnerId: 'alice', secret: 'x'.repeat(32) });
     await settle();
-    expect(h.stats().refusedConnections).toEqual({ 'bad-metadata': 2, 'bad-options': 1 });
+    expect(h.stats().refusedConnections).toEqual({ 'bad-metadata': 3, 'bad-options': 1 });
     expect(w.events).toEqual([]);
   });
 

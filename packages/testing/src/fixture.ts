@@ -17,6 +17,7 @@ export interface CoordinatorView {
   loss: Array<{ step: number; tokens: number; loss: number; at: number }>;
   evalFailures: number; evalError: string;
   rejections: Record<string, number>;
+  refusedConnections: Record<string, number>;
   bytesIn: number;
   bytesOut: number;
   /** Contributors summed over this incarnation's merges: their mean per merge is contributorsTotal / merges. */
