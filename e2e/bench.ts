@@ -72,9 +72,9 @@ async function main(stack: Stack, browser: Browser): Promise<Record<string, unkn
   const run = { run: `bench${Date.now().toString(36)}`, signal: stack.signal, workload: 'digits' };
   // npm run swarm's defaults (P = 2, H = 64): the configuration whose bytes the README quotes.
   const coord = await page(browser, `${stack.baseUrl}/coordinator/?${new URLSearchParams({ ...run, P: '2', H: '64' })}`);
-  await waitFor<CoordinatorView>(coord, (c) => c.state !== 'starting', 180_000, 'coordinator');
+  const up = await waitFor<CoordinatorView>(coord, (c) => c.state !== 'starting', 180_000, 'coordinator');
   const opened = Date.now();
-  const l1 = await page(browser, `${stack.baseUrl}/learner/?${new URLSearchParams({ ...run, autostart: '1', backend: 'wasm', batch: '8' })}`);
+  const l1 = await page(browser, `${stack.baseUrl}/learner/?${new URLSearchParams({ ...run, autostart: '1', backend: 'wasm', batch: '8' })}#coord=${up.fingerprint}`);
   await waitFor<View>(l1, (s) => s.merges > 0, 600_000, 'first accepted update');
   results.joinToFirstAcceptedUpdateS = (Date.now() - opened) / 1000;
   // One learner, so the comparison with the tab alone shares the machine the same way (plus the coordinator).

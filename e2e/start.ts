@@ -1,7 +1,7 @@
 /**
  * `npm start [-- --model tiny|small|default|large --workload text|digits --lan --https --port 5173
  * --signal-port 9000 --run demo]`: builds if needed, starts the signalling server and the page server,
- * and prints the coordinator URL and the join URL. Ctrl-C stops both.
+ * and prints the coordinator URL (its page shows the join URL, which pins the run key). Ctrl-C stops both.
  * The first start makes the operator secret (.tabswarm/operator-secret) and prints the coordinator URL
  * carrying it; later starts point to the file instead of printing it again.
  */
@@ -40,9 +40,9 @@ if (created) {
   console.log(`  coordinator: ${stack.baseUrl}/coordinator/?${q}`);
   console.log(`  (a browser that has not opened it before: add #op=<the contents of ${secretFile}>)`);
 }
-console.log(`  join URL:    ${stack.baseUrl}/learner/?${q}`);
+console.log(`  join URL:    shown on the coordinator page: it ends in #coord=<the run key's fingerprint>, which learners check`);
 console.log(`  signalling:  ${stack.signal}${values.lan ? '' : ' (this machine only; add --lan --https for volunteers on your network)'}`);
-console.log('Open the coordinator first, then the join URL in as many tabs or machines as you like. Ctrl-C to stop.');
+console.log('Open the coordinator first, then its join URL in as many tabs or machines as you like. Ctrl-C to stop.');
 if (workload === 'text') {
   console.log(`Another model: npm start -- --model <${MODEL_PRESETS.join('|')}> (or model=… in the coordinator URL); ` +
     `${START_DEFAULTS.model} suits a CPU laptop, default (1.8M) and large (10.8M) want WebGPU learners.`);

@@ -83,6 +83,7 @@ const run = { run: `swarm${Date.now().toString(36)}`, signal: stack.signal, work
 interface Tab { id: string; ctx: BrowserContext; page: Page; frozen: boolean; slowdown: number }
 const tabs: Tab[] = [];
 let opened = 0;
+let pin = ''; // '#coord=<fingerprint>' once the coordinator is up: every learner checks the run's key
 const openLearner = async (): Promise<Tab> => {
   const ctx = await browser.newContext(); // its own storage: a separate visitor with its own learner id
   const page = await ctx.newPage();
@@ -91,7 +92,7 @@ const openLearner = async (): Promise<Tab> => {
   page.on('pageerror', (e) => console.error(`learner ${tab.id}: ${e.message}`));
   await page.goto(`${stack.baseUrl}/learner/?${new URLSearchParams({
     ...run, ...link, autostart: '1', batch: a.batch, ...(a.backend ? { backend: a.backend } : {}), ...(slowdown > 1 ? { slowdown: String(slowdown) } : {}),
-  })}`);
+  })}${pin}`);
   tab.id = (await status<LearnerView>(page)).learnerId;
   return tab;
 };
@@ -104,6 +105,7 @@ try {
   await coord.waitForFunction(() => (window as unknown as { __tabswarm: { state: string } }).__tabswarm.state !== 'starting', null, { timeout: 180_000 });
   const first = await status<CoordinatorView>(coord);
   if (first.state !== 'running') throw new Error(`coordinator failed: ${first.error}`);
+  pin = `#coord=${first.fingerprint}`;
   console.log(`coordinator up: ${first.numParams.toLocaleString('en')} parameters, workload ${a.workload}/${a.model}; method ${a.method}, K ${K}; ` +
     `planned tokens ${planned === undefined ? 'coordinator default (no throughput measured for this workload)' : tokens(planned)}; opening ${N} learners` +
     (linkMbps === undefined ? '' : `; links capped at ${linkMbps} Mbit/s each way`) + (throttle ? `; throttle ${a.throttle}` : '') + (faults.length ? `; chaos ${a.chaos} (seed ${seed})` : ''));

@@ -1,7 +1,8 @@
 import type { Page } from '@playwright/test';
-import { expect, test, type CoordinatorView, type LearnerView } from '../fixture';
+import { expect, startStack, test, type CoordinatorView, type LearnerView } from '@tabswarm/testing';
 
-// Issue #10, identities (docs/security.md): knowing a learner's id is not enough to take its link.
+// Issue #10, identities (docs/security.md): the coordinator proves who it is, and knowing a learner's id
+// is not enough to take its link.
 const fast = { workload: 'digits', P: '2', H: '8', evalMs: '3000', tokens: '200000' };
 
 type Raw = { open: boolean; closes: number; close(): void };
@@ -28,4 +29,56 @@ test('a link opened with a victim\'s learner id is refused: the victim keeps its
   expect(v2.error).toBe('');
   const c = await swarm.status<CoordinatorView>(coord);
   expect(c.learners.filter((l) => l.id === v0.learnerId).map((l) => l.connected)).toEqual([true]);
+});
+
+type Impostor = { syncer: { epoch: number }; feed(ev: { kind: string; msg?: { type: string } }): void; seen: Record<string, number> };
+
+test('an impostor coordinator with its own key, on a second stack, is refused: 0 pushes, its epoch 2^32-1 changes nothing, and the same tab then trains with the real one', async ({ swarm, browser }) => {
+  test.setTimeout(400_000);
+  const coord = await swarm.coordinator(fast);
+  const real = await swarm.status<CoordinatorView>(coord);
+  const evil = await startStack({ quiet: true }); // the attacker's own signalling and page servers
+  const ctx = await browser.newContext();
+  try {
+    // The impostor runs the real coordinator page for the same run id, so it has a key of its own, and
+    // takes the last epoch: a learner that believed its snapshot would refuse the real coordinator forever.
+    const imp = await ctx.newPage();
+    await imp.goto(`${evil.baseUrl}/coordinator/?${new URLSearchParams({ ...swarm.run, ...fast, signal: evil.signal })}`);
+    const fake = await swarm.until<CoordinatorView>(imp, (s) => s.state === 'running', 'the impostor coordinator', 120_000);
+    expect(fake.fingerprint).not.toBe(real.fingerprint);
+    await imp.evaluate(() => {
+      const d = (window as unknown as { __coordinator: Impostor }).__coordinator;
+      d.syncer.epoch = 2 ** 32 - 1;
+      d.seen = {};
+      const feed = d.feed.bind(d);
+      d.feed = (ev) => { const k = ev.msg?.type ?? ev.kind; d.seen[k] = (d.seen[k] ?? 0) + 1; feed(ev); };
+    });
+
+    // A join URL that pins the real key (#coord=) but whose signal= leads to the impostor's stack.
+    const { page } = await swarm.learner({ workload: 'digits', backend: 'wasm', signal: evil.signal });
+    const refused = await swarm.until<LearnerView>(page, (s) => (s.identityRefusals['wrong-key'] ?? 0) >= 3, 'the learner refuses the impostor three times', 120_000);
+    const seen = await imp.evaluate(() => (window as unknown as { __coordinator: Impostor }).__coordinator.seen);
+    expect(seen.join ?? 0).toBeGreaterThanOrEqual(1); // the impostor did hear the learner's hello
+    expect(seen.push ?? 0).toBe(0); // and got no push
+    expect(refused.error).toMatch(/coordinator identity refused: wrong-key/);
+    expect(refused.epoch).toBe(0); // nothing adopted
+    expect(refused.pushes).toBe(0);
+    expect(refused.coordinator).toBe(real.fingerprint);
+    expect(refused.pinnedBy).toBe('join URL');
+
+    // The volunteer opens the real join URL in the same tab: it trains with the real coordinator, at its epoch.
+    const id = refused.learnerId;
+    await page.goto(`${swarm.stack.baseUrl}/learner/?${new URLSearchParams({ ...swarm.run, workload: 'digits', backend: 'wasm', autostart: '1' })}#${swarm.pin()}`);
+    const ok = await swarm.until<LearnerView>(page, (s) => s.merges >= 2, 'the same tab merges with the real coordinator', 120_000);
+    expect(ok.learnerId).toBe(id);
+    expect(ok.epoch).toBe(real.epoch);
+    expect(ok.identityRefusals).toEqual({});
+    const c = await swarm.status<CoordinatorView>(coord);
+    expect(c.state).toBe('running');
+    expect(c.learners.map((l) => l.id)).toContain(id);
+    expect((await imp.evaluate(() => (window as unknown as { __coordinator: Impostor }).__coordinator.seen)).push ?? 0).toBe(0);
+  } finally {
+    await ctx.close();
+    await evil.close();
+  }
 });

@@ -1,11 +1,12 @@
 import { decodeMessage, encodeMessage, logLine, makeLayout, parseLog, planFragments, planHash, replayLog, Syncer, theta0Line, Timeline, waitsForCommit, type Commit, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
-import { coordinatorPeerId, hostCoordinator, type CoordinatorHost } from '@tabswarm/net';
+import { coordinatorPeerId, hostCoordinator, type CoordinatorHost, type CoordinatorSigner } from '@tabswarm/net';
 import { describeError } from '@tabswarm/worker';
 import { Chaos } from './chaos';
 import type { CoordinatorConfig } from './config';
 import { paramsHash } from './crc32';
 import { emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './status';
 import { Evaluator } from './evaluator';
+import { runSigner } from './identity';
 import { stateFromModelFile } from './model-file';
 import { askPersistence, lostStateMessage, pushFromLostState, storageFacts } from './storage';
 import { DurableStore } from './store';
@@ -15,8 +16,9 @@ import { DurableStore } from './store';
  * Commands run strictly in order behind a promise chain, and a 'commit' is a durable IndexedDB write:
  * nothing the syncer says after a merge (its broadcast, its acks, anything later) leaves this page before
  * that merge is on disk. A pull reveals no state, so it skips the queue (core's waitsForCommit): a round
- * opens while the previous round's commit is still being written (docs/method.md §4). Evaluation of the
- * global model runs in a worker, never on the main thread.
+ * opens while the previous round's commit is still being written (docs/method.md §4). Every frame leaves
+ * signed with the run's key (docs/security.md §2), through one signing queue, so learners receive frames in
+ * the order the syncer issued them. Evaluation of the global model runs in a worker, never on the main thread.
  */
 /** A commit refused by a full quota is retried this often, for at most this long (ms). */
 const QUOTA_RETRY_MS = 2000;
@@ -29,6 +31,9 @@ export class CoordinatorDriver {
   readonly status: CoordinatorStatus = emptyStatus();
   readonly chaos: Chaos;
   private host: CoordinatorHost | undefined;
+  private signer: CoordinatorSigner | undefined;
+  /** Frames are signed one after another and handed to the host in that order. */
+  private signing: Promise<void> = Promise.resolve();
   private readonly evaluator: Evaluator;
   private evaluating = false;
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -64,6 +69,8 @@ export class CoordinatorDriver {
   async start(): Promise<void> {
     try {
       await this.lead();
+      const signer = this.signer = await runSigner(this.cfg.sync.runId);
+      this.status.fingerprint = signer.fingerprint;
       const { info, backend, theta0: initial } = await this.evaluator.boot();
       const layout = makeLayout(info.specs);
       // A run stored under another fragment plan (another P, or the planner before row splitting) is refused, not misread.
@@ -203,26 +210,44 @@ export class CoordinatorDriver {
         return;
       }
       case 'send': {
-        const bytes = encodeMessage(c.msg);
-        this.status.bytesOut += bytes.length;
-        if (c.msg.type === 'snapshot') this.status.snapshotBytes += bytes.length; // a join's whole model, not per-step traffic
-        host.send(c.to, bytes).catch(() => undefined); // a failed send means the link is closing: onLeave follows
-        return;
+        const snapshot = c.msg.type === 'snapshot';
+        return this.signed(encodeMessage(c.msg), (bytes) => {
+          this.status.bytesOut += bytes.length;
+          if (snapshot) this.status.snapshotBytes += bytes.length; // a join's whole model, not per-step traffic
+          host.send(c.to, bytes).catch(() => undefined); // a failed send means the link is closing: onLeave follows
+        });
       }
       case 'broadcast': {
-        const bytes = encodeMessage(c.msg); // encoded once for every recipient
-        this.status.bytesOut += bytes.length * c.to.length;
         const round = c.msg.type === 'broadcast' ? c.msg.version : undefined;
-        void host.broadcast(c.to, bytes).then(() => {
-          if (round === undefined) return;
-          const commitMs = this.commitMs.get(round);
-          this.commitMs.delete(round);
-          this.feed({ kind: 'synced', round, now: performance.now(), ...(commitMs === undefined ? {} : { commitMs }) });
+        return this.signed(encodeMessage(c.msg), (bytes) => { // encoded and signed once for every recipient
+          this.status.bytesOut += bytes.length * c.to.length;
+          void host.broadcast(c.to, bytes).then(() => {
+            if (round === undefined) return;
+            const commitMs = this.commitMs.get(round);
+            this.commitMs.delete(round);
+            this.feed({ kind: 'synced', round, now: performance.now(), ...(commitMs === undefined ? {} : { commitMs }) });
+          });
         });
-        return;
       }
-      case 'drop': return host.drop(c.id, c.reason);
+      case 'drop': // behind the signing queue, so a refusal said just before it still leaves
+        this.signing = this.signing.then(() => host.drop(c.id, c.reason));
+        return;
     }
+  }
+
+  /**
+   * Sign `frame` behind every frame before it, then hand it over. Returns at once: the commit queue never
+   * waits for a signature, and a pull (which skips that queue) still leaves after what was issued before it.
+   */
+  private signed(frame: Uint8Array, deliver: (bytes: Uint8Array) => void): void {
+    const signer = this.signer!;
+    this.signing = this.signing.then(async () => {
+      if (this.status.state === 'failed') return;
+      const t0 = performance.now();
+      const bytes = await signer.seal(frame);
+      this.status.signMs = 0.9 * this.status.signMs + 0.1 * (performance.now() - t0);
+      deliver(bytes);
+    }).catch((e: unknown) => this.fail(e)); // a key that cannot sign: stop rather than send anything unsigned
   }
 
   private wake(at: number): void {
@@ -347,9 +372,10 @@ export class CoordinatorDriver {
       this.evaluatedAt = merges;
       this.status.loss.push({ step, tokens, loss, at: performance.now() });
       const to = s.connectedIds();
-      const bytes = encodeMessage({ type: 'status', globalStep: step, loss, learners: to.length });
-      this.status.bytesOut += bytes.length * to.length;
-      void this.host?.broadcast(to, bytes);
+      this.signed(encodeMessage({ type: 'status', globalStep: step, loss, learners: to.length }), (bytes) => {
+        this.status.bytesOut += bytes.length * to.length;
+        void this.host?.broadcast(to, bytes);
+      });
     } catch (e) {
       this.status.evalFailures++;
       this.status.evalError = describeError(e);

@@ -21,8 +21,14 @@ const plots = new Plots($('c-plots'), { width: 520, height: 220 });
 
 const join = new URL('../learner/', location.href);
 join.search = new URLSearchParams({ run: cfg.sync.runId, workload: cfg.workload, model: cfg.model, batch: String(cfg.batch), signal: `${cfg.signal.host}:${cfg.signal.port}` }).toString();
-$('c-join').textContent = join.href;
-($('c-join') as HTMLAnchorElement).href = join.href;
+/** The join URL pins this run's key in its fragment, which browsers never send to a server (docs/security.md §2). */
+function showJoin(fingerprint: string): void {
+  join.hash = fingerprint ? `coord=${fingerprint}` : '';
+  if ($('c-join').textContent === join.href) return;
+  $('c-join').textContent = join.href;
+  ($('c-join') as HTMLAnchorElement).href = join.href;
+}
+showJoin('');
 $('c-hyper').textContent = JSON.stringify({ workload: cfg.workload, model: cfg.model, seed: cfg.seed, batch: cfg.batch, ...cfg.sync }, null, 2);
 
 // Render at most 4×/s with a timer: requestAnimationFrame stops in a background tab.
@@ -43,6 +49,7 @@ function rows(tbody: Element, cells: string[][]): void {
 
 function render(s: CoordinatorStatus): void {
   $('c-state').textContent = s.state;
+  showJoin(s.fingerprint);
   $('c-error').textContent = s.error;
   $('c-step').textContent = String(s.globalStep);
   $('c-merges').textContent = String(s.merges);

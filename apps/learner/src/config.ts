@@ -16,6 +16,8 @@ export interface LearnerConfig {
   batch: number;
   backend: string | undefined;
   signal: { host: string; port: number; path: string; key: string; secure: boolean };
+  /** The coordinator key's fingerprint from the join URL's fragment `#coord=`; undefined: trust on first use. */
+  coordinator: string | undefined;
   iceServers: RTCIceServer[];
   autostart: boolean;
   /** Train alone, without joining a run: the baseline for the swarm's overhead (npm run bench). */
@@ -41,9 +43,11 @@ function preset(workload: 'text' | 'digits', name: string | null): ModelPreset {
   }
 }
 
+const SECRET_KEY = 'tabswarm.sessionSecret';
+
 /** This tab's session secret: 128 random bits, kept in sessionStorage so a reload presents the same one. */
 function stableSecret(): string {
-  const key = 'tabswarm.sessionSecret';
+  const key = SECRET_KEY;
   try {
     const got = sessionStorage.getItem(key);
     if (isValidSessionSecret(got)) return got;
@@ -52,6 +56,15 @@ function stableSecret(): string {
     return fresh;
   } catch {
     return randomToken(); // storage disabled: a reload is then a new session, which waits out the old one's hold
+  }
+}
+
+/** A secret that went to an untrusted coordinator is burnt: the next load of this tab uses a fresh one. */
+export function burnSecret(): void {
+  try {
+    sessionStorage.setItem(SECRET_KEY, randomToken());
+  } catch {
+    // storage disabled: every load has a fresh secret anyway
   }
 }
 
@@ -82,6 +95,7 @@ export function readConfig(url = new URL(location.href)): LearnerConfig {
     batch: Number(q.get('batch') ?? defaults.batch),
     backend: q.get('backend') ?? undefined,
     signal: { host: host ?? location.hostname, port: Number(port ?? 9000), path: '/signal', key: 'tabswarm', secure: location.protocol === 'https:' },
+    coordinator: new URLSearchParams(url.hash.slice(1)).get('coord') ?? undefined,
     iceServers: q.get('ice') ? (JSON.parse(q.get('ice')!) as RTCIceServer[]) : [],
     autostart: q.get('autostart') === '1',
     solo: q.get('solo') === '1',

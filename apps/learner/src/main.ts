@@ -19,6 +19,8 @@ function render(s: LearnerStatus): void {
   $('s-merges').textContent = `${s.merges} (${s.rejected} refused)`;
   $('s-global').textContent = s.globalLoss === undefined ? `step ${s.globalStep}` : `${fmt(s.globalLoss)} at step ${s.globalStep}`;
   $('s-loss').textContent = fmt(s.loss);
+  const refused = Object.entries(s.identityRefusals).map(([k, v]) => `${k}: ${v}`).join(', ');
+  $('s-coordinator').textContent = `${s.coordinator || 'not seen yet'} (pinned by ${s.pinnedBy}${s.pinnedBy === 'first use' ? ': the join URL carried no #coord=' : ''})${refused ? `; frames refused: ${refused}` : ''}`;
   $('s-error').textContent = s.error;
   $('pause').textContent = s.state === 'paused' ? 'Resume' : 'Pause';
 }

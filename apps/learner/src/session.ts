@@ -1,10 +1,10 @@
-import { decodeMessage, encodeMessage, gather, LearnerEngine, makeLayout, type EngineCommand, type EngineEvent, type Message } from '@tabswarm/core';
-import { connectLearner, coordinatorPeerId, type LearnerLink } from '@tabswarm/net';
+import { encodeMessage, gather, LearnerEngine, makeLayout, openSigned, type EngineCommand, type EngineEvent, type Message } from '@tabswarm/core';
+import { connectLearner, coordinatorPeerId, pinCoordinator, type LearnerLink, type LearnerPin } from '@tabswarm/net';
 import { describePreset, startTrainer, TrainerError, type BackendName, type InitInfo, type Trainer } from '@tabswarm/worker';
 import { calibrate, choiceKey, pickBackend, remember, type BackendSource, type ChoiceStore } from './backend-choice';
 import { HANG_DEADLINE_MS, isRecoverable, RecoveryBudget, trainDeadlineMs } from './recovery';
 import { dataUrl, hashSeed, HELLO_DEADLINE_MS, nextSession, storage } from './tab';
-import type { LearnerConfig } from './config';
+import { burnSecret, type LearnerConfig } from './config';
 
 /** What the page shows, and what Playwright polls (window.__tabswarm). */
 export interface LearnerStatus {
@@ -46,6 +46,11 @@ export interface LearnerStatus {
   versions: number[];
   /** Each step is made to take this many times its compute time (the `slowdown` URL parameter; 1 = none). */
   slowdown: number;
+  /** The coordinator key this tab trusts (fingerprint), and whether the join URL pinned it or the first frame did. */
+  coordinator: string;
+  pinnedBy: 'join URL' | 'first use';
+  /** Frames refused because the pinned coordinator key did not sign them, by reason (wrong-key, bad-signature, unsigned). */
+  identityRefusals: Record<string, number>;
   error: string;
 }
 
@@ -75,12 +80,21 @@ export class LearnerSession {
    * refusal when a push is merged again; a failure never clears. */
   private errorKind: 'link' | 'refused' | 'failed' | undefined;
   private readonly store: ChoiceStore | undefined = storage();
+  private readonly pin: LearnerPin;
+  /** Frames are opened one at a time, in arrival order (verifying a signature is asynchronous). */
+  private inbox: Promise<void> = Promise.resolve();
+  /** Pushes wait until the coordinator at the other end of this link has signed a frame with the pinned key:
+   * an impostor never receives one, not even a resend of an unacked push (docs/security.md §2). */
+  private trusted = false;
+  private held: Message[] = [];
 
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = {
       state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', backendSource: '', calibration: '', model: describePreset(cfg.workload, cfg.model), link: '', firstMergeMs: null, steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
-      loss: undefined, globalLoss: undefined, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, linkOpens: 0, epoch: 0, versions: [], slowdown: cfg.slowdown, error: '',
+      loss: undefined, globalLoss: undefined, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, linkOpens: 0, epoch: 0, versions: [], slowdown: cfg.slowdown,
+      coordinator: cfg.coordinator ?? '', pinnedBy: cfg.coordinator === undefined ? 'first use' : 'join URL', identityRefusals: {}, error: '',
     };
+    this.pin = pinCoordinator(cfg.coordinator);
   }
 
   async start(): Promise<void> {
@@ -104,7 +118,9 @@ export class LearnerSession {
         onOpen: () => {
           this.status.linkOpens++;
           this.clearError('link');
-          this.feed({ kind: 'connected', now: performance.now() }); // hello, then every push not yet acked
+          this.trusted = false;
+          this.held = [];
+          this.feed({ kind: 'connected', now: performance.now() }); // hello, then every push not yet acked (held until trusted)
         },
         onMessage: (bytes) => this.receive(bytes),
         onState: (state, detail) => this.set({ link: state === 'open' ? `open (${detail})` : `${state === 'waiting' ? 'reconnecting' : state}: ${detail}` }),
@@ -249,10 +265,28 @@ export class LearnerSession {
   }
 
   private receive(bytes: Uint8Array): void {
-    const d = decodeMessage(bytes);
-    if (!d.ok) return this.showError('link', `coordinator sent an invalid message: ${d.reason}`);
-    this.clearError('link'); // a message that decodes: the link works
-    const m = d.value;
+    this.inbox = this.inbox.then(() => openSigned(bytes, this.pin)).then((d) => {
+      if (d.ok) {
+        this.clearError('link'); // a frame that opens: the link works
+        return this.deliver(d.value);
+      }
+      if (d.reason !== 'wrong-key' && d.reason !== 'bad-signature' && d.reason !== 'unsigned') return this.showError('link', `coordinator sent an invalid message: ${d.reason}`);
+      // Not the run's coordinator: nothing it said is used, this tab's secret is burnt for the next load,
+      // and the link starts over, with a backoff, until the coordinator with the pinned key answers.
+      const refusals = this.status.identityRefusals;
+      refusals[d.reason] = (refusals[d.reason] ?? 0) + 1;
+      this.showError('link', `coordinator identity refused: ${d.reason} (${d.detail})`);
+      burnSecret();
+      this.link?.restart('untrusted-coordinator');
+    }).catch((e: unknown) => this.fail(e));
+  }
+
+  private deliver(m: Message): void {
+    if (!this.trusted) {
+      this.trusted = true;
+      this.set({ coordinator: this.pin.fingerprint ?? '' });
+      for (const p of this.held.splice(0)) this.send(p);
+    }
     if (m.type === 'status') this.set({ globalLoss: m.loss });
     else if (m.type === 'reject') this.showError('refused', `coordinator refused us: ${m.reason} (${m.detail})`);
     else this.feed({ kind: 'message', msg: m, now: performance.now() });
@@ -296,6 +330,7 @@ export class LearnerSession {
    * the link works again.
    */
   private send(m: Message): void {
+    if (m.type === 'push' && !this.trusted) { this.held.push(m); return; }
     this.link?.send(encodeMessage(m)).catch((e: unknown) => {
       if (this.link?.state !== 'open') return;
       this.showError('link', `send failed: ${String(e)}`);

@@ -31,6 +31,10 @@ export const REASONS = [
   'token-claim',        // claims more steps or tokens than the learner could have done
   'too-many-strikes',   // disconnected after repeated invalid messages
   'not-leader',         // another coordinator tab holds this run
+  // added with the coordinator's identity (docs/security.md §2)
+  'unsigned',           // a bare frame where the coordinator signs every frame
+  'wrong-key',          // signed by a key other than the one the join URL pinned
+  'bad-signature',      // the signature does not match the frame
 ] as const;
 
 export type Reason = (typeof REASONS)[number];

@@ -82,6 +82,8 @@ export interface LearnerLink {
   send(bytes: Uint8Array): Promise<void>;
   /** Stops for good: closes the link, destroys the Peer, cancels retries. */
   close(): void;
+  /** Drops this link and connects again after a backoff that grows while restarts come quickly (an untrusted coordinator). */
+  restart(reason: string): void;
   readonly state: LearnerLinkState;
   readonly peerId: string | undefined;
   readonly rttMs: number | undefined;
@@ -202,6 +204,12 @@ export function connectLearner(o: LearnerLinkOptions): LearnerLink {
     send: (bytes) => (state === 'open' && channel ? channel.send(bytes) : Promise.reject(new NetError('not-open', `link is ${state}`))),
     close() {
       if (state !== 'closed') stop('local', 'closed by the learner');
+    },
+    restart(reason) {
+      if (state !== 'open') return;
+      quickCloses++;
+      teardown(reason);
+      scheduleRetry(`restarted (${reason})`);
     },
     get state() { return state; },
     get peerId() { return peer?.id; },

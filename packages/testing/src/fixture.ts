@@ -7,9 +7,12 @@
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
 import { startStack, type Stack } from './stack';
 
-export interface LearnerView { state: string; learnerId: string; backend: string; steps: number; merges: number; pushes: number; error: string; versions: number[]; mergedKeys: string[]; unacked: number; linkOpens: number }
+export interface LearnerView {
+  state: string; learnerId: string; backend: string; steps: number; merges: number; pushes: number; error: string; versions: number[]; mergedKeys: string[]; unacked: number; linkOpens: number;
+  epoch: number; coordinator: string; pinnedBy: string; identityRefusals: Record<string, number>;
+}
 export interface CoordinatorView {
-  state: string; error: string; globalStep: number; merges: number; mergedTokens: number; numParams: number;
+  state: string; error: string; globalStep: number; merges: number; mergedTokens: number; numParams: number; fingerprint: string;
   epoch: number; resumedFrom: number | null; commitSeq: number; committedHash: string; restoredHash: string; firstCommitAfterStartMs: number | null; downtimeMs: number;
   goodput: { trained: number; merged: number; ratio: number | null; stale: number; filtered: number; invalid: number; superseded: number; killedOrLost: number; pending: number };
   chaos: Record<string, number>;
@@ -28,8 +31,10 @@ export interface Swarm {
   stack: Stack;
   /** Opens the coordinator and waits until it serves. `params` become its URL query. */
   coordinator(params?: Record<string, string>): Promise<Page>;
-  /** Opens one learner tab in a fresh context, started automatically. */
+  /** Opens one learner tab in a fresh context, started automatically; its URL pins the last coordinator's key (`#coord=`). */
   learner(params?: Record<string, string>): Promise<{ page: Page; context: BrowserContext }>;
+  /** The join URL's fragment for the coordinator opened last: `coord=<fingerprint>` ('' before one started). */
+  pin: () => string;
   /** Polls `fn(status)` on a page (window.__tabswarm) until it returns true; fails with `what` at the deadline. */
   until<T>(page: Page, fn: (s: T) => boolean, what: string, timeoutMs?: number): Promise<T>;
   status<T>(page: Page): Promise<T>;
@@ -47,14 +52,15 @@ export const test = base.extend<{ swarm: Swarm }, { stack: Stack }>({
     const errors: string[] = [];
     const contexts: BrowserContext[] = [];
     const run: Record<string, string> = { run: `t${info.workerIndex}x${Date.now().toString(36)}`, signal: stack.signal };
-    const open = async (path: string, params: Record<string, string>): Promise<{ page: Page; context: BrowserContext }> => {
+    let fingerprint = '';
+    const open = async (path: string, params: Record<string, string>, hash = ''): Promise<{ page: Page; context: BrowserContext }> => {
       const context = await browser.newContext();
       contexts.push(context);
       const page = await context.newPage();
       page.on('pageerror', (e) => errors.push(`${path}: ${e.message}`));
       // A Content-Security-Policy violation is a page error too: the pages must run under their own CSP.
       page.on('console', (m) => { if (/Content[- ]Security[- ]Policy/i.test(m.text())) errors.push(`${path}: ${m.text()}`); });
-      await page.goto(`${stack.baseUrl}/${path}/?${new URLSearchParams({ ...run, ...params })}`);
+      await page.goto(`${stack.baseUrl}/${path}/?${new URLSearchParams({ ...run, ...params })}${hash ? `#${hash}` : ''}`);
       return { page, context };
     };
     const status = <T>(page: Page): Promise<T> => page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __tabswarm: unknown }).__tabswarm)) as T);
@@ -74,9 +80,11 @@ export const test = base.extend<{ swarm: Swarm }, { stack: Stack }>({
         await until<CoordinatorView>(page, (s) => s.state !== 'starting', 'the coordinator to start', 120_000);
         const s = await status<CoordinatorView>(page);
         if (s.state !== 'running') throw new Error(`coordinator failed: ${s.error}`);
+        fingerprint = s.fingerprint;
         return page;
       },
-      learner: (params = {}) => open('learner', { autostart: '1', ...params }),
+      learner: (params = {}) => open('learner', { autostart: '1', ...params }, swarm.pin()),
+      pin: () => (fingerprint ? `coord=${fingerprint}` : ''),
     };
     await use(swarm);
     await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));

@@ -2,7 +2,7 @@
  * The one binary frame format for every tabswarm message. Little-endian throughout.
  *
  *   offset 0  'T' 'S'       magic 0x54 0x53
- *          2  version u8    PROTOCOL_VERSION (3)
+ *          2  version u8    PROTOCOL_VERSION (5)
  *          3  type u8       TYPE_CODES (hello 1 … status 11)
  *          4  fields, in the order below, with no gaps except the fp32 padding
  *

@@ -4,6 +4,8 @@ export type { Limits } from './limits';
 export { encodeMessage, OUTCOME_CODES, PRECISION_CODES } from './encode';
 export { decodeMessage } from './decode';
 export { peekHeader } from './peek';
+export { DIGEST_BYTES, openSigned, parseSigned, PUBLIC_KEY_BYTES, sealSigned, SIGNATURE_BYTES, SIGNED_OVERHEAD, SIGNED_TYPE, signingInput } from './signed';
+export type { CoordinatorPin, SignedFrame } from './signed';
 export type { Header } from './peek';
 export { validateMessage } from './validate';
 export { f32ToHalfBits, halfBitsToF32 } from './half';

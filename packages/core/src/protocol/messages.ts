@@ -12,8 +12,9 @@ import type { LrSchedule } from '../schedule';
 /** 2: push carries the epoch of its base (durable coordinator, issue #4).
  * 3: a broadcast carries either the fragment's values or the quantised outer update against a base version.
  * 4: the snapshot's config carries the inner LR schedule and the lockstep rule (baselines, docs/method.md §9),
- *    and the run's tokens per step (claims, docs/fault-tolerance.md §3). */
-export const PROTOCOL_VERSION = 4;
+ *    and the run's tokens per step (claims, docs/fault-tolerance.md §3).
+ * 5: every coordinator frame travels signed (signed.ts, docs/security.md §2). */
+export const PROTOCOL_VERSION = 5;
 
 /** The two magic bytes that open every frame: 'T' 'S'. */
 export const MAGIC0 = 0x54;
