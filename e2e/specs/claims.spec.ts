@@ -18,7 +18,8 @@ const evilDo = <R>(page: Page, fn: (e: Evil, arg: unknown) => R | Promise<R>, ar
 /** Races an honest learner meets too (the round closed before the push arrived): push again into the next. */
 const RACES = new Set(['round-closed', 'round-unknown', 'stale-base']);
 
-/** Open a raw link as learner 'evil', say a correct hello, and push −3e38 into each round it is pulled for
+/** Open a raw link as learner 'evil<session>' (a learner id stays bound to its first link's secret for 60 s
+ * after that link closes, docs/security.md), say a correct hello, and push −3e38 into each round it is pulled for
  * until one is answered with something other than a race; returns that ack. Polls, never sleeps. */
 async function attack(swarm: { learner(p: Record<string, string>): Promise<{ page: Page }>; run: Record<string, string> }, coord: Page, session: number): Promise<Heard> {
   const { encodeMessage, getCodec } = await import('@tabswarm/core');
@@ -26,10 +27,10 @@ async function attack(swarm: { learner(p: Record<string, string>): Promise<{ pag
   if (!fp32.ok) throw new Error('fp32 codec missing');
   const info = await syncer(coord, (s) => ({ hash: s.layout.hash, tps: s.cfg.tokensPerStep, H: s.cfg.H, sizes: s.fragments.map((f) => f.size) }));
   const { page } = await swarm.learner({ workload: 'digits', autostart: '0' }); // a page, not a trainer: its raw link is the attacker
-  await page.evaluate(() => { const w = window as unknown as { evil: unknown; __tabswarmRawLink: (id: string) => unknown }; w.evil = w.__tabswarmRawLink('evil'); });
+  await page.evaluate((id) => { const w = window as unknown as { evil: unknown; __tabswarmRawLink: (id: string) => unknown }; w.evil = w.__tabswarmRawLink(id); }, `evil${session}`);
   await expect.poll(() => evilDo(page, (e) => e.open), { timeout: 30_000, message: 'the hostile link open' }).toBe(true);
   const send = (m: Parameters<typeof encodeMessage>[0]): Promise<void> => evilDo(page, (e, b) => e.send(b as number[]), [...encodeMessage(m)]);
-  await send({ type: 'hello', runId: swarm.run.run!, learnerId: 'evil', session, layoutHash: info.hash, tokensPerStep: info.tps, backend: 'cpu', uplinkCodec: 0 });
+  await send({ type: 'hello', runId: swarm.run.run!, learnerId: `evil${session}`, session, layoutHash: info.hash, tokensPerStep: info.tps, backend: 'cpu', uplinkCodec: 0 });
   const heard = (): Promise<Heard[]> => evilDo(page, (e) => e.recent());
   await expect.poll(async () => (await heard()).some((h) => h.type === 'snapshot'), { timeout: 30_000, message: 'the snapshot answering hello' }).toBe(true);
   const pushed = new Map<number, number>(); // round → seq of our push into it

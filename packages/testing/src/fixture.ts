@@ -31,10 +31,11 @@ export interface Swarm {
   stack: Stack;
   /** Opens the coordinator and waits until it serves. `params` become its URL query. */
   coordinator(params?: Record<string, string>): Promise<Page>;
-  /** Opens one learner tab in a fresh context, started automatically; its URL pins the last coordinator's key (`#coord=`). */
+  /** Opens one learner tab in a fresh context, started automatically; its URL pins the key (`#coord=`) of the
+   * coordinator this fixture opened for the same run (`params.run`, default the fixture's own). */
   learner(params?: Record<string, string>): Promise<{ page: Page; context: BrowserContext }>;
-  /** The join URL's fragment for the coordinator opened last: `coord=<fingerprint>` ('' before one started). */
-  pin: () => string;
+  /** The join URL's fragment for a run's coordinator (default: the one opened last): `coord=<fingerprint>`, '' if none. */
+  pin: (runId?: string) => string;
   /** Polls `fn(status)` on a page (window.__tabswarm) until it returns true; fails with `what` at the deadline. */
   until<T>(page: Page, fn: (s: T) => boolean, what: string, timeoutMs?: number): Promise<T>;
   status<T>(page: Page): Promise<T>;
@@ -52,7 +53,9 @@ export const test = base.extend<{ swarm: Swarm }, { stack: Stack }>({
     const errors: string[] = [];
     const contexts: BrowserContext[] = [];
     const run: Record<string, string> = { run: `t${info.workerIndex}x${Date.now().toString(36)}`, signal: stack.signal };
-    let fingerprint = '';
+    // Each run's coordinator has its own key: a spec with two runs must pin each learner to its own.
+    const fingerprints = new Map<string, string>();
+    let lastRun = '';
     const open = async (path: string, params: Record<string, string>, hash = ''): Promise<{ page: Page; context: BrowserContext }> => {
       const context = await browser.newContext();
       contexts.push(context);
@@ -80,11 +83,12 @@ export const test = base.extend<{ swarm: Swarm }, { stack: Stack }>({
         await until<CoordinatorView>(page, (s) => s.state !== 'starting', 'the coordinator to start', 120_000);
         const s = await status<CoordinatorView>(page);
         if (s.state !== 'running') throw new Error(`coordinator failed: ${s.error}`);
-        fingerprint = s.fingerprint;
+        lastRun = params.run ?? run.run!;
+        fingerprints.set(lastRun, s.fingerprint);
         return page;
       },
-      learner: (params = {}) => open('learner', { autostart: '1', ...params }, swarm.pin()),
-      pin: () => (fingerprint ? `coord=${fingerprint}` : ''),
+      learner: (params = {}) => open('learner', { autostart: '1', ...params }, swarm.pin(params.run ?? run.run)),
+      pin: (runId = lastRun) => (fingerprints.get(runId) ? `coord=${fingerprints.get(runId)}` : ''),
     };
     await use(swarm);
     await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
