@@ -67,7 +67,7 @@ export function fuzzPlan(seed: number, layoutHash: string): FuzzPlan {
   const wrongWay: Message[] = [
     { type: 'pull', fragment: 0, round: 1 },
     { type: 'ack', fragment: 0, round: 1, seq: 1, session: 1, outcome: 'merged', reason: null },
-    { type: 'status', globalStep: 1, loss: 1, learners: 1 },
+    { type: 'status', globalStep: 1, loss: 1, learners: 1, learnerTokens: 1, yourTokens: 1 },
     { type: 'reject', reason: 'duplicate', detail: 'forged' },
   ];
   for (let i = 0; i < 500; i++) add('forged', encodeMessage(wrongWay[i % wrongWay.length]!));

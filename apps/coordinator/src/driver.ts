@@ -1,6 +1,6 @@
 import { decodeMessage, encodeMessage, logLine, makeLayout, parseLog, planFragments, planHash, replayLog, Syncer, theta0Line, Timeline, waitsForCommit, type Commit, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost, type CoordinatorSigner } from '@tabswarm/net';
-import { describeError } from '@tabswarm/worker';
+import { describeError, type SampleOptions } from '@tabswarm/worker';
 import { Chaos } from './chaos';
 import type { CoordinatorConfig } from './config';
 import { paramsHash } from './crc32';
@@ -337,6 +337,16 @@ export class CoordinatorDriver {
     return { ok, entries: entries.length, replayedHash, committedHash, detail: ok ? 'replay reproduces the committed state bit for bit' : 'replay differs from the committed state' };
   }
 
+  /** Text: `o.prompt` continued by the current global model, in the evaluation worker. */
+  sample(o: SampleOptions): Promise<string> {
+    return this.evaluator.sample(Float32Array.from(this.syncer!.model.theta), o);
+  }
+
+  /** Digits: the current global model's class probabilities for a 28×28 image, in the evaluation worker. */
+  predict(pixels: Float32Array): Promise<number[]> {
+    return this.evaluator.predict(Float32Array.from(this.syncer!.model.theta), pixels);
+  }
+
   /**
    * Replace the run's durable state with a model file's (model-file.ts): the file is checked first and a
    * refused one changes nothing; then this page stops merging, lets queued commits finish and rebases the
@@ -371,11 +381,15 @@ export class CoordinatorDriver {
       const loss = await this.evaluator.loss(Float32Array.from(s.model.theta));
       this.evaluatedAt = merges;
       this.status.loss.push({ step, tokens, loss, at: performance.now() });
+      // Each learner hears its own share of the merged tokens (its page shows it), so one frame per learner.
       const to = s.connectedIds();
-      this.signed(encodeMessage({ type: 'status', globalStep: step, loss, learners: to.length }), (bytes) => {
-        this.status.bytesOut += bytes.length * to.length;
-        void this.host?.broadcast(to, bytes);
-      });
+      const learnerTokens = [...s.learners.values()].reduce((n, l) => n + l.tokensMerged, 0);
+      for (const id of to) { // each learner hears its own share, so each gets its own signed frame
+        this.signed(encodeMessage({ type: 'status', globalStep: step, loss, learners: to.length, learnerTokens, yourTokens: s.learners.get(id)?.tokensMerged ?? 0 }), (bytes) => {
+          this.status.bytesOut += bytes.length;
+          this.host?.send(id, bytes).catch(() => undefined); // a failed send means the link is closing: onLeave follows
+        });
+      }
     } catch (e) {
       this.status.evalFailures++;
       this.status.evalError = describeError(e);

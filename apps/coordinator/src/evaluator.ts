@@ -1,15 +1,17 @@
-import { startTrainer, type InitInfo, type Trainer } from '@tabswarm/worker';
+import { startTrainer, type InitInfo, type SampleOptions, type Trainer } from '@tabswarm/worker';
 import type { CoordinatorConfig } from './config';
 
 /**
- * Held-out evaluation of the global model, in its own worker. It draws the loss curve and nothing else
- * depends on it, so it may fail without stopping the run: the worker client terminates a worker whose
- * call missed its deadline (a CPU-bound WebGPU tab beside it can starve it for seconds), and the next
- * evaluation starts a new one on the backend chosen at boot.
+ * Held-out evaluation of the global model, in its own worker; the classroom view's text samples and digit
+ * predictions run there too. They draw the page and nothing else depends on them, so they may fail
+ * without stopping the run: the worker client terminates a worker whose call missed its deadline (a
+ * CPU-bound WebGPU tab beside it can starve it for seconds), and the next call starts a new one on the
+ * backend chosen at boot. Calls take turns (`turn`): each sets the parameters it is about.
  */
 export class Evaluator {
   private trainer: Trainer | undefined;
   private backend: string | undefined;
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly cfg: CoordinatorConfig) {}
 
@@ -36,15 +38,34 @@ export class Evaluator {
   }
 
   /** Held-out loss of `theta` (nats). Rejects when the worker fails; the next call starts a new one. */
-  async loss(theta: Float32Array): Promise<number> {
-    try {
-      if (!this.trainer) await this.boot();
-      await this.trainer!.setParams(theta);
-      return await this.trainer!.evaluate();
-    } catch (e) {
-      this.drop();
-      throw e;
-    }
+  loss(theta: Float32Array): Promise<number> {
+    return this.with(theta, (t) => t.evaluate());
+  }
+
+  /** Text: `o.prompt` continued by the model `theta`. */
+  sample(theta: Float32Array, o: SampleOptions): Promise<string> {
+    return this.with(theta, (t) => t.sample(o));
+  }
+
+  /** Digits: class probabilities of a 28×28 image under the model `theta`. */
+  predict(theta: Float32Array, pixels: Float32Array): Promise<number[]> {
+    return this.with(theta, (t) => t.predict(pixels));
+  }
+
+  /** Runs `fn` on the worker holding `theta`, after every earlier call; a failure drops the worker. */
+  private with<T>(theta: Float32Array, fn: (t: Trainer) => Promise<T>): Promise<T> {
+    const run = this.turn.then(async () => {
+      try {
+        if (!this.trainer) await this.boot();
+        await this.trainer!.setParams(theta);
+        return await fn(this.trainer!);
+      } catch (e) {
+        this.drop();
+        throw e;
+      }
+    });
+    this.turn = run.catch(() => undefined);
+    return run;
   }
 
   private drop(): void {

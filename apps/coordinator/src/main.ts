@@ -4,6 +4,8 @@ import { readConfig } from './config';
 import { CoordinatorDriver } from './driver';
 import type { CoordinatorStatus } from './status';
 import { charts } from './charts';
+import { renderTiles, showRoom, viewSwitch } from './classroom';
+import { Demo } from './demo';
 import { Plots } from './plot';
 import { modelFile, modelFileName } from './model-file';
 import { takeOperatorSecret } from './operator';
@@ -18,17 +20,21 @@ w.__syncerTheta = () => driver.syncer?.model.theta ?? new Float32Array(0); // fo
 w.__coordinator = driver; // for tests and the console: chaos, the durable log
 
 const plots = new Plots($('c-plots'), { width: 520, height: 220 });
+const classPlot = new Plots($('c-class-plot'), { width: 640, height: 300 }); // the projector's loss curve
 
 const join = new URL('../learner/', location.href);
 join.search = new URLSearchParams({ run: cfg.sync.runId, workload: cfg.workload, model: cfg.model, batch: String(cfg.batch), signal: `${cfg.signal.host}:${cfg.signal.port}` }).toString();
-/** The join URL pins this run's key in its fragment, which browsers never send to a server (docs/security.md §2). */
+/** The join URL pins this run's key in its fragment, which browsers never send to a server (docs/security.md §2);
+ * the room's link and QR code follow it. */
 function showJoin(fingerprint: string): void {
   join.hash = fingerprint ? `coord=${fingerprint}` : '';
   if ($('c-join').textContent === join.href) return;
-  $('c-join').textContent = join.href;
-  ($('c-join') as HTMLAnchorElement).href = join.href;
+  showRoom(cfg.sync.runId, join, { code: $('c-room'), link: $('c-join') as HTMLAnchorElement, qr: $('c-qr') as HTMLImageElement })
+    .catch((e: unknown) => { driver.status.error = `QR code: ${String(e)}`; });
 }
 showJoin('');
+viewSwitch($('c-view'), new URLSearchParams(location.search).get('view') === 'class');
+new Demo(driver, { box: $('d-box') as HTMLCanvasElement, clear: $('d-clear'), prediction: $('d-prediction'), sample: $('t-sample'), step: $('t-step') });
 $('c-hyper').textContent = JSON.stringify({ workload: cfg.workload, model: cfg.model, seed: cfg.seed, batch: cfg.batch, ...cfg.sync }, null, 2);
 
 // Render at most 4×/s with a timer: requestAnimationFrame stops in a background tab.
@@ -81,7 +87,11 @@ function render(s: CoordinatorStatus): void {
     String(p), f.size.toLocaleString('en'), String(sy.model.versions[p]), String(s.mergesPerFragment[p] ?? 0), String(s.contributorsPerFragment[p] ?? 0),
     outerCell(sy.outerPolicy.current[p] ?? null),
   ]));
-  plots.update(charts({ loss: s.loss, timeline: s.timeline }));
+  const cs = charts({ loss: s.loss, timeline: s.timeline });
+  if (document.body.classList.contains('classroom')) {
+    classPlot.update(cs.filter((c) => c.id === 'loss-time'));
+    renderTiles($('c-tiles'), s.learners);
+  } else plots.update(cs);
 }
 
 function outerCell(d: OuterDecision | null): string {

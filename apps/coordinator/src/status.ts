@@ -65,6 +65,10 @@ export interface CoordinatorStatus {
   prunedThrough: number;
   /** Non-empty while a commit waits for storage (the quota is full), saying which. */
   storageWait: string;
+  /** The classroom view's demo: the latest text sample (text) or prediction of the drawn digit (digits), the
+   * global step each came from, which drawing (a count of finished strokes) the prediction is of, and why the
+   * last attempt failed (empty when it did not). */
+  demo: { sample: string; sampleStep: number; prediction: number[] | null; predictionStep: number; drawing: number; error: string };
 }
 
 export function outerStatus(s: Syncer): Pick<CoordinatorStatus, 'outerMode' | 'outerStep' | 'outerModeMerges'> {
@@ -111,5 +115,6 @@ export function emptyStatus(): CoordinatorStatus {
     learners: [], rejections: {}, refusedConnections: {}, fingerprint: '', signMs: 0, bytesIn: 0, bytesOut: 0, snapshotBytes: 0, learnerSteps: 0, loss: [], timeline: [], evalBackend: '–', evalFailures: 0, evalError: '', numParams: 0,
     goodput: { trained: 0, merged: 0, ratio: null, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 0 }, downtimeMs: 0, chaos: {},
     outerMode: null, outerStep: '–', outerModeMerges: { nesterov: 0, 'delayed-nesterov': 0 }, storage: null, lostEpoch: null, quotaErrors: 0, prunedThrough: 0, storageWait: '',
+    demo: { sample: '', sampleStep: -1, prediction: null, predictionStep: -1, drawing: 0, error: '' },
   };
 }

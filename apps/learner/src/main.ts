@@ -1,3 +1,4 @@
+import { roomCode } from '@tabswarm/core';
 import { readConfig } from './config';
 import { rawLink, type RawLink } from './raw-link';
 import { LearnerSession, type LearnerStatus } from './session';
@@ -21,11 +22,13 @@ function render(s: LearnerStatus): void {
   $('s-loss').textContent = fmt(s.loss);
   const refused = Object.entries(s.identityRefusals).map(([k, v]) => `${k}: ${v}`).join(', ');
   $('s-coordinator').textContent = `${s.coordinator || 'not seen yet'} (pinned by ${s.pinnedBy}${s.pinnedBy === 'first use' ? ': the join URL carried no #coord=' : ''})${refused ? `; frames refused: ${refused}` : ''}`;
+  $('s-share').textContent = s.share === null ? '–' : `${(100 * s.share).toFixed(1)}% of the merged tokens (${s.yourTokens.toLocaleString('en', { maximumFractionDigits: 0 })} of ${s.learnerTokens.toLocaleString('en', { maximumFractionDigits: 0 })})`;
   $('s-error').textContent = s.error;
   $('pause').textContent = s.state === 'paused' ? 'Resume' : 'Pause';
 }
 
 const session = new LearnerSession(cfg, () => render(session.status));
+$('s-room').textContent = roomCode(cfg.runId); // the code the coordinator's page shows for this run
 // Playwright and curious visitors read the live status here.
 (window as unknown as { __tabswarm: LearnerStatus }).__tabswarm = session.status;
 (window as unknown as { __tabswarmRawLink: (id: string) => RawLink }).__tabswarmRawLink = (id) => rawLink(cfg, id);

@@ -34,6 +34,10 @@ export interface LearnerStatus {
   mergedKeys: string[];
   loss: number | undefined;
   globalLoss: number | undefined;
+  /** This tab's part of the merged tokens of all learners (yourTokens / learnerTokens from the last status), null before one. */
+  share: number | null;
+  yourTokens: number;
+  learnerTokens: number;
   globalStep: number;
   /** Worker rebuilds after a crash, hang or device loss, the last fault, and how long the last rebuild took (ms). */
   recoveries: number;
@@ -91,7 +95,7 @@ export class LearnerSession {
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = {
       state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', backendSource: '', calibration: '', model: describePreset(cfg.workload, cfg.model), link: '', firstMergeMs: null, steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
-      loss: undefined, globalLoss: undefined, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, linkOpens: 0, epoch: 0, versions: [], slowdown: cfg.slowdown,
+      loss: undefined, globalLoss: undefined, share: null, yourTokens: 0, learnerTokens: 0, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, linkOpens: 0, epoch: 0, versions: [], slowdown: cfg.slowdown,
       coordinator: cfg.coordinator ?? '', pinnedBy: cfg.coordinator === undefined ? 'first use' : 'join URL', identityRefusals: {}, error: '',
     };
     this.pin = pinCoordinator(cfg.coordinator);
@@ -287,7 +291,7 @@ export class LearnerSession {
       this.set({ coordinator: this.pin.fingerprint ?? '' });
       for (const p of this.held.splice(0)) this.send(p);
     }
-    if (m.type === 'status') this.set({ globalLoss: m.loss });
+    if (m.type === 'status') this.set({ globalLoss: m.loss, yourTokens: m.yourTokens, learnerTokens: m.learnerTokens, share: m.learnerTokens > 0 ? m.yourTokens / m.learnerTokens : null });
     else if (m.type === 'reject') this.showError('refused', `coordinator refused us: ${m.reason} (${m.detail})`);
     else this.feed({ kind: 'message', msg: m, now: performance.now() });
   }

@@ -29,3 +29,4 @@ export { replayLog } from './syncer/replay';
 export { fromBase64, logLine, parseLog, theta0Line, toBase64 } from './syncer/log-format';
 export { roomCode, ROOM_CODE_LENGTH } from './dashboard/room';
 export { Timeline, type TimelineInput, type TimelinePoint } from './dashboard/timeline';
+export { DIGIT_SIDE, digitInput } from './dashboard/digit-input';

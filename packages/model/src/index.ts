@@ -3,6 +3,7 @@
 export { AdamW, DEFAULT_ADAMW, type AdamWConfig, type AdamWState } from './adamw';
 export { DEFAULT_CONTEXT, fromBytes, type Batch, type Dataset, type DatasetOptions, type DigitsDataset, type TextDataset } from './data';
 export { DATA_FILES, DIGIT_CLASSES, DIGIT_FEATURES, DIGIT_RECORD_BYTES, WORKLOADS, type DigitsMeta, type VocabFile, type Workload } from './data-format';
+export { predictDigit, sampleText, type SampleOptions } from './demo';
 export { FlatParams } from './flat-params';
 export { createGpt, gptDefs, gptInit, gptParamCount, gptSpecs, GPT_DEFAULT, GPT_TINY, type GptConfig } from './gpt';
 export { describePreset, DIGITS_PRESET, MODEL_PRESETS, parsePreset, TEXT_PRESETS, type ModelPreset, type TextPreset } from './presets';

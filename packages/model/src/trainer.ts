@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { makeRng, type Fragment, type ParamLayout, type TensorSpec } from '@tabswarm/core';
 import { AdamW, DEFAULT_ADAMW, type AdamWConfig, type AdamWState } from './adamw';
 import type { Batch, Dataset } from './data';
+import { predictDigit, sampleText, type SampleOptions } from './demo';
 import type { Workload } from './data-format';
 import { FlatParams } from './flat-params';
 import { createGpt, GPT_DEFAULT, type GptConfig } from './gpt';
@@ -54,6 +55,10 @@ export interface TrainModel {
   evaluate(): Promise<number>;
   /** Held-out loss plus bits per char (text) or accuracy (digits). */
   metrics(): Promise<HeldOutMetrics>;
+  /** Text: the prompt continued by sampling from the model (demo.ts); rejects on a digits model. */
+  sample(o: SampleOptions): Promise<string>;
+  /** Digits: class probabilities of one 28×28 image (demo.ts); rejects on a text model. */
+  predict(pixels: Float32Array): Promise<number[]>;
   /** Zeroes AdamW moments and its step count (a rejoining learner); never called on ordinary syncs. */
   resetOptimizer(): void;
   /** AdamW's moments and step count, read back; with setOptimizerState, a move to another backend keeps them. */
@@ -155,6 +160,14 @@ export function createTrainModel(workload: Workload, dataset: Dataset, opts: Tra
     step,
     evaluate: async () => (await metrics()).loss,
     metrics,
+    sample: async (o) => {
+      if (dataset.workload !== 'text') throw new Error('sample: a digits model writes no text (use predict)');
+      return sampleText(model, model.config as GptConfig, dataset, o, () => performance.now());
+    },
+    predict: async (pixels) => {
+      if (dataset.workload !== 'digits') throw new Error('predict: a text model classifies no digits (use sample)');
+      return predictDigit(model, pixels);
+    },
     resetOptimizer: () => opt.reset(),
     optimizerState: () => opt.state(),
     setOptimizerState: (s) => opt.setState(s),

@@ -3,9 +3,9 @@
  * Everything here is structured-cloneable, because comlink copies it between threads.
  */
 import type { Fragment, TensorSpec } from '@tabswarm/core';
-import type { ModelConfig, Workload } from './model-api';
+import type { ModelConfig, SampleOptions, Workload } from './model-api';
 
-export type { ModelConfig, Workload } from './model-api';
+export type { ModelConfig, SampleOptions, Workload } from './model-api';
 
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 
@@ -123,6 +123,10 @@ export interface TrainerApi {
   /** θ_f ← buf, or with `rebase` θ_f ← buf + (θ_f − rebase): eager re-application (core's `rebased`). */
   writeFragment(f: Fragment, buf: ArrayBuffer, rebase?: ArrayBuffer): Promise<void>;
   evaluate(): Promise<number>;
+  /** Text models: the prompt continued by sampling (the classroom view's "what the model writes"). */
+  sample(o: SampleOptions): Promise<string>;
+  /** Digits models: class probabilities of one 28×28 image, ink in [0, 1] (as an ArrayBuffer of 784 float32). */
+  predict(pixels: ArrayBuffer): Promise<number[]>;
   resetOptimizer(): Promise<void>;
   memory(): Promise<MemoryInfo>;
   dispose(): Promise<void>;

@@ -12,7 +12,7 @@
  */
 import type { Fragment } from '@tabswarm/core';
 import * as Comlink from 'comlink';
-import type { InitInfo, InitOptions, MemoryInfo, ProbeOptions, ProbeReport, TrainerApi, TrainResult } from './api';
+import type { InitInfo, InitOptions, MemoryInfo, ProbeOptions, ProbeReport, SampleOptions, TrainerApi, TrainResult } from './api';
 import { PendingSet, withDeadline, type Timers } from './deadline';
 import { reviveError, WorkerCrashedError, WorkerTerminatedError, WorkerTimeoutError } from './errors';
 
@@ -29,6 +29,9 @@ export interface Trainer {
   /** With `rebase`: θ_f ← values + (θ_f − rebase), in the worker (eager re-application). */
   writeFragment(f: Fragment, values: Float32Array | ArrayBuffer, rebase?: Float32Array): Promise<void>;
   evaluate(): Promise<number>;
+  /** Deadline: the sample's own budget plus the usual call deadline. */
+  sample(o: SampleOptions): Promise<string>;
+  predict(pixels: Float32Array): Promise<number[]>;
   resetOptimizer(): Promise<void>;
   memory(): Promise<MemoryInfo>;
   dispose(): Promise<void>;
@@ -161,6 +164,13 @@ class WorkerTrainer implements Trainer {
   }
   evaluate(): Promise<number> {
     return this.call('evaluate', this.opts.evaluateTimeoutMs ?? 30_000, () => this.remote.evaluate());
+  }
+  sample(o: SampleOptions): Promise<string> {
+    return this.call('sample', this.others + o.budgetMs, () => this.remote.sample(o));
+  }
+  predict(pixels: Float32Array): Promise<number[]> {
+    const buf = copyOut(pixels);
+    return this.call('predict', this.others, () => this.remote.predict(Comlink.transfer(buf, [buf])));
   }
   resetOptimizer(): Promise<void> {
     return this.call('resetOptimizer', this.others, () => this.remote.resetOptimizer());

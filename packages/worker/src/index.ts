@@ -12,5 +12,5 @@ export { BACKEND_NAMES, chooseBackend, chooseFirst, describeResult, parseBackend
 export { describePreset, DIGITS_PRESET, MODEL_PRESETS, parsePreset, TEXT_PRESETS, type ModelPreset, type TextPreset } from '@tabswarm/model/presets';
 export type {
   AdapterInfo, BackendName, InitInfo, InitOptions, MemoryInfo, ModelConfig, ProbeOptions, ProbeReport, ProbeResult,
-  TrainerApi, TrainResult, Workload,
+  SampleOptions, TrainerApi, TrainResult, Workload,
 } from './api';

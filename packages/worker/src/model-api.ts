@@ -8,6 +8,16 @@ import type { ModelPreset } from '@tabswarm/model/presets';
 
 export type Workload = 'text' | 'digits';
 
+/** A text sample's request (@tabswarm/model's SampleOptions). */
+export interface SampleOptions {
+  prompt: string;
+  length: number;
+  temperature: number;
+  seed: number;
+  /** The worker stops adding characters once this much time (ms) has passed. */
+  budgetMs: number;
+}
+
 /** A preset name (@tabswarm/model/presets) or a full config object (structured-cloneable: it crosses the worker boundary). */
 export type ModelConfig = ModelPreset | object;
 
@@ -27,6 +37,8 @@ export interface TrainModel {
   writeFragment(f: Fragment, values: Float32Array): void;
   step(lr: number): Promise<{ loss: number }>;
   evaluate(): Promise<number>;
+  sample(o: SampleOptions): Promise<string>;
+  predict(pixels: Float32Array): Promise<number[]>;
   resetOptimizer(): void;
   optimizerState(): Promise<OptimizerState>;
   setOptimizerState(s: OptimizerState): void;

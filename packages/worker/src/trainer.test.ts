@@ -53,6 +53,12 @@ class FakeModel implements TrainModel {
   async evaluate(): Promise<number> {
     return 1.5;
   }
+  async sample(o: { prompt: string; length: number }): Promise<string> {
+    return o.prompt + 'x'.repeat(o.length);
+  }
+  async predict(pixels: Float32Array): Promise<number[]> {
+    return [pixels[0]!, 1 - pixels[0]!];
+  }
   resetOptimizer(): void {
     this.resets++;
   }
@@ -170,6 +176,18 @@ describe('TrainerCore', () => {
     expect([...new Float32Array(await core.readFragment(FRAG_B))]).toEqual([1, 2, 3, 4]);
     expect([...new Float32Array(await core.getParams())].slice(5)).toEqual([0, 1, 2, 3, 4]);
     expect(await core.evaluate()).toBe(1.5);
+  });
+
+  it('samples and predicts for the demo, refusing malformed requests before the model sees them', async () => {
+    const { core, start } = setup();
+    await start();
+    expect(await core.sample({ prompt: 'ab', length: 3, temperature: 1, seed: 1, budgetMs: 100 })).toBe('abxxx');
+    const px = new Float32Array(784);
+    px[0] = 0.25;
+    expect(await core.predict(px.buffer)).toEqual([0.25, 0.75]);
+    await expect(core.sample({ prompt: 'a', length: 1, temperature: 0, seed: 1, budgetMs: 1 })).rejects.toMatchObject({ code: 'bad-argument' });
+    await expect(core.sample({ prompt: 'a', length: 1, temperature: 1, seed: 1, budgetMs: 1e9 })).rejects.toMatchObject({ code: 'bad-argument' });
+    await expect(core.predict(new ArrayBuffer(12))).rejects.toMatchObject({ code: 'bad-argument' });
   });
 
   it('runs calls one at a time, in arrival order', async () => {

@@ -20,7 +20,7 @@ import { parseBackend } from './choose';
 import { DeviceLossWatch } from './device-loss';
 import { badArgument, checkFragment, describeBytes, ownBuffer } from './buffers';
 import { describeError, TrainerError, type TrainerErrorCode } from './errors';
-import type { ModelConfig, ModelModule, TrainModel, Workload } from './model-api';
+import type { ModelConfig, ModelModule, SampleOptions, TrainModel, Workload } from './model-api';
 import { probeBackends } from './probe';
 
 /** Upper bound on steps per train() call: keeps one call well inside the client's deadline. */
@@ -271,6 +271,30 @@ export class TrainerCore {
         return await this.loss.race(this.ready().evaluate());
       } catch (e) {
         throw e instanceof TrainerError ? e : new TrainerError('model-failed', `evaluate: ${describeError(e)}`);
+      }
+    });
+  }
+
+  sample(o: SampleOptions): Promise<string> {
+    return this.run('sample', async () => {
+      const ok = typeof o?.prompt === 'string' && o.prompt.length <= 1024 && Number.isInteger(o.length) && o.length >= 0 && o.length <= 4096
+        && o.temperature > 0 && Number.isFinite(o.temperature) && Number.isInteger(o.seed) && o.budgetMs >= 0 && o.budgetMs <= 60_000;
+      if (!ok) throw badArgument(`sample ${JSON.stringify(o)}: want a prompt of <= 1024 chars, length in [0, 4096], temperature > 0, an integer seed, budgetMs in [0, 60000]`);
+      try {
+        return await this.loss.race(this.ready().sample(o));
+      } catch (e) {
+        throw e instanceof TrainerError ? e : new TrainerError('model-failed', `sample: ${describeError(e)}`);
+      }
+    });
+  }
+
+  predict(pixels: ArrayBuffer): Promise<number[]> {
+    return this.run('predict', async () => {
+      if (!(pixels instanceof ArrayBuffer) || pixels.byteLength !== 4 * 784) throw badArgument(`predict wants 784 float32 pixels, got ${describeBytes(pixels)}`);
+      try {
+        return await this.loss.race(this.ready().predict(new Float32Array(pixels)));
+      } catch (e) {
+        throw e instanceof TrainerError ? e : new TrainerError('model-failed', `predict: ${describeError(e)}`);
       }
     });
   }

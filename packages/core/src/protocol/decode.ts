@@ -137,7 +137,7 @@ function readBody(r: Reader, type: MessageType, lim: Limits): Message {
     case 'bye':
       return { type };
     case 'status':
-      return { type, globalStep: r.u32('globalStep'), loss: r.f64('loss'), learners: r.u32('learners') };
+      return { type, globalStep: r.u32('globalStep'), loss: r.f64('loss'), learners: r.u32('learners'), learnerTokens: r.f64('learnerTokens'), yourTokens: r.f64('yourTokens') };
     case 'reject':
       return { type, reason: readReason(r, 'reason', false) ?? 'bad-field', detail: r.str('detail') };
   }

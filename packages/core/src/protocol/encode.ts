@@ -33,7 +33,7 @@
  *                 u8 precision (0 fp32, 1 fp16, 2 delta), then f32[] values or f16[] values, or for
  *                 delta: u32 baseVersion, u8 codec, bytes payload                (38 bytes + payload)
  *   heartbeat  8  u32 t, f64 nowMs
- *   status    11  u32 globalStep, f64 loss, u32 learners
+ *   status    11  u32 globalStep, f64 loss, u32 learners, f64 learnerTokens, f64 yourTokens
  *   bye        9  (nothing)
  *   reject    10  reason, str detail
  *
@@ -144,6 +144,8 @@ function writeMessage(w: Writer, m: Message): void {
       w.u32(m.globalStep);
       w.f64(m.loss);
       w.u32(m.learners);
+      w.f64(m.learnerTokens);
+      w.f64(m.yourTokens);
       return;
     case 'reject':
       w.u8(reasonCode(m.reason));

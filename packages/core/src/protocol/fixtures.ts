@@ -72,7 +72,7 @@ export function sampleMessage(type: MessageType, rng: Rng): Message {
     case 'bye':
       return { type };
     case 'status':
-      return { type, globalStep: u32(rng), loss: rng.exponential(2), learners: rng.int(100) };
+      return { type, globalStep: u32(rng), loss: rng.exponential(2), learners: rng.int(100), learnerTokens: rng.exponential(1e6), yourTokens: rng.exponential(1e5) };
     case 'reject':
       return { type, reason: 'layout-mismatch', detail: `layout ${id(rng, 0, 16)} is not this run's (see /help)` };
   }

@@ -13,8 +13,9 @@ import type { LrSchedule } from '../schedule';
  * 3: a broadcast carries either the fragment's values or the quantised outer update against a base version.
  * 4: the snapshot's config carries the inner LR schedule and the lockstep rule (baselines, docs/method.md §9),
  *    and the run's tokens per step (claims, docs/fault-tolerance.md §3).
- * 5: every coordinator frame travels signed (signed.ts, docs/security.md §2). */
-export const PROTOCOL_VERSION = 5;
+ * 5: every coordinator frame travels signed (signed.ts, docs/security.md §2).
+ * 6: status carries the merged tokens of all learners and of the recipient (its share on the learner page). */
+export const PROTOCOL_VERSION = 6;
 
 /** The two magic bytes that open every frame: 'T' 'S'. */
 export const MAGIC0 = 0x54;
@@ -219,6 +220,10 @@ export interface StatusMsg {
   loss: number;
   /** u32 learners connected. */
   learners: number;
+  /** Tokens in merged updates, summed over every learner this coordinator knows (f64 ≥ 0). */
+  learnerTokens: number;
+  /** The recipient's part of learnerTokens (f64 ≥ 0): its share is yourTokens / learnerTokens. */
+  yourTokens: number;
 }
 
 export type Message =

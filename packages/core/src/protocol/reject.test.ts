@@ -108,7 +108,7 @@ describe('each refusal from a targeted corruption', () => {
     expectRefused(corrupt(push, u8(0, 0x55)), 'bad-magic');
     expectRefused(corrupt(push, u8(1, 0x54)), 'bad-magic');
     expectRefused(new TextEncoder().encode('{"type":"push"}'), 'bad-magic');
-    for (const v of [0, 1, 2, 3, 4, 6]) expectRefused(corrupt(push, u8(2, v)), 'bad-version'); // v4 frames (unsigned coordinators) are refused, not misread
+    for (const v of [0, 1, 2, 3, 4, 5, 7]) expectRefused(corrupt(push, u8(2, v)), 'bad-version'); // v5 frames are refused, not misread
     for (const t of [0, 12, 255]) expectRefused(corrupt(push, u8(3, t)), 'unknown-type');
   });
 

@@ -34,13 +34,13 @@ describe('round trip', () => {
 
   it('golden bytes: pull', () => {
     const bytes = encodeMessage({ type: 'pull', fragment: 3, round: 258 });
-    expect([...bytes]).toEqual([0x54, 0x53, 0x05, 0x04, 3, 0, 0, 0, 0x02, 0x01, 0, 0]);
+    expect([...bytes]).toEqual([0x54, 0x53, 0x06, 0x04, 3, 0, 0, 0, 0x02, 0x01, 0, 0]);
   });
 
   it('golden bytes: ack (rejected, stale-base = REASONS[16])', () => {
     expect(REASONS.indexOf('stale-base')).toBe(16);
     const bytes = encodeMessage({ type: 'ack', fragment: 1, round: 7, seq: 9, session: 2, outcome: 'rejected', reason: 'stale-base' });
-    expect([...bytes]).toEqual([0x54, 0x53, 0x05, 0x06, 1, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 1, 16]);
+    expect([...bytes]).toEqual([0x54, 0x53, 0x06, 0x06, 1, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 1, 16]);
     const merged = encodeMessage({ type: 'ack', fragment: 1, round: 7, seq: 9, session: 2, outcome: 'merged', reason: null });
     expect([...merged.subarray(20)]).toEqual([0, 255]);
   });
@@ -51,7 +51,7 @@ describe('round trip', () => {
     expect([...payload]).toEqual([2, 0, 0, 0, 8, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0x80, 0x3f, 254, 64]);
     const bytes = encodeMessage({ type: 'broadcast', fragment: 1, version: 9, epoch: 2, globalStep: 9, progress: 0.5, precision: 'delta', baseVersion: 7, codec: 2, payload });
     expect([...bytes]).toEqual([
-      0x54, 0x53, 0x05, 0x07, 1, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 9, 0, 0, 0, // header, fragment, version, epoch, globalStep
+      0x54, 0x53, 0x06, 0x07, 1, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 9, 0, 0, 0, // header, fragment, version, epoch, globalStep
       0, 0, 0, 0, 0, 0, 0xe0, 0x3f, 2,                                          // progress 0.5, precision 2 = delta
       7, 0, 0, 0, 2, 18, 0, 0, 0, ...payload,                                   // baseVersion, codec, payload length, payload
     ]);

@@ -195,6 +195,8 @@ export function validateMessage(m: Message, limits: Limits): Result<Message> {
       c.finite(m.loss, 'loss');
       c.amount(m.loss, 'loss');
       c.u32(m.learners, 'learners');
+      c.amount(m.learnerTokens, 'learnerTokens');
+      c.amount(m.yourTokens, 'yourTokens');
       break;
     case 'reject':
       c.reason(m.reason, 'reason');
