@@ -120,7 +120,7 @@ test('classroom view: one room code on both pages, a QR code of the join URL, a 
 
 test('text workload: the classroom view shows text sampled from the current global model, and it follows the model', async ({ swarm }) => {
   const tiny = { workload: 'text', model: 'tiny' };
-  const coord = await swarm.coordinator({ ...tiny, P: '2', H: '4', evalMs: '3000', view: 'class' });
+  const coord = await swarm.coordinator({ ...tiny, P: '2', H: '4', evalMs: '3000', batch: '4', view: 'class' }); // the run's batch: tabs training another are refused (token-claim)
   await swarm.learner({ ...tiny, backend: 'wasm', batch: '4' });
   const first = (await swarm.until<ClassView>(coord, (c) => c.demo.sample.length > 4, 'a first text sample', 120_000)).demo;
   const vocab = (JSON.parse(readFileSync(resolve(DATA, 'text/vocab.json'), 'utf8')) as { chars: string[] }).chars;
