@@ -4,6 +4,7 @@
  * like separate visitors). Any uncaught page error or CSP violation fails the test. Import it in your own specs:
  *   import { test, expect } from '@tabswarm/testing';
  */
+import { randomBytes } from 'node:crypto';
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
 import { startStack, type Stack } from './stack';
 
@@ -44,7 +45,9 @@ export interface Swarm {
 
 export const test = base.extend<{ swarm: Swarm }, { stack: Stack }>({
   stack: [async ({}, use) => {
-    const stack = await startStack({ quiet: true });
+    // An operator secret, as `npm start` has: coordinator ids are then the operator's alone, and a suite
+    // that opens many runs from 127.0.0.1 never meets the per-address limit of trust-on-first-use pins.
+    const stack = await startStack({ quiet: true, operatorSecret: randomBytes(16).toString('hex') });
     await use(stack);
     await stack.close();
   }, { scope: 'worker' }],
@@ -79,7 +82,7 @@ export const test = base.extend<{ swarm: Swarm }, { stack: Stack }>({
     const swarm: Swarm = {
       stack, run, status, until,
       coordinator: async (params = {}) => {
-        const { page } = await open('coordinator', params);
+        const { page } = await open('coordinator', params, stack.operatorSecret ? `op=${stack.operatorSecret}` : '');
         await until<CoordinatorView>(page, (s) => s.state !== 'starting', 'the coordinator to start', 120_000);
         const s = await status<CoordinatorView>(page);
         if (s.state !== 'running') throw new Error(`coordinator failed: ${s.error}`);

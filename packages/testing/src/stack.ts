@@ -31,6 +31,8 @@ export interface Stack {
   baseUrl: string;
   signal: string;
   signalling: Signalling;
+  /** The operator secret the signalling server was started with, if any (a coordinator presents it as `#op=`). */
+  operatorSecret?: string;
   close(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     baseUrl: `${tls ? 'https' : 'http'}://${shown}:${port}`,
     signal: `${shown}:${signalling.port}`,
     signalling,
+    ...(o.operatorSecret ? { operatorSecret: o.operatorSecret } : {}),
     close: async () => { await server.close(); await signalling.close(); },
   };
 }
