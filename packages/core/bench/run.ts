@@ -64,6 +64,8 @@ for (const n of sizes) {
   for (const mode of ['rda', 'weighted-mean'] as const) {
     record(`merge ${mode} (M=${M})`, n, 4 * n * M, timeMs(() => mergeOuterGradient(contribs, ranges, mode, out)), true);
   }
+  // Not a target: the robust merge sorts M values per element for its median (robust.ts), opt-in.
+  record(`merge centered-clip (M=${M})`, n, 4 * n * M, timeMs(() => mergeOuterGradient(contribs, ranges, 'centered-clip', out)), false);
 }
 load.after = loadavg()[0]!;
 

@@ -9,7 +9,7 @@
  * every engine. The reductions run chunk by chunk (merge-sums.ts), with the same additions in the same
  * order as an element-major loop. The only allocations are one chunk of float64 sums and
  * O(contributors + ranges) per call, except 'centered-clip', which keeps its running centre in one
- * float64 vector of the fragment's size.
+ * float64 vector of the fragment's size (robust.ts).
  */
 import { ConfigError } from './result';
 import { accumulate, CHUNK, scale, store, sumSquares } from './merge-sums';
@@ -29,8 +29,9 @@ export interface TensorRange {
 /**
  * 'rda': radial-directional averaging per dense tensor, weighted mean for embeddings (paper default).
  * 'weighted-mean': token-weighted mean everywhere. 'mean': unweighted mean everywhere (ablation).
- * 'centered-clip': token-weighted centered clipping over the whole fragment vector (robust.ts), which
- * bounds one outlier's pull per iteration; ranges are checked but do not split the merge.
+ * 'centered-clip': token-weighted centered clipping over the whole fragment vector, started from the
+ * coordinate-wise weighted median (robust.ts), which bounds a minority's pull by the honest spread;
+ * ranges are checked but do not split the merge.
  */
 export type MergeMode = 'rda' | 'weighted-mean' | 'mean' | 'centered-clip';
 export const MERGE_MODES: readonly MergeMode[] = ['rda', 'weighted-mean', 'mean', 'centered-clip'];
