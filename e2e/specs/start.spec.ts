@@ -4,13 +4,13 @@ import { expect, test, type CoordinatorView } from '@tabswarm/testing';
 // the choice remembered for the origin, and an error shown while the coordinator reloads clears.
 interface StartView {
   state: string; merges: number; steps: number; error: string; why: string; link: string; backend: string;
-  backendSource: string; calibration: string; firstMergeMs: number | null; model: string;
+  backendSource: string; calibration: string; firstMergeMs: number | null; model: string; learnerId: string; linkOpens: number;
 }
 const run = { workload: 'text', model: 'tiny' };
 
 test('a fresh tab contributes on the first backend that passes, calibrates afterwards, and the next start uses what it measured', async ({ swarm }) => {
   test.setTimeout(300_000);
-  await swarm.coordinator({ ...run, evalMs: '3000' });
+  const coord = await swarm.coordinator({ ...run, evalMs: '3000' });
   const { page } = await swarm.learner(run);
   const first = await swarm.until<StartView>(page, (s) => s.merges > 0 || s.state === 'failed', 'the first merged update', 120_000);
   expect(first.state, first.error).not.toBe('failed');
@@ -28,6 +28,11 @@ test('a fresh tab contributes on the first backend that passes, calibrates after
   const after = await swarm.until<StartView>(page, (s) => s.merges >= done.merges + 2, 'merges after the calibration', 60_000);
   expect(after.backend).toBe(done.backend);
   expect(after.error).toBe('');
+  // The coordinator's table (and the classroom tiles) show the backend the tab trains on now, not its hello's:
+  // after a switch the tab said so in a backend message (protocol v7), on the same link.
+  const shown = await swarm.until<CoordinatorView>(coord, (c) => c.learners.some((l) => l.id === after.learnerId && l.connected), 'the learner in the coordinator table', 30_000);
+  expect(shown.learners.find((l) => l.id === after.learnerId)?.backend, `calibration: ${done.calibration}`).toBe(done.backend);
+  if (done.calibration.startsWith('switched')) expect(after.linkOpens, 'the switch reached the coordinator without a reconnect').toBe(1);
 
   await page.reload(); // autostart=1: the second start, same origin and storage
   const again = await swarm.until<StartView>(page, (s) => s.merges > 0 || s.state === 'failed', 'the first merged update after the restart', 120_000);

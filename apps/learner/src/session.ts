@@ -163,6 +163,7 @@ export class LearnerSession {
       ...(rebuilt ? { prefer: this.status.backend } : {}), // a rebuilt worker goes back to the backend it was on
     });
     this.set({ backend: report.chosen, why: report.why, state: this.status.state === 'recovering' ? 'recovering' : 'loading', ...(rebuilt ? {} : { backendSource: source }) });
+    this.feed({ kind: 'backend', backend: report.chosen, now: performance.now() }); // a rebuilt worker that could not go back: the coordinator's table follows
     const info = await this.trainer.init({ workload: this.cfg.workload, dataBaseUrl: dataUrl(), config: this.cfg.model, batch: this.cfg.batch, seed: hashSeed(this.cfg.learnerId, this.session), backend: report.chosen, slowdown: this.cfg.slowdown });
     this.set({ model: `${describePreset(this.cfg.workload, this.cfg.model)}; ${info.numParams.toLocaleString('en')} parameters` });
     return info;
@@ -190,6 +191,7 @@ export class LearnerSession {
           await this.trainer.switchBackend(switchTo);
           remember(this.store, key, { backend: switchTo, why: `calibrated: ${report.why}` });
           this.set({ backend: switchTo, backendSource: 'calibrated', why: report.why, calibration: `switched from ${from} to ${switchTo}` });
+          this.feed({ kind: 'backend', backend: switchTo, now: performance.now() }); // the coordinator's table follows (protocol v7)
         } catch (e) {
           if (!(e instanceof TrainerError && e.code === 'backend-failed')) throw e; // the worker itself failed: recover as usual
           this.set({ calibration: `stayed on ${from}: ${e.message}` });

@@ -142,6 +142,15 @@ describe('LearnerEngine', () => {
     expect(of(again, 'train')[0]!.lr).toBe(lrAt(0, DEFAULT_LR) * localWarmup(0));
   });
 
+  it('tells the coordinator once when it moves to another backend, and names the new one in every later hello', () => {
+    const e = joined(2);
+    expect(sent(e.handle({ kind: 'backend', backend: 'webgl', now: 10 }), 'backend')).toEqual([{ type: 'backend', backend: 'webgl' }]);
+    expect(e.handle({ kind: 'backend', backend: 'webgl', now: 11 })).toEqual([]); // no change, nothing said
+    expect(sent(e.handle({ kind: 'connected', now: 12 }), 'hello').map((h) => h.backend)).toEqual(['webgl']);
+    expect(sent(e.handle({ kind: 'rebuilt', now: 13 }), 'hello').map((h) => h.backend)).toEqual(['webgl']);
+    expect(sent(e.handle({ kind: 'backend', backend: 'cpu', now: 14 }), 'backend')).toEqual([{ type: 'backend', backend: 'cpu' }]); // back to cfg.backend is a move too
+  });
+
   it('settles its own acks only, and resends unacked pushes on reconnecting', () => {
     const e = joined(2);
     const [push] = sent(e.handle({ kind: 'message', msg: { type: 'pull', fragment: 0, round: 5 }, now: 10 }), 'push');

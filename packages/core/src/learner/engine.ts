@@ -35,6 +35,7 @@ export interface EngineConfig {
   /** Grows on every restart of the tab: (learner, session, seq) names a push. */
   session: number;
   tokensPerStep: number;
+  /** The backend the tab trains on at start; a 'backend' event moves it (every later hello names the new one). */
   backend: string;
   /** 'eager' (default): keep the steps taken while a pushed round was in flight; 'overwrite': the paper's α = 0. */
   adoption: 'eager' | 'overwrite';
@@ -54,7 +55,9 @@ export type EngineEvent =
   | { kind: 'read'; tag: number; values: Float32Array; now: number }
   | { kind: 'rebuilt'; now: number }
   | { kind: 'pause'; paused: boolean; now: number }
-  | { kind: 'tick'; now: number };
+  | { kind: 'tick'; now: number }
+  /** The interpreter moved the model to another backend (a calibration's switch, or a rebuilt worker). */
+  | { kind: 'backend'; backend: string; now: number };
 
 export type EngineCommand =
   | { kind: 'train'; lr: number }
@@ -106,9 +109,12 @@ export class LearnerEngine {
   private nextTag = 1;
   private helloAt: number | undefined;
   private out: EngineCommand[] = [];
+  /** What the coordinator is told this tab trains on: cfg.backend until a 'backend' event moves it. */
+  private backend: string;
 
   constructor(readonly cfg: EngineConfig, readonly layout: ParamLayout) {
     this.state = new LearnerState(layout);
+    this.backend = cfg.backend;
   }
 
   get joined(): boolean {
@@ -129,6 +135,7 @@ export class LearnerEngine {
       case 'rebuilt': this.rebuilt(ev.now); break;
       case 'pause': this.paused = ev.paused; if (!this.training) this.boundary(); break;
       case 'tick': this.tick(ev.now); break;
+      case 'backend': this.moved(ev.backend); break;
     }
     return this.out;
   }
@@ -329,7 +336,18 @@ export class LearnerEngine {
   private hello(now: number): void {
     const c = this.cfg;
     this.helloAt = now;
-    this.send({ type: 'hello', runId: c.runId, learnerId: c.learnerId, session: c.session, layoutHash: this.layout.hash, tokensPerStep: c.tokensPerStep, backend: c.backend, uplinkCodec: 3 });
+    this.send({ type: 'hello', runId: c.runId, learnerId: c.learnerId, session: c.session, layoutHash: this.layout.hash, tokensPerStep: c.tokensPerStep, backend: this.backend, uplinkCodec: 3 });
+  }
+
+  /**
+   * Tell the coordinator at once. Said before any connection, or while the link is down, the message is
+   * lost with it, and that is fine: the next hello names the new backend, and the link is ordered, so a
+   * backend message sent after a hello reaches the syncer after the join it belongs to.
+   */
+  private moved(backend: string): void {
+    if (backend === this.backend) return;
+    this.backend = backend;
+    this.send({ type: 'backend', backend });
   }
 
   private send(msg: Message): void {

@@ -140,6 +140,8 @@ function readBody(r: Reader, type: MessageType, lim: Limits): Message {
       return { type, globalStep: r.u32('globalStep'), loss: r.f64('loss'), learners: r.u32('learners'), learnerTokens: r.f64('learnerTokens'), yourTokens: r.f64('yourTokens') };
     case 'reject':
       return { type, reason: readReason(r, 'reason', false) ?? 'bad-field', detail: r.str('detail') };
+    case 'backend':
+      return { type, backend: r.str('backend') };
   }
 }
 

@@ -2,8 +2,8 @@
  * The one binary frame format for every tabswarm message. Little-endian throughout.
  *
  *   offset 0  'T' 'S'       magic 0x54 0x53
- *          2  version u8    PROTOCOL_VERSION (5)
- *          3  type u8       TYPE_CODES (hello 1 … status 11)
+ *          2  version u8    PROTOCOL_VERSION (7)
+ *          3  type u8       TYPE_CODES (hello 1 … backend 12)
  *          4  fields, in the order below, with no gaps except the fp32 padding
  *
  * Field encodings:
@@ -36,6 +36,7 @@
  *   status    11  u32 globalStep, f64 loss, u32 learners, f64 learnerTokens, f64 yourTokens
  *   bye        9  (nothing)
  *   reject    10  reason, str detail
+ *   backend   12  str backend
  *
  * The encoding is canonical: every frame the decoder accepts re-encodes to the same bytes.
  */
@@ -150,6 +151,9 @@ function writeMessage(w: Writer, m: Message): void {
     case 'reject':
       w.u8(reasonCode(m.reason));
       w.str(m.detail);
+      return;
+    case 'backend':
+      w.str(m.backend);
       return;
   }
 }

@@ -75,9 +75,11 @@ export function sampleMessage(type: MessageType, rng: Rng): Message {
       return { type, globalStep: u32(rng), loss: rng.exponential(2), learners: rng.int(100), learnerTokens: rng.exponential(1e6), yourTokens: rng.exponential(1e5) };
     case 'reject':
       return { type, reason: 'layout-mismatch', detail: `layout ${id(rng, 0, 16)} is not this run's (see /help)` };
+    case 'backend':
+      return { type, backend: ['webgpu', 'webgl', 'wasm', 'cpu'][rng.int(4)] ?? 'cpu' };
   }
 }
 
 export const ALL_TYPES: readonly MessageType[] = [
-  'hello', 'snapshot', 'meta', 'pull', 'push', 'ack', 'broadcast', 'heartbeat', 'bye', 'reject', 'status',
+  'hello', 'snapshot', 'meta', 'pull', 'push', 'ack', 'broadcast', 'heartbeat', 'bye', 'reject', 'status', 'backend',
 ];

@@ -14,8 +14,10 @@ import type { LrSchedule } from '../schedule';
  * 4: the snapshot's config carries the inner LR schedule and the lockstep rule (baselines, docs/method.md §9),
  *    and the run's tokens per step (claims, docs/fault-tolerance.md §3).
  * 5: every coordinator frame travels signed (signed.ts, docs/security.md §2).
- * 6: status carries the merged tokens of all learners and of the recipient (its share on the learner page). */
-export const PROTOCOL_VERSION = 6;
+ * 6: status carries the merged tokens of all learners and of the recipient (its share on the learner page).
+ * 7: a learner says when it moves to another training backend (the backend message), so the coordinator's
+ *    learner table follows a tab's background calibration instead of keeping what its hello said. */
+export const PROTOCOL_VERSION = 7;
 
 /** The two magic bytes that open every frame: 'T' 'S'. */
 export const MAGIC0 = 0x54;
@@ -198,6 +200,17 @@ export interface HeartbeatMsg {
   nowMs: number;
 }
 
+/**
+ * Learner → syncer, when the tab has moved its model to another backend (background calibration, or a
+ * rebuilt worker that could not go back to the one it was on). Sent once per change, not with every META,
+ * whose bytes count in every learner step (docs/method.md §6); a hello after a reconnect names the new one.
+ */
+export interface BackendMsg {
+  type: 'backend';
+  /** As in hello: ASCII [A-Za-z0-9_-], 1..32 characters. */
+  backend: string;
+}
+
 /** Learner → syncer: leaving cleanly. */
 export interface ByeMsg {
   type: 'bye';
@@ -237,7 +250,8 @@ export type Message =
   | HeartbeatMsg
   | ByeMsg
   | RejectMsg
-  | StatusMsg;
+  | StatusMsg
+  | BackendMsg;
 
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
@@ -255,6 +269,7 @@ export const TYPE_CODES: Readonly<Record<MessageType, number>> = {
   bye: 9,
   reject: 10,
   status: 11,
+  backend: 12,
 };
 
 const BY_CODE: ReadonlyMap<number, MessageType> = new Map(

@@ -108,8 +108,8 @@ describe('each refusal from a targeted corruption', () => {
     expectRefused(corrupt(push, u8(0, 0x55)), 'bad-magic');
     expectRefused(corrupt(push, u8(1, 0x54)), 'bad-magic');
     expectRefused(new TextEncoder().encode('{"type":"push"}'), 'bad-magic');
-    for (const v of [0, 1, 2, 3, 4, 5, 7]) expectRefused(corrupt(push, u8(2, v)), 'bad-version'); // v5 frames are refused, not misread
-    for (const t of [0, 12, 255]) expectRefused(corrupt(push, u8(3, t)), 'unknown-type');
+    for (const v of [0, 1, 2, 3, 4, 5, 6, 8]) expectRefused(corrupt(push, u8(2, v)), 'bad-version'); // v6 frames (no backend message) are refused, not misread
+    for (const t of [0, 13, 255]) expectRefused(corrupt(push, u8(3, t)), 'unknown-type');
   });
 
   it('bad-field: indices, ranges, enums, charsets, consistency, padding', () => {
@@ -136,6 +136,8 @@ describe('each refusal from a targeted corruption', () => {
       ['id over 64 chars', Uint8Array.from([0x54, 0x53, PROTOCOL_VERSION, 1, 65, ...new Array<number>(65).fill(0x61), ...encodeMessage(hello).subarray(8)])],
       ['tokensPerStep 0', corrupt(hello, u32(23, 0))],
       ['control char in detail', corrupt(reject, u8(7, 0x0a))],
+      ['space in backend', corrupt({ type: 'backend', backend: 'webgl' }, u8(7, 0x20))],
+      ['empty backend', Uint8Array.from([0x54, 0x53, PROTOCOL_VERSION, 12, 0])],
       ['precision byte 3', corrupt(bcast16, u8(28, 3))],
       ['delta baseVersion = version', corrupt(bcastDelta, u32(29, 5))],
       ['delta baseVersion above version', corrupt(bcastDelta, u32(29, 0xffffffff))],

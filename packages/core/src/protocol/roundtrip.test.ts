@@ -34,15 +34,20 @@ describe('round trip', () => {
 
   it('golden bytes: pull', () => {
     const bytes = encodeMessage({ type: 'pull', fragment: 3, round: 258 });
-    expect([...bytes]).toEqual([0x54, 0x53, 0x06, 0x04, 3, 0, 0, 0, 0x02, 0x01, 0, 0]);
+    expect([...bytes]).toEqual([0x54, 0x53, 0x07, 0x04, 3, 0, 0, 0, 0x02, 0x01, 0, 0]);
   });
 
   it('golden bytes: ack (rejected, stale-base = REASONS[16])', () => {
     expect(REASONS.indexOf('stale-base')).toBe(16);
     const bytes = encodeMessage({ type: 'ack', fragment: 1, round: 7, seq: 9, session: 2, outcome: 'rejected', reason: 'stale-base' });
-    expect([...bytes]).toEqual([0x54, 0x53, 0x06, 0x06, 1, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 1, 16]);
+    expect([...bytes]).toEqual([0x54, 0x53, 0x07, 0x06, 1, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 1, 16]);
     const merged = encodeMessage({ type: 'ack', fragment: 1, round: 7, seq: 9, session: 2, outcome: 'merged', reason: null });
     expect([...merged.subarray(20)]).toEqual([0, 255]);
+  });
+
+  it('golden bytes: backend (type 12)', () => {
+    const bytes = encodeMessage({ type: 'backend', backend: 'webgl' });
+    expect([...bytes]).toEqual([0x54, 0x53, 0x07, 0x0c, 5, 0x77, 0x65, 0x62, 0x67, 0x6c]); // header, u8 length 5, 'webgl'
   });
 
   it('golden bytes: broadcast of an int8 outer update against version 7', () => {
@@ -51,7 +56,7 @@ describe('round trip', () => {
     expect([...payload]).toEqual([2, 0, 0, 0, 8, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0x80, 0x3f, 254, 64]);
     const bytes = encodeMessage({ type: 'broadcast', fragment: 1, version: 9, epoch: 2, globalStep: 9, progress: 0.5, precision: 'delta', baseVersion: 7, codec: 2, payload });
     expect([...bytes]).toEqual([
-      0x54, 0x53, 0x06, 0x07, 1, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 9, 0, 0, 0, // header, fragment, version, epoch, globalStep
+      0x54, 0x53, 0x07, 0x07, 1, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 9, 0, 0, 0, // header, fragment, version, epoch, globalStep
       0, 0, 0, 0, 0, 0, 0xe0, 0x3f, 2,                                          // progress 0.5, precision 2 = delta
       7, 0, 0, 0, 2, 18, 0, 0, 0, ...payload,                                   // baseVersion, codec, payload length, payload
     ]);
@@ -162,6 +167,8 @@ describe('encoder refuses messages no peer would accept (programmer errors)', ()
     ['delta codec over u8', { type: 'broadcast', fragment: 0, version: 4, epoch: 0, globalStep: 4, progress: 0, precision: 'delta', baseVersion: 3, codec: 256, payload: new Uint8Array(0) }],
     ['meta length mismatch', { type: 'meta', t: 1, cSteps: [1, 2], cTokens: [1], stepMs: 1, versions: [0, 0] }],
     ['merged ack with a reason', { type: 'ack', fragment: 0, round: 1, seq: 1, session: 1, outcome: 'merged', reason: 'duplicate' }],
+    ['backend with a space', { type: 'backend', backend: 'web gpu' }],
+    ['backend over 32 chars', { type: 'backend', backend: 'w'.repeat(33) }],
     ['detail with newline', { type: 'reject', reason: 'bad-field', detail: 'a\nb' }],
     ['snapshot P != versions', { type: 'snapshot', runId: 'r', epoch: 0, globalStep: 0, progress: 0, config: { P: 2, H: 1, tau: 1, K: 1, uplinkCodec: 0, blockSize: 64, lockstep: false, lr: DEFAULT_LR, tokensPerStep: 8 }, versions: [0], params: new Float32Array(0) }],
   ];

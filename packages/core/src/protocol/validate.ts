@@ -202,6 +202,9 @@ export function validateMessage(m: Message, limits: Limits): Result<Message> {
       c.reason(m.reason, 'reason');
       c.that(isText(m.detail, DETAIL_MAX), 'bad-field', `detail: not printable ASCII of at most ${DETAIL_MAX} characters`);
       break;
+    case 'backend':
+      c.id(m.backend, BACKEND_MAX, 'backend');
+      break;
     default: {
       const never: never = m;
       return fail('unknown-type', `type ${String((never as { type?: unknown }).type)}`);

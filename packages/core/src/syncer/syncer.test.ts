@@ -46,6 +46,23 @@ describe('Syncer', () => {
     expect(bad.some((c) => c.kind === 'drop' && c.id === 'y')).toBe(true);
   });
 
+  it("follows a learner's move to another backend: the backend message replaces what its hello said, for that learner only", () => {
+    const s = setup();
+    s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x') });
+    s.handle({ kind: 'join', id: 'y', now: 0, hello: hello('y') });
+    const before = s.snapshotFor();
+    expect(s.handle({ kind: 'message', id: 'x', now: 1, msg: { type: 'backend', backend: 'webgl' } })).toEqual([]);
+    expect([s.learners.get('x')?.backend, s.learners.get('y')?.backend]).toEqual(['webgl', 'cpu']);
+    expect(s.learners.get('x')?.strikes).toBe(0);
+    expect(s.snapshotFor()).toEqual(before); // what the table shows, nothing the run depends on
+    // A reconnect's hello is the learner's word again.
+    s.handle({ kind: 'join', id: 'x', now: 2, hello: { ...hello('x'), backend: 'wasm' } });
+    expect(s.learners.get('x')?.backend).toBe('wasm');
+    // From a connection that never said hello: refused like any other message, and nobody's row changes.
+    expect(rejected(s.handle({ kind: 'message', id: 'z', now: 3, msg: { type: 'backend', backend: 'webgpu' } }))).toEqual(['unknown-learner']);
+    expect(s.learners.has('z')).toBe(false);
+  });
+
   it('paces rounds by learner steps: fragment p is first due after H·(p+1)/P steps', () => {
     const s = setup();
     s.handle({ kind: 'join', id: 'x', now: 0, hello: hello('x') });

@@ -164,6 +164,8 @@ export class Syncer {
         return this.pullLate(l);
       case 'push': return this.push(l, msg, now);
       case 'heartbeat': l.t = Math.max(l.t, msg.t); return;
+      // Only what the tables show (the coordinator's and the classroom's): no rule reads the backend.
+      case 'backend': l.backend = msg.backend; return;
       case 'bye': return this.leave(id, now);
       default: this.refuse(id, 'unknown-type', `${msg.type} is not a learner message`, false); return this.strike(id, now);
     }
