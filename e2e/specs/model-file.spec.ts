@@ -3,23 +3,35 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Page } from '@playwright/test';
-import { decodeSafetensors, META } from '@tabswarm/core';
+import { decodeSafetensors, META, OUTER_PREFIX, outerFromFile, type Fragment, type ParamLayout } from '@tabswarm/core';
 import { expect, test, type CoordinatorView } from '@tabswarm/testing';
 
 // Issue 11 part 6: the global model downloaded from a real coordinator tab as .safetensors, read by our
-// reader and by tools/read_safetensors.py, and imported back, by the page's file input and by ?init=.
+// reader and by tools/read_safetensors.py, and imported back, by the page's file input and by ?init=,
+// with the outer optimizer's momentum, so the resumed run does not restart it from zero.
 const fast = { workload: 'digits', P: '2', H: '8', evalMs: '3000', tokens: '200000' };
 
 /** The coordinator's parameters as raw float32 bits (bit-for-bit comparisons, -0 and all). */
 const thetaBits = (p: Page): Promise<number[]> =>
   p.evaluate(() => Array.from(new Uint32Array(Float32Array.from((window as unknown as { __syncerTheta: () => Float32Array }).__syncerTheta()).buffer)));
 
+/** The coordinator's outer optimizer state per fragment: momentum bits, open cycle bits (null: none), merges in the cycle. */
+interface OuterBits { buf: number[]; acc: number[] | null; count: number }
+const outerBits = (p: Page): Promise<OuterBits[]> => p.evaluate(() => {
+  const b = (a: Float32Array): number[] => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+  const s = (window as unknown as { __coordinator: { syncer: { model: { outer: Array<{ buf: Float32Array; acc: Float32Array | null; count: number }> } } } }).__coordinator.syncer;
+  return s.model.outer.map((o) => ({ buf: b(o.buf), acc: o.count > 0 && o.acc ? b(o.acc) : null, count: o.count })); // an all-zero accumulator is no open cycle
+});
+const plan = (p: Page): Promise<{ layout: ParamLayout; fragments: Fragment[] }> =>
+  p.evaluate(() => { const s = (window as unknown as { __coordinator: { syncer: { layout: ParamLayout; fragments: Fragment[] } } }).__coordinator.syncer; return { layout: s.layout, fragments: s.fragments }; });
+
 function fileBits(bytes: Uint8Array): { bits: number[]; metadata: Record<string, string> } {
   const f = decodeSafetensors(bytes);
   if (!f.ok) throw new Error(`${f.reason}: ${f.detail}`);
-  const all = new Float32Array(f.value.tensors.reduce((n, t) => n + t.data.length, 0));
+  const params = f.value.tensors.filter((t) => !t.name.startsWith(OUTER_PREFIX)); // the outer optimizer's tensors come after them
+  const all = new Float32Array(params.reduce((n, t) => n + t.data.length, 0));
   let at = 0;
-  for (const t of f.value.tensors) { all.set(t.data, at); at += t.data.length; } // written in layout order
+  for (const t of params) { all.set(t.data, at); at += t.data.length; } // written in layout order
   return { bits: Array.from(new Uint32Array(all.buffer)), metadata: f.value.metadata };
 }
 
@@ -39,6 +51,14 @@ test('the global model downloads as safetensors bit for bit, and a run starts fr
   expect(file.bits).toEqual(await thetaBits(coord));
   expect(file.metadata[META.globalStep]).toBe(String(trained.globalStep));
   expect(file.metadata[META.workload]).toBe('digits');
+  // The outer momentum travels too (four commits made it non-zero), read back with the tab's own fragments.
+  const momentum = await outerBits(coord);
+  expect(momentum.some((o) => o.buf.some((x) => x !== 0))).toBe(true);
+  const { layout, fragments } = await plan(coord);
+  const decoded = decodeSafetensors(bytes);
+  const fromFile = decoded.ok ? outerFromFile(layout, fragments, decoded.value) : decoded;
+  if (!fromFile.ok || !fromFile.value) throw new Error(fromFile.ok ? 'the file has no outer state' : fromFile.detail);
+  expect(fromFile.value.map((o) => ({ buf: Array.from(new Uint32Array(o.buf.buffer)), acc: o.acc && Array.from(new Uint32Array(o.acc.buffer)), count: o.count }))).toEqual(momentum);
 
   // A second reader, written from the format's description with Python's standard library only.
   if (spawnSync('python3', ['--version']).status === 0) {
@@ -62,6 +82,7 @@ test('the global model downloads as safetensors bit for bit, and a run starts fr
   const resumed = await swarm.until<CoordinatorView>(other, (c) => c.state === 'running' && c.epoch === 2, 'the imported run to resume', 60_000);
   expect(resumed.globalStep).toBe(trained.globalStep);
   expect(await thetaBits(other)).toEqual(file.bits);
+  expect(await outerBits(other), 'the resumed run goes on with the momentum it had').toEqual(momentum);
   await swarm.learner({ run, workload: 'digits', backend: 'wasm' });
   await swarm.until<CoordinatorView>(other, (c) => c.globalStep > trained.globalStep && c.merges >= 2, 'merges on top of the imported model', 120_000);
 
@@ -72,6 +93,7 @@ test('the global model downloads as safetensors bit for bit, and a run starts fr
   expect(started.error).toBe('');
   expect(started.globalStep).toBe(trained.globalStep);
   expect(await thetaBits(coord)).toEqual(file.bits);
+  expect(await outerBits(coord)).toEqual(momentum);
 
   // A file for another model is refused with its reason, and the run goes on.
   await other.setInputFiles('#c-import', { name: 'bad.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes.subarray(0, 100)) });

@@ -1,23 +1,24 @@
 import {
-  decodeSafetensors, encodeSafetensors, FILE_FORMAT, layoutTensors, META, PROTOCOL_VERSION, thetaFromFile,
+  decodeSafetensors, encodeSafetensors, FILE_FORMAT, layoutTensors, META, outerFromFile, outerTensors, PROTOCOL_VERSION, thetaFromFile,
   type DurableState, type Fragment, type ParamLayout, type Reason, type Syncer,
 } from '@tabswarm/core';
 import type { CoordinatorConfig } from './config';
 
 /**
  * The global model as a .safetensors file (core safetensors.ts; docs/model-file.md): one F32 tensor per
- * layout entry, and in the header the layout hash and what a run needs to resume (run id, workload, model
- * preset, global step, merged tokens, fragment versions, protocol version). The outer optimizer's momentum
- * is not in the file: a run started from one begins with zero momentum.
+ * layout entry, the outer optimizer's momentum (and an open Delayed Nesterov cycle) as tensors under
+ * `tabswarm.outer.` (core outer-file.ts), and in the header the layout hash and what a run needs to resume
+ * (run id, workload, model preset, global step, merged tokens, fragment versions, protocol version).
  */
 export function modelFile(s: Syncer, cfg: CoordinatorConfig): Blob {
+  const outer = outerTensors(s.layout, s.fragments, s.model.outer);
   const metadata: Record<string, string> = {
     format: 'pt', // what PyTorch-side tools (safetensors.torch, transformers) expect to find
     [META.format]: FILE_FORMAT, [META.layoutHash]: s.layout.hash, [META.runId]: cfg.sync.runId, [META.workload]: cfg.workload,
     [META.model]: cfg.model, [META.globalStep]: String(s.globalStep), [META.mergedTokens]: String(s.mergedTokens),
-    [META.versions]: JSON.stringify(s.model.versions), [META.protocol]: String(PROTOCOL_VERSION),
+    [META.versions]: JSON.stringify(s.model.versions), [META.protocol]: String(PROTOCOL_VERSION), ...outer.metadata,
   };
-  return new Blob([encodeSafetensors(layoutTensors(s.layout, s.model.theta), metadata)], { type: 'application/octet-stream' });
+  return new Blob([encodeSafetensors([...layoutTensors(s.layout, s.model.theta), ...outer.tensors], metadata)], { type: 'application/octet-stream' });
 }
 
 export const modelFileName = (s: Syncer, cfg: CoordinatorConfig): string => `${cfg.sync.runId}-step${s.globalStep}.safetensors`;
@@ -27,8 +28,9 @@ const refused = (reason: Reason, detail: string): Error => Object.assign(new Err
 
 /**
  * The durable state a run starts or resumes from, given a model file: its parameters, its global step,
- * merged tokens (the progress clock) and, when the fragment count matches, its fragment versions; zero
- * outer momentum; epoch 0, so any incarnation restores it. Throws with a reason code for a bad file.
+ * merged tokens (the progress clock), its outer momentum (zero when the file has none) and, when the
+ * fragment count matches, its fragment versions and open Delayed Nesterov cycles; epoch 0, so any
+ * incarnation restores it. Throws with a reason code for a bad file.
  */
 export function stateFromModelFile(bytes: Uint8Array, layout: ParamLayout, fragments: readonly Fragment[]): DurableState {
   const P = fragments.length;
@@ -36,6 +38,8 @@ export function stateFromModelFile(bytes: Uint8Array, layout: ParamLayout, fragm
   if (!file.ok) throw refused(file.reason, file.detail);
   const theta = thetaFromFile(layout, file.value);
   if (!theta.ok) throw refused(theta.reason, theta.detail);
+  const outer = outerFromFile(layout, fragments, file.value);
+  if (!outer.ok) throw refused(outer.reason, outer.detail);
   const meta = file.value.metadata;
   const count = (k: string): number => {
     const v = meta[k] === undefined ? 0 : Number(meta[k]);
@@ -50,7 +54,7 @@ export function stateFromModelFile(bytes: Uint8Array, layout: ParamLayout, fragm
   const versions = saved?.length === P && saved.every((v) => v <= globalStep) ? saved : Array.from({ length: P }, () => globalStep);
   return {
     epoch: 0, commitSeq: 0, theta: theta.value, versions, globalStep, mergedTokens, nextFragment: 0, dedupe: [],
-    outer: fragments.map((f) => ({ buf: new Float32Array(f.size), acc: null, count: 0 })), // null: an all-zero accumulator (core outer.ts)
+    outer: outer.value ?? fragments.map((f) => ({ buf: new Float32Array(f.size), acc: null, count: 0 })), // null: an all-zero accumulator (core outer.ts)
   };
 }
 

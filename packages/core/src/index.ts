@@ -5,6 +5,7 @@ export * from './schedule';
 export { lossAtMerged, lossNear, type LossPoint } from './loss-curve';
 export * from './layout';
 export * from './safetensors';
+export * from './outer-file';
 export * from './fragments';
 export { codecByName, decodeAny, DEFAULT_BLOCK, getCodec, fp32, fp16, int8, int4, int2, int1, MIN_BLOCK, MAX_BLOCK } from './codecs';
 export type { Codec, CodecId } from './codecs';

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeLayout } from './layout';
 import { makeRng } from './rng';
+import { planFragments } from './fragments';
+import { outerTensors } from './outer-file';
 import { encodeSafetensors, layoutTensors, META } from './safetensors';
 
 const reader = join(import.meta.dirname, '../../../tools/read_safetensors.py');
@@ -46,6 +48,24 @@ describe.skipIf(!python)('tools/read_safetensors.py', () => {
       expect(view.tensors[i]!.sha256).toBe(createHash('sha256').update(new Uint8Array(ours.buffer)).digest('hex'));
       expect(view.tensors[i]!.first).toEqual(Array.from(ours.subarray(0, 4))); // Python's doubles of the same float32s
     }
+  });
+
+  it('reads the outer optimizer state beside the parameters: its tensors by name and bytes, its metadata', () => {
+    const layout = makeLayout([{ name: 'w', shape: [6, 2], kind: 'dense' }, { name: 'b', shape: [2], kind: 'dense' }]);
+    const fragments = planFragments(layout, 2);
+    const rng = makeRng(12);
+    const v = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
+    const outer = fragments.map((f, p) => ({ buf: v(f.size), acc: p === 0 ? v(f.size) : null, count: p === 0 ? 3 : 0 }));
+    const o = outerTensors(layout, fragments, outer);
+    const theta = v(layout.totalSize);
+    const r = read(encodeSafetensors([...layoutTensors(layout, theta), ...o.tensors], { [META.layoutHash]: layout.hash, ...o.metadata }));
+    expect(r.status, r.err).toBe(0);
+    const view = JSON.parse(r.out) as PyView;
+    expect(view.metadata).toEqual({ [META.layoutHash]: layout.hash, ...o.metadata });
+    expect(view.metadata[META.outerCycleMerges]).toBe('[3,0]');
+    const ours = [...layoutTensors(layout, theta), ...o.tensors];
+    expect(view.tensors.map((t) => [t.name, t.shape])).toEqual(ours.map((t) => [t.name, [...t.shape]]));
+    expect(view.tensors.map((t) => t.sha256)).toEqual(ours.map((t) => createHash('sha256').update(new Uint8Array(Float32Array.from(t.data).buffer)).digest('hex')));
   });
 
   it('refuses a file with a hole in its data (the oracle is not a yes-machine)', () => {

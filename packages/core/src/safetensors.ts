@@ -37,9 +37,17 @@ export const META = {
   versions: 'tabswarm.fragment_versions',
   protocol: 'tabswarm.protocol_version',
   format: 'tabswarm.file_format',
+  /** The outer optimizer's state (outer-file.ts): the name prefixes of its tensors and its open cycles. */
+  outerMomentum: 'tabswarm.outer_momentum',
+  outerCycleSum: 'tabswarm.outer_cycle_sum',
+  outerCycleMerges: 'tabswarm.outer_cycle_merges',
 } as const;
 
-export const FILE_FORMAT = 'tabswarm-safetensors/1';
+/** 2: the outer optimizer's state travels as extra tensors under OUTER_PREFIX (outer-file.ts). */
+export const FILE_FORMAT = 'tabswarm-safetensors/2';
+
+/** Tensors named under this prefix are the outer optimizer's state, not parameters (outer-file.ts). */
+export const OUTER_PREFIX = 'tabswarm.outer.';
 
 /** One tensor per layout entry, viewing `theta` (no copy). */
 export function layoutTensors(layout: ParamLayout, theta: Float32Array): NamedTensor[] {
@@ -141,13 +149,14 @@ function entry(name: string, v: unknown): Result<Entry> {
 
 /**
  * The flat parameters of `layout` from a file: every layout tensor present by name with its shape, no
- * other tensor, and, when the file names a layout hash, that hash. Tensor kinds and layers are not in the
- * format, so names and shapes are what a file written by another tool can be checked against.
+ * other tensor (those under OUTER_PREFIX are outer-file.ts's to check), and, when the file names a layout
+ * hash, that hash. Tensor kinds and layers are not in the format, so names and shapes are what a file
+ * written by another tool can be checked against.
  */
 export function thetaFromFile(layout: ParamLayout, file: SafetensorsFile): Result<Float32Array> {
   const hash = file.metadata[META.layoutHash];
   if (hash !== undefined && hash !== layout.hash) return fail('layout-mismatch', `the file is for model ${hash.slice(0, 32)}, this run has ${layout.hash}`);
-  const byName = new Map(file.tensors.map((t) => [t.name, t]));
+  const byName = new Map(file.tensors.filter((t) => !t.name.startsWith(OUTER_PREFIX)).map((t) => [t.name, t]));
   const theta = new Float32Array(layout.totalSize);
   for (const t of layout.tensors) {
     const f = byName.get(t.name);
