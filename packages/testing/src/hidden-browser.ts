@@ -43,8 +43,16 @@ export async function launchThrottledBrowser(timeoutMs = 30_000): Promise<Hidden
   const browser = await chromium.connectOverCDP(endpoint, { noDefaults: true, timeout: timeoutMs });
   const close = async (): Promise<void> => {
     await browser.close().catch(() => undefined);
+    // Chromium still writes its profile until it has exited: removing the folder before that failed once
+    // with ENOTEMPTY. Wait for the exit (10 s at most), then let rmSync retry what is still busy.
+    const exited = new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+      const timer = setTimeout(resolve, 10_000);
+      proc.once('exit', () => { clearTimeout(timer); resolve(); });
+    });
     proc.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    await exited;
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   const context = browser.contexts()[0];
   try {
