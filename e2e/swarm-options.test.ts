@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { methodParams, parseLearners, parseMethod, parsePositive, parseThrottle, plannedTokens, quorum, slowdownOf } from './swarm-options';
+import { methodParams, parseDownlink, parseLearners, parseMethod, parsePositive, parseThrottle, plannedTokens, quorum, slowdownOf } from './swarm-options';
 
 describe('swarm comparison flags', () => {
   it('knows decoupled, diloco and dp and refuses any other method by name', () => {
@@ -28,6 +28,14 @@ describe('swarm comparison flags', () => {
     expect(() => quorum('diloco', '2', 4)).toThrow(/K = --learners = 4\); drop --K 2/);
     expect(() => quorum('decoupled', '0', 4)).toThrow(/--K 0: want a whole number >= 1/);
     expect(() => parseLearners('2.5')).toThrow(/--learners 2.5/);
+  });
+
+  it('passes --downlink to the coordinator for decoupled and diloco, refuses it for dp and unknown codecs', () => {
+    expect(parseDownlink('decoupled', undefined)).toEqual({});
+    expect(parseDownlink('decoupled', 'int4')).toEqual({ downlink: 'int4' });
+    expect(parseDownlink('diloco', 'fp32')).toEqual({ downlink: 'fp32' });
+    expect(() => parseDownlink('dp', 'int8')).toThrow(/dp sends fp32/);
+    expect(() => parseDownlink('decoupled', 'int2')).toThrow(/--downlink int2: want one of fp32, fp16, int8, int4/);
   });
 
   it('reads p%:Nx and refuses the rest', () => {

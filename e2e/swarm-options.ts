@@ -5,8 +5,11 @@
  *   --link-mbps N              cap each learner link at N megabits/s, both directions (the pages' linkMbps)
  *   --throttle p%:Nx           that share of the learner tabs trains N times slower (the pages' slowdown)
  *   --tokens N                 planned tokens of the LR clock; default: plannedTokens() below
+ *   --downlink int8|int4|fp16|fp32  the broadcast codec (the coordinator's `downlink`), decoupled and diloco only
  * Pure: swarm.ts turns the errors into a message and exit code 2.
  */
+
+import { DOWNLINKS, type Downlink } from '@tabswarm/core';
 
 export type Method = 'decoupled' | 'diloco' | 'dp';
 export const METHODS: readonly Method[] = ['decoupled', 'diloco', 'dp'];
@@ -42,6 +45,14 @@ export function methodParams(method: Method, K: number, o: { P: string; H: strin
   if (method === 'decoupled') return { P: o.P, H: o.H, K: String(K) };
   if (method === 'diloco') return { P: o.P, H: o.H, K: String(K), lockstep: '1' };
   return { P: '1', H: '1', tau: '1', K: String(K), lockstep: '1', codec: '0', downlink: 'fp32', grace: 'off', merge: 'mean', outer: 'nesterov', outerLr: '1', momentum: '0' };
+}
+
+/** The downlink codec (--downlink) for decoupled and diloco; dp is fp32 both ways by definition. */
+export function parseDownlink(method: Method, v: string | undefined): Record<string, string> {
+  if (v === undefined) return {};
+  if (!DOWNLINKS.includes(v as Downlink)) throw new Error(`--downlink ${v}: want one of ${DOWNLINKS.join(', ')}`);
+  if (method === 'dp') throw new Error('--method dp sends fp32 both ways: drop --downlink');
+  return { downlink: v };
 }
 
 /** A positive finite number, for --link-mbps and --tokens. */

@@ -1,6 +1,6 @@
 /**
  * `npm run swarm -- --learners N --minutes M [--workload text|digits] [--model default|tiny] [--backend wasm|webgpu|webgl|cpu]
- *                   [--method decoupled|diloco|dp] [--K N] [--link-mbps N] [--throttle p%:Nx] [--tokens N]
+ *                   [--method decoupled|diloco|dp] [--K N] [--downlink int8|int4|fp16|fp32] [--link-mbps N] [--throttle p%:Nx] [--tokens N]
  *                   [--chaos <spec>[,<spec>...]] [--chaos-seed N] [--seed N]`
  * Launches headless Chromium with one coordinator and N learner tabs (each its own browser context),
  * prints a progress line every 10 s and writes a report folder (report.json + index.html with the dashboard's plots).
@@ -36,7 +36,7 @@ import { howMany, parseChaos, parseSeed, pick, rng, timeline, type Fault } from 
 import type { CoordinatorView, LearnerView } from '@tabswarm/testing';
 import { reportHtml, type ReportView } from './report';
 import { startStack } from '@tabswarm/testing';
-import { methodParams, parseLearners, parseMethod, parsePositive, parseThrottle, plannedTokens, quorum, slowdownOf, type Method, type Throttle } from './swarm-options';
+import { methodParams, parseDownlink, parseLearners, parseMethod, parsePositive, parseThrottle, plannedTokens, quorum, slowdownOf, type Method, type Throttle } from './swarm-options';
 import { summarize, summaryLine, type SummaryView } from './swarm-summary';
 
 const { values: a } = parseArgs({
@@ -45,9 +45,10 @@ const { values: a } = parseArgs({
     model: { type: 'string', default: 'default' }, backend: { type: 'string' }, P: { type: 'string', default: '2' }, H: { type: 'string', default: '64' },
     K: { type: 'string' }, batch: { type: 'string', default: '8' }, out: { type: 'string' },
     chaos: { type: 'string' }, 'chaos-seed': { type: 'string', default: '1' }, seed: { type: 'string', default: '1' },
-    method: { type: 'string', default: 'decoupled' }, grace: { type: 'string' }, 'link-mbps': { type: 'string' }, throttle: { type: 'string' }, tokens: { type: 'string' },
+    method: { type: 'string', default: 'decoupled' }, grace: { type: 'string' }, 'link-mbps': { type: 'string' }, downlink: { type: 'string' }, throttle: { type: 'string' }, tokens: { type: 'string' },
   },
 });
+let downlink: Record<string, string>;
 let faults: Fault[], seed: number, initSeed: number, N: number, K: number, method: Method, throttle: Throttle | undefined, linkMbps: number | undefined, planned: number | undefined;
 const minutes = Number(a.minutes), runMs = minutes * 60_000;
 try { // bad flags are refused before anything starts
@@ -58,6 +59,7 @@ try { // bad flags are refused before anything starts
   method = parseMethod(a.method);
   K = quorum(method, a.K, N);
   if (method === 'dp' && a.grace !== undefined) throw new Error('--method dp merges every step without a grace window: drop --grace');
+  downlink = parseDownlink(method, a.downlink);
   throttle = a.throttle ? parseThrottle(a.throttle) : undefined;
   if (a.grace !== undefined && !['arrivals', 'eq3', 'off'].includes(a.grace)) throw new Error(`--grace ${a.grace}: want arrivals, eq3 or off`);
   linkMbps = a['link-mbps'] ? parsePositive('link-mbps', a['link-mbps']) : undefined;
@@ -100,7 +102,7 @@ try {
   const coordCtx = await browser.newContext();
   const coord = await coordCtx.newPage();
   await coord.goto(`${stack.baseUrl}/coordinator/?${new URLSearchParams({
-    ...run, ...link, batch: a.batch, ...methodParams(method, K, { P: a.P, H: a.H }), ...(a.grace ? { grace: a.grace } : {}), evalMs: '10000', chaosSeed: String(seed), seed: String(initSeed), ...(planned === undefined ? {} : { tokens: String(planned) }),
+    ...run, ...link, batch: a.batch, ...methodParams(method, K, { P: a.P, H: a.H }), ...downlink, ...(a.grace ? { grace: a.grace } : {}), evalMs: '10000', chaosSeed: String(seed), seed: String(initSeed), ...(planned === undefined ? {} : { tokens: String(planned) }),
   })}`);
   await coord.waitForFunction(() => (window as unknown as { __tabswarm: { state: string } }).__tabswarm.state !== 'starting', null, { timeout: 180_000 });
   const first = await status<CoordinatorView>(coord);
