@@ -8,7 +8,7 @@ import { emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './sta
 import { Evaluator } from './evaluator';
 import { runSigner } from './identity';
 import { stateFromModelFile } from './model-file';
-import { askPersistence, lostStateMessage, pushFromLostState, storageFacts } from './storage';
+import { askPersistence, lostStateMessage, metaFromLostState, pushFromLostState, storageFacts } from './storage';
 import { DurableStore } from './store';
 
 /**
@@ -144,7 +144,11 @@ export class CoordinatorDriver {
       this.status.rejections[d.reason] = (this.status.rejections[d.reason] ?? 0) + 1;
       return this.feed({ kind: 'invalid', id, now, reason: d.reason });
     }
-    if (d.value.type === 'push' && this.unconfirmed && this.syncer && pushFromLostState(d.value, this.status.epoch, this.syncer.model.versions)) return this.lostState(d.value.epoch);
+    if (this.unconfirmed && this.syncer) {
+      const own = this.syncer.model.versions;
+      if (d.value.type === 'push' && pushFromLostState(d.value, this.status.epoch, own)) return this.lostState(d.value.epoch);
+      if (d.value.type === 'meta' && metaFromLostState(d.value, own)) return this.lostState(this.status.epoch);
+    }
     this.feed(d.value.type === 'hello' ? { kind: 'join', id, now, hello: d.value } : { kind: 'message', id, now, msg: d.value });
   }
 

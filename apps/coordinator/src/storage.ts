@@ -40,6 +40,18 @@ export function pushFromLostState(push: { epoch: number; fragment: number; baseV
 }
 
 /**
+ * A META (sent every step boundary, so it arrives whether or not a round is open) reporting a fragment
+ * version above this coordinator's own. Asked only before the first commit of a coordinator with no
+ * stored state, whose versions are all 0: the learner holds weights of this run that this coordinator
+ * never sent, from its own epoch or a later one (META carries no epoch, and neither case is possible for
+ * a run that really starts fresh). A learner that kept no unacked push and is not pulled would otherwise
+ * show it only in a push that may never come.
+ */
+export function metaFromLostState(meta: { versions: readonly number[] }, versions: readonly number[]): boolean {
+  return meta.versions.some((v, p) => v > (versions[p] ?? 0));
+}
+
+/**
  * The run's state is gone if learners hold a newer epoch (or versions) than this coordinator and it never committed
  * nor was told to start over: epochs only rise, one per coordinator start, and learners take theirs
  * from snapshots. A claim in one push is enough to stop and ask, never to act: restarting the run is

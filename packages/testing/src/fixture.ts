@@ -69,11 +69,25 @@ export const test = base.extend<{ swarm: Swarm }, { stack: Stack }>({
       await page.goto(`${stack.baseUrl}/${path}/?${new URLSearchParams({ ...run, ...params })}${hash ? `#${hash}` : ''}`);
       return { page, context };
     };
-    const status = <T>(page: Page): Promise<T> => page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __tabswarm: unknown }).__tabswarm)) as T);
+    // null while the page is between documents (a reload: the new one has not set its status yet).
+    const status = <T>(page: Page): Promise<T> => page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __tabswarm?: unknown }).__tabswarm ?? null)) as T);
+    /** One poll: false, not a failure, while a reload or navigation leaves no status to read. */
+    const check = async <T>(page: Page, fn: (s: T) => boolean, seen: (s: T) => void): Promise<boolean> => {
+      let s: T;
+      try {
+        s = await status<T>(page);
+      } catch (e) {
+        if (/context was destroyed|navigat/i.test((e as Error).message)) return false;
+        throw e;
+      }
+      if (s === null) return false;
+      seen(s);
+      return fn(s);
+    };
     const until = async <T>(page: Page, fn: (s: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> => {
       let last: T | undefined;
       try {
-        await expect.poll(async () => fn((last = await status<T>(page))), { message: what, timeout: timeoutMs, intervals: [250] }).toBe(true);
+        await expect.poll(() => check<T>(page, fn, (s) => { last = s; }), { message: what, timeout: timeoutMs, intervals: [250] }).toBe(true);
       } catch (e) {
         throw new Error(`waiting for ${what}: ${(e as Error).message.split('\n')[0]}; last status: ${String(JSON.stringify(last)).slice(0, 2000)}`);
       }
