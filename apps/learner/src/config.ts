@@ -1,4 +1,4 @@
-import { ConfigError } from '@tabswarm/core';
+import { ConfigError, parseByzantine } from '@tabswarm/core';
 import { isValidSessionSecret, parseLinkMbps, randomToken } from '@tabswarm/net';
 import { DIGITS_PRESET, parsePreset, TEXT_PRESETS, type ModelPreset } from '@tabswarm/worker';
 
@@ -26,6 +26,9 @@ export interface LearnerConfig {
   linkMbps: number;
   /** Each training step takes this many times its compute time (≥ 1): a slower device; `npm run swarm -- --throttle`. */
   slowdown: number;
+  /** `byzantine=S`, the classroom demo of a hostile tab: it trains honestly but pushes −S × its update and
+   * claims the most tokens a push may (core learner/byzantine.ts). Absent: an honest tab. */
+  byzantine: number | undefined;
 }
 
 function parseSlowdown(v: string | null): number {
@@ -101,5 +104,6 @@ export function readConfig(url = new URL(location.href)): LearnerConfig {
     solo: q.get('solo') === '1',
     linkMbps: parseLinkMbps(q.get('linkMbps')),
     slowdown: parseSlowdown(q.get('slowdown')),
+    byzantine: parseByzantine(q.get('byzantine')),
   };
 }

@@ -29,6 +29,10 @@ function render(s: LearnerStatus): void {
 
 const session = new LearnerSession(cfg, () => render(session.status));
 $('s-room').textContent = roomCode(cfg.runId); // the code the coordinator's page shows for this run
+if (cfg.byzantine !== undefined) {
+  $('s-byzantine').hidden = false;
+  $('s-byzantine').textContent = `Hostile tab (byzantine=${cfg.byzantine}, a classroom demo): it trains honestly, then pushes its update sign-flipped × ${cfg.byzantine} and claims the most tokens a push may.`;
+}
 // Playwright and curious visitors read the live status here.
 (window as unknown as { __tabswarm: LearnerStatus }).__tabswarm = session.status;
 (window as unknown as { __tabswarmRawLink: (id: string) => RawLink }).__tabswarmRawLink = (id) => rawLink(cfg, id);

@@ -50,6 +50,8 @@ export interface LearnerStatus {
   versions: number[];
   /** Each step is made to take this many times its compute time (the `slowdown` URL parameter; 1 = none). */
   slowdown: number;
+  /** The `byzantine` URL parameter (the classroom demo of a hostile tab), null for an honest tab. */
+  byzantine: number | null;
   /** The coordinator key this tab trusts (fingerprint), and whether the join URL pinned it or the first frame did. */
   coordinator: string;
   pinnedBy: 'join URL' | 'first use';
@@ -95,7 +97,7 @@ export class LearnerSession {
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = {
       state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', backendSource: '', calibration: '', model: describePreset(cfg.workload, cfg.model), link: '', firstMergeMs: null, steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
-      loss: undefined, globalLoss: undefined, share: null, yourTokens: 0, learnerTokens: 0, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, linkOpens: 0, epoch: 0, versions: [], slowdown: cfg.slowdown,
+      loss: undefined, globalLoss: undefined, share: null, yourTokens: 0, learnerTokens: 0, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, linkOpens: 0, epoch: 0, versions: [], slowdown: cfg.slowdown, byzantine: cfg.byzantine ?? null,
       coordinator: cfg.coordinator ?? '', pinnedBy: cfg.coordinator === undefined ? 'first use' : 'join URL', identityRefusals: {}, error: '',
     };
     this.pin = pinCoordinator(cfg.coordinator);
@@ -113,6 +115,7 @@ export class LearnerSession {
         // 'due' on every backend: refreshing every fragment after every step halved a digits tab's steps/s in
         // the swarm (8 ms steps, two readbacks each, npm run bench); only fragments about to be pulled are read.
         adoption: 'eager', readAhead: 'due', helloDeadlineMs: HELLO_DEADLINE_MS,
+        ...(this.cfg.byzantine === undefined ? {} : { byzantine: this.cfg.byzantine }),
       }, makeLayout(info.specs));
       this.set({ state: 'connecting' });
       this.running = true;

@@ -22,6 +22,7 @@ export { Syncer } from './syncer/syncer';
 export { exportModel, type ModelState } from './syncer/global-model';
 export type { LearnerRecord } from './syncer/learners';
 export { LearnerState } from './learner/state';
+export { byzantinePush, parseByzantine } from './learner/byzantine';
 export { LearnerEngine, rebased, type EngineCommand, type EngineConfig, type EngineEvent } from './learner/engine';
 export { applyCommit, copyOuter as copyOuterState, initialDurable, type Commit, type DurableState } from './syncer/commit';
 export { DedupeTable, type DedupeRow, type Outcome } from './syncer/dedupe';

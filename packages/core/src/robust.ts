@@ -40,7 +40,7 @@
  * float64 vectors of the contributors' count per call. Cost: the median sorts M values per element
  * (insertion sort up to 32 values, O(n·M²), the engine's sort above), then L + 1 passes over the M
  * deltas: 0.26 s for 1M elements at M = 4 and 1.5 s at M = 16 on this project's 2-core machine, against
- * 5–20 ms for 'rda' (`npm run bench` has the row). It is opt-in, for public swarms.
+ * 5–20 ms for 'rda' (`npm run bench` has the row). It is opt-in.
  */
 
 /** Clipping iterations from the median. Each one moves the centre at most τ (see the bound above).

@@ -46,6 +46,8 @@ export interface EngineConfig {
   /** A hello unanswered this long (ms) is said again: one lost with a connection that closed right after
    * opening would leave the tab training on a dead epoch forever. */
   helloDeadlineMs: number;
+  /** The classroom demo of a hostile tab (byzantine.ts): every push sign-flipped × this, maximal claims. */
+  byzantine?: number;
 }
 
 export type EngineEvent =
@@ -113,7 +115,7 @@ export class LearnerEngine {
   private backend: string;
 
   constructor(readonly cfg: EngineConfig, readonly layout: ParamLayout) {
-    this.state = new LearnerState(layout);
+    this.state = new LearnerState(layout, cfg.byzantine);
     this.backend = cfg.backend;
   }
 

@@ -3,6 +3,7 @@ import { getCodec, int8 } from '../codecs';
 import { makeLayout } from '../layout';
 import type { MessageOf as Msg } from '../protocol';
 import { LearnerState } from './state';
+import { parseByzantine } from './byzantine';
 import { DEFAULT_LR } from '../schedule';
 
 const layout = makeLayout([{ name: 'a', shape: [2], kind: 'dense' }, { name: 'b', shape: [2], kind: 'dense' }]);
@@ -28,6 +29,27 @@ describe('LearnerState', () => {
     const fp32 = getCodec(0);
     const d = fp32.ok ? fp32.value.decode(p.payload, 2) : undefined;
     expect(d?.ok && [...d.value]).toEqual([0.5, -1]);
+  });
+
+  it('as the demo of a hostile tab, pushes −S × the delta and claims 2H steps at the run\'s tokens per step', () => {
+    // Snapshot H = 4, 10 tokens per step: 2 steps trained, 2H = 8 claimed; at 9 steps trained, 9 (its own).
+    const s = new LearnerState(layout, 4);
+    s.applySnapshot(snapshot([0, 0], [1, 2, 3, 4]));
+    s.recordStep(10);
+    s.recordStep(10);
+    const p = s.makePush({ type: 'pull', fragment: 0, round: 5 }, Float32Array.from([1.5, 1]))!;
+    expect([p.cSteps, p.cTokens, p.t]).toEqual([8, 80, 2]);
+    const fp32 = getCodec(0);
+    const d = fp32.ok ? fp32.value.decode(p.payload, 2) : undefined;
+    expect(d?.ok && [...d.value]).toEqual([-2, 4]); // −4 × [0.5, −1]
+    const q = s.makePush({ type: 'pull', fragment: 1, round: 6 }, Float32Array.from([3, 4]), { t: 9, cSteps: 9, cTokens: 90 })!;
+    expect([q.cSteps, q.cTokens]).toEqual([9, 90]);
+  });
+
+  it('parses byzantine=S: absent is honest, anything but a finite S > 0 is refused with the reason', () => {
+    expect(parseByzantine(null)).toBeUndefined();
+    expect(parseByzantine('7.5')).toBe(7.5);
+    for (const bad of ['', '0', '-1', 'x', 'Infinity']) expect(() => parseByzantine(bad)).toThrow(/want a number > 0/);
   });
 
   it('applies a newer broadcast (overwrite), resets that fragment only, and refuses an older one', () => {

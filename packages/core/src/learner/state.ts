@@ -4,6 +4,7 @@ import { gather, planFragments, type Fragment } from '../fragments';
 import type { ParamLayout } from '../layout';
 import type { MessageOf as Msg } from '../protocol';
 import { fail, ok, type Result } from '../result';
+import { byzantinePush } from './byzantine';
 
 
 /**
@@ -29,8 +30,11 @@ export class LearnerState {
   static readonly MAX_UNACKED = 16;
   private codec: Codec | undefined;
   private blockSize = 128;
+  private H = 1;
+  private tokensPerStep = 1;
 
-  constructor(readonly layout: ParamLayout) {}
+  /** `byzantine`: this tab is the classroom demo of a hostile tab (byzantine.ts); absent, it is honest. */
+  constructor(readonly layout: ParamLayout, private readonly byzantine?: number) {}
 
   get joined(): boolean {
     return this.codec !== undefined;
@@ -63,6 +67,8 @@ export class LearnerState {
     this.anchors.length = this.baseVersions.length = this.cSteps.length = this.cTokens.length = fragments.length;
     this.codec = codec.value;
     this.blockSize = s.config.blockSize;
+    this.H = s.config.H;
+    this.tokensPerStep = s.config.tokensPerStep;
     this.epoch = s.epoch;
     this.globalStep = Math.max(this.globalStep, s.globalStep);
     this.progress = Math.max(this.progress, s.progress);
@@ -97,9 +103,10 @@ export class LearnerState {
     if (current.length !== anchor.length) throw new RangeError(`fragment ${p} has ${anchor.length} values, got ${current.length}`);
     const delta = new Float32Array(anchor.length);
     for (let i = 0; i < delta.length; i++) delta[i] = current[i]! - anchor[i]!;
+    const claim = this.byzantine === undefined ? when : byzantinePush(this.byzantine, delta, when, this.H, this.tokensPerStep);
     const push: Msg<'push'> = {
       type: 'push', fragment: p, round: pull.round, epoch: this.epoch, baseVersion: this.baseVersions[p]!, seq: ++this.seq, t: when.t,
-      cSteps: when.cSteps, cTokens: when.cTokens, codec: this.codec.id, payload: this.codec.encode(delta, this.blockSize),
+      cSteps: claim.cSteps, cTokens: claim.cTokens, codec: this.codec.id, payload: this.codec.encode(delta, this.blockSize),
     };
     this.unacked.set(push.seq, push);
     while (this.unacked.size > LearnerState.MAX_UNACKED) { this.unacked.delete(this.unacked.keys().next().value as number); this.droppedUnacked++; }
