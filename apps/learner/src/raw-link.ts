@@ -1,5 +1,5 @@
 import { decodeMessage, DEFAULT_LIMITS, parseSigned } from '@tabswarm/core';
-import { connectLearner, coordinatorPeerId, randomToken } from '@tabswarm/net';
+import { connectLearner, coordinatorPeerId, randomToken, type LearnerLinkStats } from '@tabswarm/net';
 import type { LearnerConfig } from './config';
 
 /**
@@ -12,6 +12,10 @@ export interface RawLink {
   readonly open: boolean;
   readonly received: number;
   readonly closes: number;
+  /** Why the link last closed ('' until it has): the channel's reason, e.g. 'heartbeat-timeout' or 'remote:too-many-strikes'. */
+  readonly closeReason: string;
+  /** The link's counters: state, buffered bytes, silence (learner-link.ts). */
+  stats(): LearnerLinkStats;
   /** What the last RECENT messages received said (headers only: a snapshot's parameters are left out),
    * oldest first, after the latest snapshot however old, so a drill can answer the coordinator's pulls
    * with forged pushes as an attacker would. */
@@ -47,7 +51,7 @@ function heard(bytes: Uint8Array): Heard {
 const RECENT = 64;
 
 export function rawLink(cfg: LearnerConfig, learnerId: string): RawLink {
-  let open = false, received = 0, closes = 0;
+  let open = false, received = 0, closes = 0, closeReason = '';
   const frames: Heard[] = [];
   let snapshot: Heard | undefined;
   const link = connectLearner({
@@ -59,12 +63,14 @@ export function rawLink(cfg: LearnerConfig, learnerId: string): RawLink {
       if (h.type === 'snapshot') snapshot = h;
       else { frames.push(h); if (frames.length > RECENT) frames.shift(); }
     },
-    onClose: () => { open = false; closes++; },
+    onClose: (reason) => { open = false; closes++; closeReason = reason; },
   });
   return {
     get open() { return open; },
     get received() { return received; },
     get closes() { return closes; },
+    get closeReason() { return closeReason; },
+    stats: () => link.stats(),
     recent: () => [...(snapshot ? [snapshot] : []), ...frames],
     send: (bytes) => link.send(Uint8Array.from(bytes)),
     close: () => link.close(),
