@@ -1,16 +1,20 @@
 /**
  * `npm run compare -- <report dir or report.json>... [--target LOSS]`: one table over `npm run swarm` runs
- * (docs/method.md §9): held-out loss at the merged tokens every run reached, seconds to a held-out loss
+ * (docs/method.md §9): held-out loss at the merged and at the trained tokens every run reached, seconds to a held-out loss
  * (default: the worst of the runs' best losses), goodput, contributors per merge and bytes against fp32
  * data-parallel. Writes compare.json beside the first report unless --out says where.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compareRuns, type LossPoint } from './compare-runs';
+import { compareRuns, type LossPoint, type Progress } from './compare-runs';
 import type { SwarmSummary } from './swarm-summary';
 
-interface Report { args: Record<string, string>; summary: SwarmSummary; samples: Array<{ coordinator: { loss: LossPoint[] } }> }
+interface Sample { coordinator: { loss: LossPoint[]; mergedTokens: number; goodput: { trained: number } | null } }
+interface Report { args: Record<string, string>; summary: SwarmSummary; samples: Sample[] }
+
+const progressOf = (r: Report): Progress[] =>
+  r.samples.flatMap((s) => (s.coordinator.goodput ? [{ merged: s.coordinator.mergedTokens, trained: s.coordinator.goodput.trained }] : []));
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { target: { type: 'string' }, out: { type: 'string' } } });
 if (positionals.length === 0) {
@@ -24,20 +28,21 @@ if (target !== undefined && !Number.isFinite(target)) { console.error(`--target 
 const names = reports.map((r, i) => `${r.args['method'] ?? 'decoupled'} ${dirname(files[i]!).split('/').at(-1)}`);
 let c: ReturnType<typeof compareRuns>;
 try {
-  c = compareRuns(reports.map((r, i) => ({ name: names[i]!, curve: r.samples.at(-1)!.coordinator.loss })), target);
+  c = compareRuns(reports.map((r, i) => ({ name: names[i]!, curve: r.samples.at(-1)!.coordinator.loss, progress: progressOf(r) })), target);
 } catch (e) {
   console.error((e as Error).message);
   process.exit(2);
 }
 
 const pct = (x: number | null | undefined): string => (x == null ? '–' : `${(100 * x).toFixed(1)}%`);
-console.log(`held-out loss at ${Math.round(c.atTokens).toLocaleString('en')} merged tokens; seconds to loss ${c.target.toFixed(4)}\n`);
-console.log('| run | contributors per merge | goodput | fewer bytes than fp32 DP | loss at equal tokens | best loss | s to target |');
-console.log('|---|---|---|---|---|---|---|');
+const tok = (x: number): string => Math.round(x).toLocaleString('en');
+console.log(`held-out loss at ${tok(c.atTokens)} merged tokens and at ${c.atTrained === undefined ? '–' : tok(c.atTrained)} trained tokens; seconds to loss ${c.target.toFixed(4)}\n`);
+console.log('| run | contributors per merge | goodput | fewer bytes than fp32 DP | loss at equal merged tokens | loss at equal trained tokens | best loss | s to target |');
+console.log('|---|---|---|---|---|---|---|---|');
 c.runs.forEach((r, i) => {
   const s = reports[i]!.summary;
   console.log(`| ${r.name} | ${s.contributorsPerMerge?.toFixed(2) ?? '–'} | ${pct(s.goodput.ratio)} | ${s.dpBytesRatio === null ? '–' : `${s.dpBytesRatio.toFixed(1)}×`} | ` +
-    `${r.lossAtTokens.toFixed(4)} | ${r.bestLoss.toFixed(4)} | ${r.secondsToTarget === null ? 'never' : r.secondsToTarget.toFixed(1)} |`);
+    `${r.lossAtTokens.toFixed(4)} | ${r.lossAtTrained?.toFixed(4) ?? '–'} | ${r.bestLoss.toFixed(4)} | ${r.secondsToTarget === null ? 'never' : r.secondsToTarget.toFixed(1)} |`);
 });
 const out = values.out ?? resolve(dirname(files[0]!), 'compare.json');
 writeFileSync(out, JSON.stringify({ files, ...c, summaries: reports.map((r) => r.summary) }, null, 2));
