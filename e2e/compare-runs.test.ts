@@ -47,4 +47,12 @@ describe('comparing swarm runs', () => {
     expect(c.runs[1]!.lossAtTrained).toBe(1.0);
     expect(compareRuns([{ name: 'fast', curve: fast }]).atTrained).toBeUndefined();
   });
+
+  it('compares at a stated token count when asked, and refuses one past a run\'s end', () => {
+    const c = compareRuns([{ name: 'fast', curve: fast, progress: [{ merged: 300, trained: 600 }] }, { name: 'slow', curve: slow, progress: [{ merged: 250, trained: 250 }] }], undefined, 200);
+    expect([c.atTokens, c.atTrained]).toEqual([200, 200]);
+    expect(c.runs.map((r) => r.lossAtTokens)).toEqual([expect.closeTo(1.1, 12), 1.5]);
+    expect(c.runs[0]!.lossAtTrained).toBeCloseTo(1.3, 12); // 200 trained = 100 merged
+    expect(() => compareRuns([{ name: 'slow', curve: slow }], undefined, 251)).toThrow(/past the 250 merged tokens/);
+  });
 });

@@ -63,17 +63,21 @@ export function trainedCurve(curve: readonly LossPoint[], progress: readonly Pro
 }
 
 /**
- * Every run at the merged tokens all of them reached (the smallest final count), and the time each took to
- * reach `target` (default: the worst of the runs' best losses, so every run reaches it).
+ * Every run at `at` merged (and trained) tokens, by default the count all of them reached (the smallest final
+ * count), and the time each took to reach `target` (default: the worst of the runs' best losses, so every run
+ * reaches it). At equal trained tokens `at` is capped at what every run's samples cover.
  */
-export function compareRuns(runs: readonly RunCurve[], target?: number): Comparison {
+export function compareRuns(runs: readonly RunCurve[], target?: number, at?: number): Comparison {
   if (runs.length === 0 || runs.some((r) => r.curve.length < 2)) throw new Error('compare: every run needs at least two evaluations');
-  const atTokens = Math.min(...runs.map((r) => r.curve.at(-1)!.tokens));
+  const reached = Math.min(...runs.map((r) => r.curve.at(-1)!.tokens));
+  if (at !== undefined && !(at >= 0 && at <= reached)) throw new Error(`compare: --at ${at} is past the ${reached} merged tokens every run reached`);
+  const atTokens = at ?? reached;
   const best = runs.map((r) => Math.min(...r.curve.map((p) => p.loss)));
   const goal = target ?? Math.max(...best);
   // Equal trained tokens only when every run has the samples to say it, and at the count all of them reached.
   const byTrained = runs.every((r) => r.progress !== undefined) ? runs.map((r) => trainedCurve(r.curve, r.progress!)) : undefined;
-  const atTrained = byTrained && byTrained.every((c) => c.length >= 2) ? Math.min(...byTrained.map((c) => c.at(-1)!.tokens)) : undefined;
+  const trainedReached = byTrained && byTrained.every((c) => c.length >= 2) ? Math.min(...byTrained.map((c) => c.at(-1)!.tokens)) : undefined;
+  const atTrained = trainedReached === undefined ? undefined : Math.min(at ?? trainedReached, trainedReached);
   return {
     atTokens, target: goal, ...(atTrained === undefined ? {} : { atTrained }),
     runs: runs.map((r, i) => ({

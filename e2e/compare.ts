@@ -1,8 +1,9 @@
 /**
- * `npm run compare -- <report dir or report.json>... [--target LOSS]`: one table over `npm run swarm` runs
+ * `npm run compare -- <report dir or report.json>... [--target LOSS] [--at TOKENS]`: one table over `npm run swarm` runs
  * (docs/method.md §9): held-out loss at the merged and at the trained tokens every run reached, seconds to a held-out loss
  * (default: the worst of the runs' best losses), goodput, contributors per merge and bytes against fp32
- * data-parallel. Writes compare.json beside the first report unless --out says where.
+ * data-parallel. `--at TOKENS` compares at that many tokens instead (e.g. the run's planned `--tokens`, where
+ * every LR schedule ends). Writes compare.json beside the first report unless --out says where.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -16,19 +17,23 @@ interface Report { args: Record<string, string>; summary: SwarmSummary; samples:
 const progressOf = (r: Report): Progress[] =>
   r.samples.flatMap((s) => (s.coordinator.goodput ? [{ merged: s.coordinator.mergedTokens, trained: s.coordinator.goodput.trained }] : []));
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { target: { type: 'string' }, out: { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { target: { type: 'string' }, at: { type: 'string' }, out: { type: 'string' } } });
 if (positionals.length === 0) {
-  console.error('usage: npm run compare -- <report dir or report.json>... [--target LOSS] [--out FILE]');
+  console.error('usage: npm run compare -- <report dir or report.json>... [--target LOSS] [--at TOKENS] [--out FILE]');
   process.exit(2);
 }
 const files = positionals.map((p) => (existsSync(resolve(p, 'report.json')) ? resolve(p, 'report.json') : resolve(p)));
 const reports = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Report);
-const target = values.target === undefined ? undefined : Number(values.target);
-if (target !== undefined && !Number.isFinite(target)) { console.error(`--target ${values.target}: want a number`); process.exit(2); }
+const num = (flag: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  if (!Number.isFinite(Number(v))) { console.error(`--${flag} ${v}: want a number`); process.exit(2); }
+  return Number(v);
+};
+const target = num('target', values.target), at = num('at', values.at);
 const names = reports.map((r, i) => `${r.args['method'] ?? 'decoupled'} ${dirname(files[i]!).split('/').at(-1)}`);
 let c: ReturnType<typeof compareRuns>;
 try {
-  c = compareRuns(reports.map((r, i) => ({ name: names[i]!, curve: r.samples.at(-1)!.coordinator.loss, progress: progressOf(r) })), target);
+  c = compareRuns(reports.map((r, i) => ({ name: names[i]!, curve: r.samples.at(-1)!.coordinator.loss, progress: progressOf(r) })), target, at);
 } catch (e) {
   console.error((e as Error).message);
   process.exit(2);
