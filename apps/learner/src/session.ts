@@ -22,6 +22,9 @@ export interface LearnerStatus {
   link: string;
   /** Milliseconds from start() (the click) to the first merged update; null until then. */
   firstMergeMs: number | null;
+  /** Wall clock (Date.now(), ms since 1970) of the first merged update, so a harness opening many tabs can
+   *  time each from its own open without polling; null until then. */
+  firstMergeAt: number | null;
   steps: number;
   stepsPerSec: number;
   tokens: number;
@@ -96,7 +99,7 @@ export class LearnerSession {
 
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = {
-      state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', backendSource: '', calibration: '', model: describePreset(cfg.workload, cfg.model), link: '', firstMergeMs: null, steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
+      state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', backendSource: '', calibration: '', model: describePreset(cfg.workload, cfg.model), link: '', firstMergeMs: null, firstMergeAt: null, steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
       loss: undefined, globalLoss: undefined, share: null, yourTokens: 0, learnerTokens: 0, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, linkOpens: 0, epoch: 0, versions: [], slowdown: cfg.slowdown, byzantine: cfg.byzantine ?? null,
       coordinator: cfg.coordinator ?? '', pinnedBy: cfg.coordinator === undefined ? 'first use' : 'join URL', identityRefusals: {}, error: '',
     };
@@ -220,6 +223,7 @@ export class LearnerSession {
         if (keys.length > 10_000) keys.shift();
         this.status.merges++;
         this.status.firstMergeMs ??= performance.now() - this.startedAt;
+        this.status.firstMergeAt ??= Date.now();
         this.clearError('refused');
         this.calibrateLater();
       } else this.status.rejected++;
