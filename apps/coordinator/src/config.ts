@@ -22,10 +22,19 @@ export interface CoordinatorConfig {
   init: string | undefined;
   signal: { host: string; port: number; path: string; key: string; secure: boolean };
   iceServers: RTCIceServer[];
-  /** Merge-log entries kept when retention prunes the log (on a full quota), in commits. */
+  /** Merge-log entries retention always keeps, in commits (all it keeps after a full quota). */
   logTail: number;
+  /** The stored merge log's budget (bytes, `?logMB=`): past it, each commit also prunes one bounded chunk. */
+  logBudgetBytes: number;
+  /** Pruned log pieces this page holds for download at most (bytes, `?prunedMB=`), oldest let go first. */
+  prunedHoldBytes: number;
   /** The operator secret (operator.ts): presented as the signalling token of the coordinator id. */
   operatorSecret?: string;
+}
+
+function positiveNum(name: string, v: number): number {
+  if (!(Number.isFinite(v) && v > 0)) throw new ConfigError(`${name}=${v}: want a number > 0`);
+  return v;
 }
 
 function positiveInt(name: string, v: number): number {
@@ -67,6 +76,10 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
     evalEveryMs: num('evalMs', 5000),
     chaosSeed: num('chaosSeed', 1),
     logTail: Math.max(0, Math.floor(num('logTail', 256))),
+    // 256 MB holds ≈ 30 minutes of a 3-tab digits run's log (≈150 kB a commit) or 3.5 minutes of data-parallel
+    // (≈1.2 MB a commit); a fresh profile's quota is gigabytes, so the budget, not the quota, decides.
+    logBudgetBytes: 1e6 * positiveNum('logMB', num('logMB', 256)),
+    prunedHoldBytes: 1e6 * positiveNum('prunedMB', num('prunedMB', 512)),
     linkMbps: parseLinkMbps(q.get('linkMbps')),
     init: q.get('init') ?? undefined,
     signal: { host: host ?? location.hostname, port: Number(port ?? 9000), path: '/signal', key: 'tabswarm', secure: location.protocol === 'https:' },

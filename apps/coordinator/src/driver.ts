@@ -4,6 +4,7 @@ import { describeError, type SampleOptions } from '@tabswarm/worker';
 import { Chaos } from './chaos';
 import type { CoordinatorConfig } from './config';
 import { paramsHash } from './crc32';
+import { PrunedLog } from './retention';
 import { emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './status';
 import { Evaluator } from './evaluator';
 import { runSigner } from './identity';
@@ -20,6 +21,8 @@ import { DurableStore } from './store';
  * signed with the run's key (docs/security.md §2), through one signing queue, so learners receive frames in
  * the order the syncer issued them. Evaluation of the global model runs in a worker, never on the main thread.
  */
+/** One retention step moves at most this much of the log (bytes; ≈50–100 ms of serialising here). */
+const PRUNE_CHUNK_BYTES = 8e6;
 /** A commit refused by a full quota is retried this often, for at most this long (ms). */
 const QUOTA_RETRY_MS = 2000;
 const QUOTA_DEADLINE_MS = 300_000;
@@ -53,15 +56,16 @@ export class CoordinatorDriver {
   private readonly commitMs = new Map<number, number>();
   /** Neither committed nor (re)started on purpose: learners at a newer epoch then mean the state is gone. */
   private unconfirmed = false;
-  /** A commit met a full quota and the log was not pruned yet. */
+  /** A commit met a full quota: retention goes on, a chunk per commit, until only the log's tail is left. */
   private retentionDue = false;
-  /** Log parts retention moved out of the database, oldest first, for download (main.ts) and replay. */
-  readonly prunedParts: Array<{ from: number; through: number; ndjson: Blob }> = [];
+  /** Log pieces retention moved out of the database, for download (main.ts) and replay. */
+  readonly pruned: PrunedLog;
   /** The plots' history: a point every 2 s, coarser as the run grows (core's Timeline). */
   private readonly timeline = new Timeline(2000);
 
   constructor(readonly cfg: CoordinatorConfig, private readonly onChange: () => void) {
     this.chaos = new Chaos(cfg.chaosSeed, () => performance.now());
+    this.pruned = new PrunedLog(cfg.prunedHoldBytes);
     this.evaluator = new Evaluator(cfg);
     this.status.timeline = this.timeline.points; // the same array, filled in place
   }
@@ -80,6 +84,7 @@ export class CoordinatorDriver {
       const saved = await store.load();
       this.unconfirmed = !(await store.confirmed());
       this.status.prunedThrough = await store.prunedThrough();
+      this.status.logBytes = store.logBytes;
       this.status.storage = await storageFacts(await askPersistence());
       const fromFile = !saved && this.cfg.init !== undefined ? stateFromModelFile(await fetchModel(this.cfg.init), layout, fragments) : undefined;
       const theta0 = saved?.theta0 ?? fromFile?.theta ?? initial;
@@ -261,10 +266,12 @@ export class CoordinatorDriver {
 
   /**
    * A commit refused because the quota is full leaves the previous commit intact (store.ts). Retention
-   * then moves the log's older part out of the database (kept here and offered for download first) and
-   * the commit is tried again, every QUOTA_RETRY_MS while the browser has not freed the space yet (it may
-   * compact its files later); everything after the commit waits for it, as for any commit. Past
-   * QUOTA_DEADLINE_MS the coordinator fails with the reason.
+   * then moves the log's older part out of the database, a bounded chunk at a time (retention.ts; kept
+   * here and offered for download first), and the commit is tried again after each chunk, or every
+   * QUOTA_RETRY_MS while the browser has not freed the space yet (it may compact its files later);
+   * everything after the commit waits for it, as for any commit. Past QUOTA_DEADLINE_MS the coordinator
+   * fails with the reason. Without a full quota, a commit that leaves the stored log over its budget also
+   * prunes one chunk, so the log stays near the budget and no single step holds the page for long.
    */
   private async commitDurably(c: Commit): Promise<void> {
     const start = performance.now();
@@ -272,8 +279,11 @@ export class CoordinatorDriver {
       try {
         await this.store!.commit(c);
         this.status.storageWait = '';
-        // A full quota asks for retention even when the space came back by itself before it could run.
-        if (this.retentionDue) this.retentionDue = !(await this.prune());
+        // A full quota asks for retention down to the tail even when the space came back by itself.
+        if (this.retentionDue || this.store!.logBytes > this.cfg.logBudgetBytes) {
+          if ((await this.prune()) === 'nothing') this.retentionDue = false;
+        }
+        this.status.logBytes = this.store!.logBytes;
         return;
       } catch (e) {
         if (!isQuotaError(e) || performance.now() - start > QUOTA_DEADLINE_MS) throw e;
@@ -281,22 +291,22 @@ export class CoordinatorDriver {
       this.status.quotaErrors++;
       this.retentionDue = true;
       this.status.storageWait = `commit ${c.seq} waits for storage: the quota is full (merge log pruned through commit ${this.status.prunedThrough})`;
-      if (await this.prune()) this.retentionDue = false;
-      else await new Promise((r) => setTimeout(r, QUOTA_RETRY_MS));
+      if ((await this.prune()) !== 'pruned') await new Promise((r) => setTimeout(r, QUOTA_RETRY_MS));
       this.refresh();
     }
   }
 
-  /** Retention (store.pruneLog); false when nothing was pruned, or even the deletion did not fit the quota. */
-  private async prune(): Promise<boolean> {
-    const part = await this.store!.pruneLog(this.cfg.logTail).catch((e: unknown) => {
-      if (isQuotaError(e)) return undefined;
+  /** One retention step (store.pruneChunk): 'refused' when even the deletion did not fit the quota. */
+  private async prune(): Promise<'pruned' | 'nothing' | 'refused'> {
+    const part = await this.store!.pruneChunk(this.cfg.logTail, PRUNE_CHUNK_BYTES).catch((e: unknown) => {
+      if (isQuotaError(e)) return null;
       throw e;
     });
-    if (!part) return false;
-    this.prunedParts.push(part);
-    this.status.prunedThrough = part.through;
-    return true;
+    if (part === null) return 'refused';
+    if (part === undefined) return 'nothing';
+    this.pruned.add(part);
+    Object.assign(this.status, { prunedThrough: part.through, prunedDroppedThrough: this.pruned.droppedThrough, logBytes: this.store!.logBytes });
+    return 'pruned';
   }
 
   /**
@@ -308,14 +318,7 @@ export class CoordinatorDriver {
     const { theta0, entries } = await this.store!.log();
     const lines = entries.map((e) => `${logLine(e)}\n`);
     if ((await this.store!.prunedThrough()) === 0) return new Blob([`${theta0Line(theta0)}\n`, ...lines], { type: 'application/x-ndjson' });
-    return new Blob([...(this.wholePrunedPart() ? this.prunedParts.map((p) => p.ndjson) : []), ...lines], { type: 'application/x-ndjson' });
-  }
-
-  /** True when this page holds every pruned part, from commit 1 on, without a gap. */
-  private wholePrunedPart(): boolean {
-    let next = 1;
-    for (const p of this.prunedParts) { if (p.from !== next) return false; next = p.through + 1; }
-    return next > 1;
+    return new Blob([...(this.pruned.whole() ? [this.pruned.runs()[0]!.ndjson] : []), ...lines], { type: 'application/x-ndjson' });
   }
 
   /**
@@ -326,7 +329,7 @@ export class CoordinatorDriver {
     let { theta0, entries } = await this.store!.log();
     const pruned = await this.store!.prunedThrough();
     if (pruned > 0) {
-      if (!this.wholePrunedPart()) return { ok: false, entries: entries.length, replayedHash: '', committedHash: '', detail: `the log was pruned through commit ${pruned} before this page started: replay needs the downloaded parts` };
+      if (!this.pruned.whole()) return { ok: false, entries: entries.length, replayedHash: '', committedHash: '', detail: `the log was pruned through commit ${pruned} and this page no longer holds all of it: replay needs the downloaded parts` };
       const parsed = parseLog(await (await this.logNdjson()).text());
       if (!parsed.ok) return { ok: false, entries: 0, replayedHash: '', committedHash: '', detail: `${parsed.reason}: ${parsed.detail}` };
       ({ theta0, entries } = parsed.value);

@@ -98,17 +98,28 @@ function outerCell(d: OuterDecision | null): string {
   return d === null ? '–' : d.kind === 'nesterov' ? 'Nesterov' : `Delayed Nesterov, N = ${d.delayPeriod}`;
 }
 
-/** One download button per log part retention pruned (rebuilt only when a part is added, so clicks land). */
+/**
+ * One download button per run of consecutive pruned commits this page holds (retention.ts). Buttons are
+ * kept and relabelled as chunks join a run, not rebuilt, so a click lands; it downloads the run as it is then.
+ */
 function prunedButtons(): void {
   const box = $('c-pruned');
-  if (box.childElementCount === driver.prunedParts.length) return;
-  box.replaceChildren(...driver.prunedParts.map((p) => {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.textContent = `Download pruned log, commits ${p.from}–${p.through}`;
-    b.addEventListener('click', () => download(`${cfg.sync.runId}-merges-${p.from}-${p.through}.ndjson`, p.ndjson));
-    return b;
-  }));
+  const runs = driver.pruned.runs();
+  while (box.childElementCount > runs.length) box.lastElementChild!.remove();
+  runs.forEach((r, i) => {
+    let b = box.children[i] as HTMLButtonElement | undefined;
+    if (!b) {
+      b = document.createElement('button');
+      b.type = 'button';
+      b.addEventListener('click', () => {
+        const now = driver.pruned.runs()[i];
+        if (now) download(`${cfg.sync.runId}-merges-${now.from}-${now.through}.ndjson`, now.ndjson);
+      });
+      box.append(b);
+    }
+    const label = `Download pruned log, commits ${r.from}–${r.through}`;
+    if (b.textContent !== label) b.textContent = label;
+  });
 }
 
 function storageLine(s: CoordinatorStatus): string {
@@ -116,8 +127,10 @@ function storageLine(s: CoordinatorStatus): string {
   if (!st) return '–';
   const mb = (b: number): string => (b / 1e6).toLocaleString('en', { maximumFractionDigits: 1 });
   const persisted = { granted: 'persistent (the browser will not evict it)', denied: 'not persistent: the browser may evict the run under storage pressure', unsupported: 'persistence unsupported here' }[st.persistence];
-  const quota = s.storageWait ? `; ${s.storageWait}` : s.quotaErrors ? `; ${s.quotaErrors} commit attempts refused by a full quota, log pruned through commit ${s.prunedThrough}` : '';
-  return `${persisted}${st.usage === null || st.quota === null ? '' : `; ${mb(st.usage)} MB of ${mb(st.quota)} MB used`}${quota}`;
+  const quota = s.storageWait ? `; ${s.storageWait}` : s.quotaErrors ? `; ${s.quotaErrors} commit attempts refused by a full quota` : '';
+  const log = `; merge log ${mb(s.logBytes)} MB stored of a ${mb(cfg.logBudgetBytes)} MB budget${s.prunedThrough ? `, pruned through commit ${s.prunedThrough}` : ''}` +
+    (s.prunedDroppedThrough ? ` (commits through ${s.prunedDroppedThrough} were never downloaded and are no longer held)` : '');
+  return `${persisted}${st.usage === null || st.quota === null ? '' : `; ${mb(st.usage)} MB of ${mb(st.quota)} MB used`}${quota}${log}`;
 }
 
 function download(name: string, blob: Blob): void {

@@ -63,6 +63,10 @@ export interface CoordinatorStatus {
   /** Commits refused by a full quota (each retried after retention), and the last commit whose log entry was pruned. */
   quotaErrors: number;
   prunedThrough: number;
+  /** What the stored merge log costs (bytes; retention keeps it under the budget), and the last commit of a
+   * pruned piece this page let go before it was downloaded (0: none; retention.ts PrunedLog). */
+  logBytes: number;
+  prunedDroppedThrough: number;
   /** Non-empty while a commit waits for storage (the quota is full), saying which. */
   storageWait: string;
   /** The classroom view's demo: the latest text sample (text) or prediction of the drawn digit (digits), the
@@ -114,7 +118,7 @@ export function emptyStatus(): CoordinatorStatus {
     globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], contributorsTotal: 0, mergedTokens: 0,
     learners: [], rejections: {}, refusedConnections: {}, fingerprint: '', signMs: 0, bytesIn: 0, bytesOut: 0, snapshotBytes: 0, learnerSteps: 0, loss: [], timeline: [], evalBackend: '–', evalFailures: 0, evalError: '', numParams: 0,
     goodput: { trained: 0, merged: 0, ratio: null, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 0 }, downtimeMs: 0, chaos: {},
-    outerMode: null, outerStep: '–', outerModeMerges: { nesterov: 0, 'delayed-nesterov': 0 }, storage: null, lostEpoch: null, quotaErrors: 0, prunedThrough: 0, storageWait: '',
+    outerMode: null, outerStep: '–', outerModeMerges: { nesterov: 0, 'delayed-nesterov': 0 }, storage: null, lostEpoch: null, quotaErrors: 0, prunedThrough: 0, logBytes: 0, prunedDroppedThrough: 0, storageWait: '',
     demo: { sample: '', sampleStep: -1, prediction: null, predictionStep: -1, drawing: 0, error: '' },
   };
 }

@@ -1,5 +1,6 @@
 import { applyCommit, copyOuterState, gather, logLine, scatter, theta0Line, type Commit, type DurableState, type Fragment, type MergeLogEntry } from '@tabswarm/core';
 import { crc32 } from './crc32';
+import { chunkLength, entryBytes, type PrunedPart } from './retention';
 
 /**
  * The coordinator's durable state in IndexedDB (docs/fault-tolerance.md §2). One database per run:
@@ -10,14 +11,17 @@ import { crc32 } from './crc32';
  *             a state that is merely fresh is told apart from one that is known (storage.ts lostStateMessage).
  *  - 'frags'  key p: fragment p's parameters and outer-optimizer state.
  *  - 'log'    key commit seq: the merge-log entry (with payloads) that made that commit; retention
- *             (pruneLog) keeps a tail of it, the committed state being the checkpoint it starts from,
- *             and 'state' key 'prunedThrough' says which commits left (offered for download first).
+ *             (pruneChunk, retention.ts) keeps a tail of it, the committed state being the checkpoint it
+ *             starts from; 'state' key 'prunedThrough' says which commits left (offered for download
+ *             first) and key 'logBytes' what the stored entries cost (retention.ts entryBytes).
  * A commit writes its fragment record, the meta record and the log entry in ONE transaction with
  * durability 'strict': it completes only once the data is on disk, and an aborted or torn transaction
  * leaves the previous commit intact (IndexedDB transactions are atomic, so no A/B slot scheme is
  * needed). The CRCs catch corruption at rest: a state that fails them is refused, never loaded.
  */
 const COMMIT_DEADLINE_MS = 10_000;
+/** Entries read per retention step at most, before chunkLength keeps what fits its byte bound. */
+const CHUNK_ENTRIES = 32;
 
 interface Meta {
   layoutHash: string;
@@ -32,6 +36,8 @@ interface FragRecord { values: Float32Array; buf: Float32Array; acc: Float32Arra
 export class DurableStore {
   private mirror: DurableState | undefined;
   private crcs: number[] = [];
+  /** What the stored log entries cost (bytes, retention.ts); written with every commit and prune. */
+  private bytes = 0;
 
   private constructor(private readonly db: IDBDatabase, private readonly fragments: readonly Fragment[], private readonly layoutHash: string) {}
 
@@ -70,6 +76,7 @@ export class DurableStore {
       tx.objectStore('state').put(true, 'confirmed');
     });
     this.mirror = undefined;
+    this.bytes = 0;
   }
 
   /** The last committed state, or undefined for a new run. Throws when the stored state is corrupt. */
@@ -87,6 +94,9 @@ export class DurableStore {
       outer.push({ buf: r.buf, acc: r.acc, count: r.count });
     }
     this.crcs = [...meta.crcs];
+    // Absent in runs stored before retention measured the log: it is counted from here on (a full quota
+    // still prunes it).
+    this.bytes = (await this.get<number>('state', 'logBytes')) ?? 0;
     const { layoutHash: _h, crcs: _c, ...counters } = meta;
     this.mirror = { ...counters, theta, outer };
     return { state: this.mirror, theta0 };
@@ -106,7 +116,8 @@ export class DurableStore {
 
   /** A loaded state file becomes the run's new base: θ₀ is replaced and the old log is cleared with it. */
   async rebase(state: DurableState): Promise<void> {
-    await this.write((tx) => { tx.objectStore('log').clear(); tx.objectStore('state').delete('prunedThrough'); tx.objectStore('state').put(true, 'confirmed'); });
+    await this.write((tx) => { tx.objectStore('log').clear(); tx.objectStore('state').delete('prunedThrough'); tx.objectStore('state').put(0, 'logBytes'); tx.objectStore('state').put(true, 'confirmed'); });
+    this.bytes = 0;
     await this.init(state);
   }
 
@@ -122,13 +133,16 @@ export class DurableStore {
     applyCommit(d, c, this.fragments); // refuses a gap: commits are written in order, +1 each
     const rec: FragRecord = { values: c.values, buf: c.outer.buf, acc: c.outer.acc, count: c.outer.count };
     this.crcs[c.fragment] = crcOf(rec);
+    const bytes = this.bytes + entryBytes(c.entry);
     try {
       await this.write((tx) => {
         tx.objectStore('frags').put(rec, c.fragment);
         tx.objectStore('state').put(this.meta(), 'meta');
         tx.objectStore('log').put(c.entry, c.seq);
+        tx.objectStore('state').put(bytes, 'logBytes');
         tx.objectStore('state').put(true, 'confirmed');
       });
+      this.bytes = bytes;
     } catch (e) {
       scatter(d.theta, f, undo.values);
       d.outer[c.fragment] = undo.outer;
@@ -140,23 +154,35 @@ export class DurableStore {
   }
 
   /**
-   * Merge-log retention: every entry but the last `keepLast` leaves the database. The entries are read
-   * and returned as NDJSON (θ₀ first when nothing was pruned before, so the parts concatenated are the
-   * whole log) before they are deleted, so the page offers them for download; the committed state is
-   * the checkpoint the tail continues from. Undefined when there is nothing to prune.
+   * Merge-log retention, one bounded step: the oldest stored entries, as many as fit in `maxBytes` (at
+   * least one) and never any of the last `keepLast`, leave the database. They are read and returned as
+   * NDJSON (θ₀ first when nothing was pruned before, so the parts concatenated are the whole log) before
+   * they are deleted, so the page offers them for download; the committed state is the checkpoint the
+   * tail continues from. Undefined when there is nothing to prune.
    */
-  async pruneLog(keepLast: number): Promise<{ from: number; through: number; ndjson: Blob } | undefined> {
+  async pruneChunk(keepLast: number, maxBytes: number): Promise<PrunedPart | undefined> {
     const from = ((await this.get<number>('state', 'prunedThrough')) ?? 0) + 1;
-    const through = (this.mirror?.commitSeq ?? 0) - keepLast;
-    if (through < from) return undefined;
-    const entries = await this.range(from, through);
+    const last = (this.mirror?.commitSeq ?? 0) - keepLast;
+    if (last < from) return undefined;
+    const candidates = await this.range(from, last, CHUNK_ENTRIES);
+    if (candidates.length === 0) return undefined;
+    const entries = candidates.slice(0, chunkLength(candidates, maxBytes));
+    const through = from + entries.length - 1;
     const head = from === 1 ? [`${theta0Line((await this.get<Float32Array>('state', 'theta0')) ?? new Float32Array(0))}\n`] : [];
     const ndjson = new Blob([...head, ...entries.map((e) => `${logLine(e)}\n`)], { type: 'application/x-ndjson' });
+    const bytes = Math.max(0, this.bytes - entries.reduce((s, e) => s + entryBytes(e), 0));
     await this.write((tx) => {
       tx.objectStore('log').delete(IDBKeyRange.bound(from, through));
       tx.objectStore('state').put(through, 'prunedThrough');
+      tx.objectStore('state').put(bytes, 'logBytes');
     });
+    this.bytes = bytes;
     return { from, through, ndjson };
+  }
+
+  /** What the stored merge-log entries cost, bytes (retention.ts entryBytes). */
+  get logBytes(): number {
+    return this.bytes;
   }
 
   /** The last commit whose log entry was pruned (0: the log is whole). */
@@ -164,9 +190,9 @@ export class DurableStore {
     return (await this.get<number>('state', 'prunedThrough')) ?? 0;
   }
 
-  private range(from: number, through: number): Promise<MergeLogEntry[]> {
+  private range(from: number, through: number, count: number): Promise<MergeLogEntry[]> {
     return deadline(new Promise<MergeLogEntry[]>((resolve, reject) => {
-      const req = this.db.transaction('log', 'readonly').objectStore('log').getAll(IDBKeyRange.bound(from, through));
+      const req = this.db.transaction('log', 'readonly').objectStore('log').getAll(IDBKeyRange.bound(from, through), count);
       req.onsuccess = () => resolve(req.result as MergeLogEntry[]);
       req.onerror = () => reject(req.error ?? new Error('reading the log failed'));
     }), 'read the merge log');
