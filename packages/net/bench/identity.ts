@@ -5,7 +5,7 @@
  * snapshot, and a text-GPT snapshot. Median of 25 after a warm-up. Written to reports/bench/identity.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { openSigned } from '@tabswarm/core';
+import { MAGIC0, MAGIC1, openSigned, PROTOCOL_VERSION, TYPE_CODES } from '@tabswarm/core';
 import { coordinatorSigner, generateCoordinatorKey, pinCoordinator } from '../src/identity';
 
 const SIZES: Array<[string, number]> = [['ack / pull', 32], ['broadcast, int8, digits', 51_000], ['snapshot, digits', 407_000], ['snapshot, text GPT', 7_300_000]];
@@ -25,9 +25,9 @@ async function medianMs(fn: () => Promise<unknown>): Promise<number> {
 const signer = await coordinatorSigner(await generateCoordinatorKey());
 const rows = [];
 for (const [what, bytes] of SIZES) {
-  // A frame is any encoded message: a pull header padded to the size is enough for sign and verify.
+  // A frame is any encoded message: a pull's header (this protocol's version) padded to the size is enough for sign and verify.
   const frame = new Uint8Array(bytes);
-  frame.set([0x54, 0x53, 5, 4]);
+  frame.set([MAGIC0, MAGIC1, PROTOCOL_VERSION, TYPE_CODES.pull]);
   const sealed = await signer.seal(frame);
   const pin = pinCoordinator(signer.fingerprint);
   const signMs = await medianMs(() => signer.seal(frame));
