@@ -5,6 +5,7 @@ import { expect, test, type CoordinatorView } from '@tabswarm/testing';
 interface StartView {
   state: string; merges: number; steps: number; error: string; why: string; link: string; backend: string;
   backendSource: string; calibration: string; firstMergeMs: number | null; model: string; learnerId: string; linkOpens: number;
+  optimizerSteps: number; recoveries: number;
 }
 const run = { workload: 'text', model: 'tiny' };
 
@@ -41,6 +42,40 @@ test('a fresh tab contributes on the first backend that passes, calibrates after
   expect(again.why).toMatch(new RegExp(`^${done.backend}: remembered on this browser \\(calibrated: `));
   expect(again.calibration).toBe(''); // nothing measured a second time
   console.log(`second start (remembered ${again.backend}): ${(again.firstMergeMs! / 1000).toFixed(1)} s`);
+});
+
+// On this machine the test above keeps wasm, the fastest backend here. A tab whose `?backends=` list puts
+// cpu first (a volunteer's own ordering, README "Learner parameters") starts on cpu, and its calibration
+// of the two finds wasm faster (≈4× here): the switch itself, end to end.
+test('a tab that tries cpu first trains there, moves to wasm once calibrated with every step and AdamW moment kept, and starts on wasm next time', async ({ swarm }) => {
+  test.setTimeout(240_000);
+  const coord = await swarm.coordinator({ ...run, H: '4', evalMs: '3000' }); // H 4: the first merge after 4 cpu steps
+  const { page } = await swarm.learner({ ...run, backends: 'cpu,wasm' });
+  const first = await swarm.until<StartView>(page, (s) => s.merges > 0 || s.state === 'failed', 'the first merged update, on cpu', 120_000);
+  expect(first.state, first.error).not.toBe('failed');
+  expect([first.backend, first.backendSource]).toEqual(['cpu', 'first']);
+  expect(first.why).toMatch(/^cpu: first to pass the self-test/);
+  // Calibration starts only now and times real cpu steps (≈1 s each here) before it can decide: the table still says cpu.
+  await swarm.until<CoordinatorView>(coord, (c) => c.learners.some((l) => l.id === first.learnerId && l.connected && l.backend === 'cpu'), 'the coordinator table to show cpu', 30_000);
+
+  const done = await swarm.until<StartView>(page, (s) => /^(kept|switched|stayed|failed)/.test(s.calibration), 'the background calibration', 120_000);
+  console.log(`calibration: ${done.calibration}; ${done.why}`);
+  expect(done.calibration).toBe('switched from cpu to wasm');
+  expect([done.backend, done.backendSource]).toEqual(['wasm', 'calibrated']);
+  const after = await swarm.until<StartView>(page, (s) => s.steps >= done.steps + 4 && s.merges >= done.merges + 1, 'steps and a merge on wasm', 60_000);
+  // AdamW's step count in the worker, now on wasm, equals the engine's count of every step since the click:
+  // the moments (and bias correction) came along and no step was dropped or repeated by the move.
+  expect(after.optimizerSteps, 'AdamW counted every step across the switch').toBe(after.steps);
+  expect([after.recoveries, after.linkOpens, after.error]).toEqual([0, 1, '']); // a move, not a worker rebuild or a reconnect
+  const shown = await swarm.until<CoordinatorView>(coord, (c) => c.learners.some((l) => l.id === after.learnerId && l.backend === 'wasm' && l.t >= done.steps), 'the coordinator table to show wasm, with the local steps going on', 30_000);
+  expect(shown.learners.filter((l) => l.id === after.learnerId).map((l) => l.connected)).toEqual([true]);
+
+  await page.reload(); // autostart=1, same origin and storage, same ?backends=
+  const again = await swarm.until<StartView>(page, (s) => s.merges > 0 || s.state === 'failed', 'the first merged update after the restart', 120_000);
+  expect([again.backend, again.backendSource, again.calibration]).toEqual(['wasm', 'remembered', '']);
+  expect(again.why).toMatch(/^wasm: remembered on this browser \(calibrated: wasm: \d/);
+  await swarm.until<CoordinatorView>(coord, (c) => c.learners.some((l) => l.id === again.learnerId && l.connected && l.backend === 'wasm'), 'the restarted tab on wasm in the table', 30_000);
+  console.log(`cpu first merge ${(first.firstMergeMs! / 1000).toFixed(1)} s; switched at step ≤ ${done.steps}; remembered wasm, first merge ${(again.firstMergeMs! / 1000).toFixed(1)} s`);
 });
 
 test('while the coordinator reloads the learner page says it is reconnecting, and whatever error it showed clears', async ({ swarm }) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeOptions, ProbeReport, ProbeResult, Trainer } from '@tabswarm/worker';
-import { choiceKey, pickBackend, recall, remember, worthSwitching, type ChoiceStore } from './backend-choice';
+import { choiceKey, parseBackendList, pickBackend, recall, remember, worthSwitching, type ChoiceStore } from './backend-choice';
 
 const timed = (backend: ProbeResult['backend'], msPerStep: number, ok = true): ProbeResult => ({ backend, ok, msPerStep, selfTestError: 1e-7, initMs: 1 });
 
@@ -67,5 +67,30 @@ describe('pickBackend', () => {
     expect(recall(store, key)).toBeUndefined();
     await expect(pickBackend(t, { force: 'webgl', workload: 'text', store, key })).rejects.toThrow(/none of webgl/);
     expect(t.asked.at(-1)).toEqual({ force: 'webgl', workload: 'text' });
+  });
+
+  it('?backends= orders the first start and bounds the remembered choice, which it neither uses nor forgets outside the list', async () => {
+    const store = memoryStore(), t = fakeTrainer(['webgpu', 'wasm', 'cpu']);
+    expect(await pickBackend(t, { force: undefined, candidates: ['cpu', 'wasm'], workload: 'text', store, key })).toMatchObject({ source: 'first', report: { chosen: 'cpu' } });
+    expect(t.asked.at(-1)).toEqual({ mode: 'first', candidates: ['cpu', 'wasm'], workload: 'text' });
+    remember(store, key, { backend: 'webgpu', why: 'calibrated: webgpu 1 ms/step' });
+    expect(await pickBackend(t, { force: undefined, candidates: ['cpu', 'wasm'], workload: 'text', store, key })).toMatchObject({ source: 'first', report: { chosen: 'cpu' } });
+    expect(recall(store, key)?.backend).toBe('webgpu'); // still this browser's choice for a tab without the list
+    remember(store, key, { backend: 'wasm', why: 'calibrated: wasm 3 ms/step' });
+    expect(await pickBackend(t, { force: undefined, candidates: ['cpu', 'wasm'], workload: 'text', store, key })).toMatchObject({ source: 'remembered', report: { chosen: 'wasm' } });
+    expect(t.asked.at(-1)).toEqual({ mode: 'first', candidates: ['wasm'], workload: 'text' });
+  });
+});
+
+describe('parseBackendList (?backends=)', () => {
+  it('reads an ordered list of known backends and refuses anything else with the reason', () => {
+    expect(parseBackendList(null, undefined)).toBeUndefined();
+    expect(parseBackendList('cpu,wasm', undefined)).toEqual(['cpu', 'wasm']);
+    expect(parseBackendList(' wasm , webgl ', undefined)).toEqual(['wasm', 'webgl']);
+    expect(() => parseBackendList('wasm,tpu', undefined)).toThrow(/^backends="wasm,tpu": unknown backend "tpu" \(want a comma-separated list of webgpu, wasm, webgl, cpu\)$/);
+    expect(() => parseBackendList('', undefined)).toThrow(/an empty name/);
+    expect(() => parseBackendList('wasm,,cpu', undefined)).toThrow(/an empty name/);
+    expect(() => parseBackendList('cpu,cpu', undefined)).toThrow(/a backend named twice/);
+    expect(() => parseBackendList('cpu', 'wasm')).toThrow(/beside backend="wasm": give one/);
   });
 });

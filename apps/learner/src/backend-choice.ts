@@ -1,5 +1,6 @@
+import { ConfigError } from '@tabswarm/core';
 import type { BackendName, ModelConfig, ProbeReport, ProbeResult, Trainer, Workload } from '@tabswarm/worker';
-import { startTrainer } from '@tabswarm/worker';
+import { BACKEND_NAMES, startTrainer } from '@tabswarm/worker';
 
 /**
  * Which backend a learner tab trains on, and where that choice came from (docs/browser.md §1):
@@ -9,6 +10,7 @@ import { startTrainer } from '@tabswarm/worker';
  * - `first`: the first candidate that passes the self-test (a real GPU, then WASM, WebGL, CPU), untimed;
  *   the tab joins at once and `calibrate` times all candidates later, in a worker of its own.
  * - `calibrated`: that calibration found a faster backend, and the tab moved its model there.
+ * The `?backends=` URL parameter narrows and orders the candidates of all but `forced` (parseBackendList).
  */
 export type BackendSource = 'forced' | 'remembered' | 'first' | 'calibrated';
 
@@ -49,10 +51,28 @@ export function remember(store: ChoiceStore | undefined, key: string, r: Remembe
   }
 }
 
+/**
+ * `?backends=wasm,cpu`: the backends this tab may use, in the order its first start tries them; the
+ * calibration times only these, and a remembered choice outside them is not used (nor forgotten). For a
+ * volunteer who keeps the GPU for their own work, or whose WebGL driver misbehaves. Absent: every
+ * backend, in the order webgpu, wasm, webgl, cpu. Refused (ConfigError): an unknown or repeated name, an
+ * empty list, or `backend=` beside it (which forces one and measures nothing).
+ */
+export function parseBackendList(v: string | null, force: string | undefined): BackendName[] | undefined {
+  if (v === null) return undefined;
+  if (force !== undefined) throw new ConfigError(`backends=${JSON.stringify(v)} beside backend=${JSON.stringify(force)}: give one (backend= forces a backend, backends= lists those to try)`);
+  const names = v.split(',').map((n) => n.trim());
+  const bad = names.find((n) => !(BACKEND_NAMES as readonly string[]).includes(n));
+  if (bad !== undefined) throw new ConfigError(`backends=${JSON.stringify(v)}: ${bad === '' ? 'an empty name' : `unknown backend ${JSON.stringify(bad)}`} (want a comma-separated list of ${BACKEND_NAMES.join(', ')})`);
+  if (new Set(names).size !== names.length) throw new ConfigError(`backends=${JSON.stringify(v)}: a backend named twice`);
+  return names as BackendName[];
+}
+
 /** Probes for a tab's first worker (forced, else remembered, else the first that passes), or a rebuilt one (`prefer`: the backend it was on). */
-export async function pickBackend(trainer: Trainer, o: { force: string | undefined; workload: Workload; store: ChoiceStore | undefined; key: string; prefer?: string }): Promise<{ report: ProbeReport; source: BackendSource }> {
+export async function pickBackend(trainer: Trainer, o: { force: string | undefined; candidates?: BackendName[] | undefined; workload: Workload; store: ChoiceStore | undefined; key: string; prefer?: string }): Promise<{ report: ProbeReport; source: BackendSource }> {
   if (o.force !== undefined) return { report: await trainer.probe({ force: o.force, workload: o.workload }), source: 'forced' };
-  const saved = recall(o.store, o.key);
+  const recalled = recall(o.store, o.key);
+  const saved = recalled && (o.candidates?.includes(recalled.backend) ?? true) ? recalled : undefined; // outside ?backends=: not ours to use
   const prefer = o.prefer ?? saved?.backend;
   if (prefer !== undefined) {
     const known = saved !== undefined && saved.backend === prefer;
@@ -61,7 +81,7 @@ export async function pickBackend(trainer: Trainer, o: { force: string | undefin
     if (got) return known ? { report: { ...got, why: `${prefer}: remembered on this browser (${saved.why})` }, source: 'remembered' } : { report: got, source: 'first' };
     if (known) remember(o.store, o.key, undefined); // gone (e.g. no GPU now): forget it
   }
-  return { report: await trainer.probe({ mode: 'first', workload: o.workload }), source: 'first' };
+  return { report: await trainer.probe({ mode: 'first', ...(o.candidates ? { candidates: o.candidates } : {}), workload: o.workload }), source: 'first' };
 }
 
 /**
@@ -71,10 +91,10 @@ export async function pickBackend(trainer: Trainer, o: { force: string | undefin
  * Says whether to move: to the fastest backend, when it beats the one in use by SWITCH_MARGIN. Every
  * call has the worker client's deadlines; the worker is gone afterwards, whatever happened.
  */
-export async function calibrate(o: { workload: Workload; model: ModelConfig; batch: number; dataBaseUrl: string }, current: BackendName): Promise<{ report: ProbeReport; switchTo: BackendName | undefined }> {
+export async function calibrate(o: { workload: Workload; model: ModelConfig; batch: number; dataBaseUrl: string; candidates?: BackendName[] | undefined }, current: BackendName): Promise<{ report: ProbeReport; switchTo: BackendName | undefined }> {
   const t = await startTrainer();
   try {
-    const report = await t.probe({ workload: o.workload, model: { dataBaseUrl: o.dataBaseUrl, config: o.model, batch: o.batch } });
+    const report = await t.probe({ workload: o.workload, ...(o.candidates ? { candidates: o.candidates } : {}), model: { dataBaseUrl: o.dataBaseUrl, config: o.model, batch: o.batch } });
     return { report, switchTo: worthSwitching(report.results, report.chosen, current) ? report.chosen : undefined };
   } finally {
     t.terminate();

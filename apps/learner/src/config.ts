@@ -1,6 +1,7 @@
 import { ConfigError, parseByzantine } from '@tabswarm/core';
 import { isValidSessionSecret, parseLinkMbps, randomToken } from '@tabswarm/net';
-import { DIGITS_PRESET, parsePreset, TEXT_PRESETS, type ModelPreset } from '@tabswarm/worker';
+import { DIGITS_PRESET, parsePreset, TEXT_PRESETS, type BackendName, type ModelPreset } from '@tabswarm/worker';
+import { parseBackendList } from './backend-choice';
 
 /** Everything a learner tab reads from its URL, with defaults that work on localhost. */
 export interface LearnerConfig {
@@ -15,6 +16,8 @@ export interface LearnerConfig {
   model: ModelPreset;
   batch: number;
   backend: string | undefined;
+  /** `backends=`: the backends this tab may use, in the order it tries them (backend-choice.ts); undefined: all. */
+  backends: BackendName[] | undefined;
   signal: { host: string; port: number; path: string; key: string; secure: boolean };
   /** The coordinator key's fingerprint from the join URL's fragment `#coord=`; undefined: trust on first use. */
   coordinator: string | undefined;
@@ -97,6 +100,7 @@ export function readConfig(url = new URL(location.href)): LearnerConfig {
     model,
     batch: Number(q.get('batch') ?? defaults.batch),
     backend: q.get('backend') ?? undefined,
+    backends: parseBackendList(q.get('backends'), q.get('backend') ?? undefined),
     signal: { host: host ?? location.hostname, port: Number(port ?? 9000), path: '/signal', key: 'tabswarm', secure: location.protocol === 'https:' },
     coordinator: new URLSearchParams(url.hash.slice(1)).get('coord') ?? undefined,
     iceServers: q.get('ice') ? (JSON.parse(q.get('ice')!) as RTCIceServer[]) : [],

@@ -11,7 +11,8 @@ function render(s: LearnerStatus): void {
   $('s-state').textContent = s.state;
   $('s-link').textContent = s.link || '–';
   $('s-model').textContent = s.model;
-  $('s-backend').textContent = s.backendSource ? `${s.backend} (${s.backendSource})` : s.backend;
+  const allowed = cfg.backends ? `; backends=${cfg.backends.join(',')} allows only these` : '';
+  $('s-backend').textContent = `${s.backendSource ? `${s.backend} (${s.backendSource})` : s.backend}${allowed}`;
   $('s-calibration').textContent = s.calibration || (s.backendSource === 'first' ? 'after the first merged update' : '–');
   $('s-why').textContent = s.why;
   $('s-rate').textContent = s.stepsPerSec.toFixed(2);

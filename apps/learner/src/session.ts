@@ -26,6 +26,9 @@ export interface LearnerStatus {
    *  time each from its own open without polling; null until then. */
   firstMergeAt: number | null;
   steps: number;
+  /** AdamW's step count in the worker after its last step: equal to `steps` while nothing reset the
+   * optimizer (a worker rebuild does), also across a backend switch, which carries it over. */
+  optimizerSteps: number;
   stepsPerSec: number;
   tokens: number;
   merges: number;
@@ -99,7 +102,7 @@ export class LearnerSession {
 
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = {
-      state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', backendSource: '', calibration: '', model: describePreset(cfg.workload, cfg.model), link: '', firstMergeMs: null, firstMergeAt: null, steps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
+      state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', backendSource: '', calibration: '', model: describePreset(cfg.workload, cfg.model), link: '', firstMergeMs: null, firstMergeAt: null, steps: 0, optimizerSteps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
       loss: undefined, globalLoss: undefined, share: null, yourTokens: 0, learnerTokens: 0, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, linkOpens: 0, epoch: 0, versions: [], slowdown: cfg.slowdown, byzantine: cfg.byzantine ?? null,
       coordinator: cfg.coordinator ?? '', pinnedBy: cfg.coordinator === undefined ? 'first use' : 'join URL', identityRefusals: {}, error: '',
     };
@@ -165,7 +168,7 @@ export class LearnerSession {
     this.trainer = await startTrainer({ trainTimeoutMs: HANG_DEADLINE_MS, callTimeoutMs: HANG_DEADLINE_MS, startTimeoutMs: 60_000 });
     const rebuilt = this.status.backendSource !== '';
     const { report, source } = await pickBackend(this.trainer, {
-      force: this.cfg.backend, workload: this.cfg.workload, store: this.store, key: choiceKey(this.cfg.workload, this.cfg.model),
+      force: this.cfg.backend, candidates: this.cfg.backends, workload: this.cfg.workload, store: this.store, key: choiceKey(this.cfg.workload, this.cfg.model),
       ...(rebuilt ? { prefer: this.status.backend } : {}), // a rebuilt worker goes back to the backend it was on
     });
     this.set({ backend: report.chosen, why: report.why, state: this.status.state === 'recovering' ? 'recovering' : 'loading', ...(rebuilt ? {} : { backendSource: source }) });
@@ -185,7 +188,7 @@ export class LearnerSession {
     if (this.status.backendSource !== 'first' || this.status.calibration !== '' || this.cfg.solo) return;
     this.set({ calibration: 'running' });
     const from = this.status.backend as BackendName, key = choiceKey(this.cfg.workload, this.cfg.model);
-    calibrate({ workload: this.cfg.workload, model: this.cfg.model, batch: this.cfg.batch, dataBaseUrl: dataUrl() }, from).then(({ report, switchTo }) => {
+    calibrate({ workload: this.cfg.workload, model: this.cfg.model, batch: this.cfg.batch, dataBaseUrl: dataUrl(), candidates: this.cfg.backends }, from).then(({ report, switchTo }) => {
       if (!switchTo) {
         remember(this.store, key, { backend: from, why: `calibrated: ${report.why}` });
         return this.set({ calibration: `kept ${from}: ${report.why}` });
@@ -239,9 +242,10 @@ export class LearnerSession {
     const trainer = this.trainer!, fragments = this.engine!.fragments;
     if (c.kind === 'train') {
       const t0 = performance.now();
-      const { meanLoss } = await trainer.train(1, c.lr, trainDeadlineMs(this.engine!.stepMs));
+      const { meanLoss, optimizerSteps } = await trainer.train(1, c.lr, trainDeadlineMs(this.engine!.stepMs));
       const now = performance.now();
       this.status.loss = meanLoss;
+      this.status.optimizerSteps = optimizerSteps;
       this.countStep(now);
       this.feed({ kind: 'stepped', now, ms: now - t0 });
     } else if (c.kind === 'read') {

@@ -95,8 +95,13 @@ describe('TrainModel training', () => {
   it('lowers the loss on a repeated text within 30 steps (last-5 mean and held-out loss below a third of the initial)', async () => {
     const model = tinyModel(2);
     const before = await model.evaluate();
-    const losses: number[] = [];
-    for (let i = 0; i < 30; i++) losses.push((await model.step(1e-2)).loss);
+    const losses: number[] = [], counts: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const r = await model.step(1e-2);
+      losses.push(r.loss);
+      counts.push(r.optimizerSteps);
+    }
+    expect(counts).toEqual(Array.from({ length: 30 }, (_, i) => i + 1)); // AdamW's t, as its bias correction uses it
     const after = await model.metrics();
     const tail = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
     const first = losses[0] ?? NaN;

@@ -23,6 +23,8 @@ export interface StepResult {
   loss: number;
   /** Global gradient L2 norm before clipping; a rising value warns of divergence. */
   gradNorm: number;
+  /** AdamW's step count after this step (its bias correction's t): it goes on across a backend switch. */
+  optimizerSteps: number;
 }
 
 export interface HeldOutMetrics {
@@ -124,7 +126,7 @@ export function createTrainModel(workload: Workload, dataset: Dataset, opts: Tra
     });
     try {
       const [loss = NaN, gradNorm = NaN] = await out.data(); // the step's one GPU→CPU sync point
-      return { loss, gradNorm };
+      return { loss, gradNorm, optimizerSteps: opt.steps };
     } finally {
       out.dispose();
     }

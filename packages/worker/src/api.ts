@@ -95,6 +95,9 @@ export interface TrainResult {
   meanLoss: number;
   /** Wall time per step inside the worker, ms (excludes message passing). */
   msPerStep: number;
+  /** AdamW's step count after the call: every step since init, across backend switches (switchBackend
+   * carries it with the moments); it starts over only where the optimizer is reset. */
+  optimizerSteps: number;
 }
 
 export interface MemoryInfo {

@@ -82,7 +82,7 @@ describe('startTrainer / Trainer', () => {
         const b = new Float32Array([1, 2, 3]).buffer;
         return Comlink.transfer(b, [b]);
       },
-      train: async (n: number) => ({ steps: n, meanLoss: 1, msPerStep: 2 }),
+      train: async (n: number) => ({ steps: n, meanLoss: 1, msPerStep: 2, optimizerSteps: n }),
     });
     const buf = new Float32Array(5).buffer;
     await trainer.setParams(buf);
@@ -92,7 +92,7 @@ describe('startTrainer / Trainer', () => {
     expect(arr.length).toBe(4); // the caller keeps its typed array
     expect(got).toEqual([5, 4]);
     expect([...new Float32Array(await trainer.getParams())]).toEqual([1, 2, 3]);
-    expect(await trainer.train(3, 0.1)).toEqual({ steps: 3, meanLoss: 1, msPerStep: 2 });
+    expect(await trainer.train(3, 0.1)).toEqual({ steps: 3, meanLoss: 1, msPerStep: 2, optimizerSteps: 3 });
     expect(trainer.dead).toBeUndefined();
   });
 

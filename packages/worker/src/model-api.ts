@@ -35,7 +35,8 @@ export interface TrainModel {
   setParams(flat: Float32Array): void;
   readFragment(f: Fragment): Promise<Float32Array>;
   writeFragment(f: Fragment, values: Float32Array): void;
-  step(lr: number): Promise<{ loss: number }>;
+  /** One AdamW step; `optimizerSteps` is AdamW's step count after it. */
+  step(lr: number): Promise<{ loss: number; optimizerSteps: number }>;
   evaluate(): Promise<number>;
   sample(o: SampleOptions): Promise<string>;
   predict(pixels: Float32Array): Promise<number[]>;

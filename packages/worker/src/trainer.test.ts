@@ -42,13 +42,14 @@ class FakeModel implements TrainModel {
   writeFragment(f: Fragment, values: Float32Array): void {
     for (const s of f.segments) this.params.set(values.subarray(s.dstOffset, s.dstOffset + s.size), s.srcOffset);
   }
-  async step(lr: number): Promise<{ loss: number }> {
+  async step(lr: number): Promise<{ loss: number; optimizerSteps: number }> {
     const what = this.plan.shift() ?? 'ok';
     if (what === 'hang') return new Promise(() => undefined);
     this.params[0] = (this.params[0] ?? 0) + lr; // a half-applied update before failing, as a real backend might
     if (what === 'throw') throw new Error('kernel exploded');
     this.steps++;
-    return { loss: what === 'nan' ? NaN : 2 / this.steps };
+    this.moments.steps++;
+    return { loss: what === 'nan' ? NaN : 2 / this.steps, optimizerSteps: this.moments.steps };
   }
   async evaluate(): Promise<number> {
     return 1.5;
@@ -105,7 +106,7 @@ describe('TrainerCore', () => {
   it('trains n steps and reports the mean loss and time per step', async () => {
     const { core, start } = setup();
     await start();
-    expect(await core.train(2, 0.5)).toEqual({ steps: 2, meanLoss: 1.5, msPerStep: 5 });
+    expect(await core.train(2, 0.5)).toEqual({ steps: 2, meanLoss: 1.5, msPerStep: 5, optimizerSteps: 2 });
   });
 
   it('slowdown s makes each step take s× its own compute time, waiting (s − 1) × the step after it', async () => {
@@ -125,10 +126,10 @@ describe('TrainerCore', () => {
     const opts = { workload: 'digits' as const, dataBaseUrl: 'http://x/data/', batch: 4, seed: 1, backend: 'cpu' };
     await core.init({ ...opts, slowdown: 2.5 });
     // Waits 1.5 × 10 and 1.5 × 20 ms; wall time 10 + 15 + 20 + 30 = 75 ms over 2 steps = 2.5 × the 15 ms mean.
-    expect(await core.train(2, 0.5)).toEqual({ steps: 2, meanLoss: 1.5, msPerStep: 37.5 });
+    expect(await core.train(2, 0.5)).toEqual({ steps: 2, meanLoss: 1.5, msPerStep: 37.5, optimizerSteps: 2 });
     expect(waits).toEqual([15, 30]);
     await core.init(opts); // the default: no slowdown, no waiting
-    expect(await core.train(1, 0.5)).toEqual({ steps: 1, meanLoss: 2, msPerStep: 10 });
+    expect(await core.train(1, 0.5)).toEqual({ steps: 1, meanLoss: 2, msPerStep: 10, optimizerSteps: 1 }); // a new model: AdamW from 0
     expect(waits).toHaveLength(2);
     for (const slowdown of [0.5, NaN, Infinity]) await expect(core.init({ ...opts, slowdown })).rejects.toMatchObject({ code: 'bad-argument' });
   });
@@ -265,7 +266,7 @@ describe('TrainerCore.switchBackend', () => {
     expect(new Float32Array(await core.getParams())).toEqual(before);
     expect(models[1]!.moments).toEqual({ m: new Float32Array(N).fill(0.25), v: new Float32Array(N).fill(0.5), steps: 3 });
     expect(seeds).toEqual([7, 8]);
-    expect(await core.train(1, 0.5)).toMatchObject({ steps: 1 });
+    expect(await core.train(1, 0.5)).toMatchObject({ steps: 1, optimizerSteps: 4 }); // AdamW's count went on: 3 steps, then this one
   });
 
   it('a backend that fails to start leaves the model where it was, state intact', async () => {

@@ -221,12 +221,12 @@ export class TrainerCore {
       if (!Number.isInteger(n) || n < 1 || n > MAX_STEPS_PER_CALL) throw badArgument(`train: n=${n} is not an integer in [1, ${MAX_STEPS_PER_CALL}]`);
       if (!Number.isFinite(lr) || lr < 0) throw badArgument(`train: lr=${lr} is not a finite number >= 0`);
       const t0 = this.now();
-      let sum = 0;
+      let sum = 0, optimizerSteps = 0;
       for (let i = 1; i <= n; i++) {
         let loss: number;
         const s0 = this.slowdown > 1 ? this.now() : 0;
         try {
-          ({ loss } = await this.loss.race(m.step(lr)));
+          ({ loss, optimizerSteps } = await this.loss.race(m.step(lr)));
         } catch (e) {
           throw this.poison('step-failed', `step ${i}/${n} threw`, e);
         }
@@ -236,7 +236,7 @@ export class TrainerCore {
         // step's wall time (and msPerStep, and the stepMs the coordinator sees) scales with it.
         if (this.slowdown > 1) await this.sleep((this.slowdown - 1) * (this.now() - s0));
       }
-      return { steps: n, meanLoss: sum / n, msPerStep: (this.now() - t0) / n };
+      return { steps: n, meanLoss: sum / n, msPerStep: (this.now() - t0) / n, optimizerSteps };
     });
   }
 
