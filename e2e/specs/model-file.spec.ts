@@ -99,3 +99,77 @@ test('the global model downloads as safetensors bit for bit, and a run starts fr
   await other.setInputFiles('#c-import', { name: 'bad.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes.subarray(0, 100)) });
   await swarm.until<CoordinatorView>(other, (c) => /import failed: .*model file refused \(truncated\)/.test(c.error), 'the truncated file to be refused', 10_000);
 });
+
+// Importing while learners are connected (docs/model-file.md "Import with learners connected"): the page
+// stops merging, rebases its store and reloads as a new incarnation (epoch + 1); each connected tab then
+// adopts a full snapshot of the imported model and the file's clock, and what it pushed before the import
+// is refused there as `stale-epoch`, never merged into the imported model.
+interface TabView { state: string; error: string; learnerId: string; epoch: number; globalStep: number; merges: number; pushes: number; unacked: number; linkOpens: number; mergedKeys: string[] }
+type Driver = { pause(ms: number): void; drained: boolean; store: { log(): Promise<{ theta0: Float32Array; entries: Array<{ contributors: Array<{ id: string; session: number; seq: number }> }> }> } };
+const onDriver = <R>(p: Page, fn: (d: Driver) => R | Promise<R>): Promise<R> => p.evaluate(`(${fn.toString()})(window.__coordinator)`) as Promise<R>;
+/** Pause the coordinator (events wait) until every command it issued, commits first, is carried out. */
+async function pauseAndDrain(coord: Page): Promise<void> {
+  await onDriver(coord, (d) => d.pause(120_000));
+  await expect.poll(() => onDriver(coord, (d) => d.drained), { timeout: 20_000, message: 'the coordinator drained its commands' }).toBe(true);
+}
+/** The keys learner/session/seq in the durable merge log of this incarnation, each as often as it was merged. */
+const loggedKeys = (coord: Page): Promise<string[]> =>
+  onDriver(coord, async (d) => (await d.store.log()).entries.flatMap((e) => e.contributors.map((k) => `${k.id}/${k.session}/${k.seq}`)));
+const seqOf = (key: string): number => Number(key.split('/')[2]);
+
+test('a model imported while a tab trains: a new epoch, a full snapshot and the file\'s clock for the tab, every later update merged once, none from before', async ({ swarm }) => {
+  test.setTimeout(300_000);
+  const coord = await swarm.coordinator(fast);
+  const { page } = await swarm.learner({ workload: 'digits', backend: 'wasm' });
+  await swarm.until<CoordinatorView>(coord, (c) => c.commitSeq >= 3, 'three commits', 120_000);
+  // A file of an earlier point of this run: importing it rolls the run back, to a clock behind the tab's.
+  const [download] = await Promise.all([coord.waitForEvent('download'), coord.click('#c-model')]);
+  const path = await download.path();
+  const file = fileBits(new Uint8Array(readFileSync(path)));
+  const fileStep = Number(file.metadata[META.globalStep]);
+  await swarm.until<TabView>(page, (l) => l.globalStep >= fileStep + 40, 'the tab 40 global steps past the file', 120_000);
+  const id = (await swarm.status<TabView>(page)).learnerId;
+  // The tab's link gets slow (chaos throttle: each message 2 s late, under the 5 s heartbeat deadline), so
+  // the push it has just sent is still on its way when the coordinator pauses, which then never answers it:
+  // when the import comes the tab holds a push for the old model.
+  const p0 = (await swarm.status<TabView>(page)).pushes;
+  await coord.evaluate((l) => { (window as unknown as { __coordinator: { chaos: { throttleMs: Map<string, number> } } }).__coordinator.chaos.throttleMs.set(l, 2000); }, id);
+  await swarm.until<TabView>(page, (l) => l.pushes >= p0 + 3, 'pushes sent over the slow link', 60_000);
+
+  // Paused and drained, the old incarnation's outcome is exact: what it merged is in its log and acked to the tab.
+  await pauseAndDrain(coord);
+  const before = await swarm.status<CoordinatorView>(coord);
+  const oldKeys = (await loggedKeys(coord)).filter((k) => k.startsWith(`${id}/`)).sort();
+  await expect.poll(async () => [...(await swarm.status<TabView>(page)).mergedKeys].sort(), { timeout: 15_000, message: 'every merge acked' }).toEqual(oldKeys);
+  const tab = await swarm.status<TabView>(page);
+  // One link so far, so `pushes` is the session's last seq: any push with a seq up to it was made for the old model.
+  expect(tab.linkOpens).toBe(1);
+  expect(tab.unacked, 'pushes for the old model, unanswered').toBeGreaterThanOrEqual(1);
+
+  const reloaded = coord.waitForEvent('load');
+  await coord.setInputFiles('#c-import', path);
+  await reloaded;
+  const resumed = await swarm.until<CoordinatorView>(coord, (c) => c.state === 'running', 'the imported run', 60_000);
+  expect(resumed.epoch).toBe(before.epoch + 1);
+  expect(await onDriver(coord, async (d) => Array.from(new Uint32Array(Float32Array.from((await d.store.log()).theta0).buffer))), 'the new log starts at the file').toEqual(file.bits);
+
+  const joined = await swarm.until<TabView>(page, (l) => l.epoch === resumed.epoch, 'the tab on the imported model', 60_000);
+  const now = await swarm.status<CoordinatorView>(coord);
+  // The snapshot's clock, not the tab's own (ahead by 40 steps or more): it sets the tab's learning rate.
+  // A tab that kept the larger of the two showed step 56 here while the coordinator was at 37.
+  expect(joined.globalStep, 'the tab follows the imported clock').toBeLessThanOrEqual(now.globalStep);
+  const after = await swarm.until<TabView>(page, (l) => l.merges >= tab.merges + 3 && l.unacked === 0, 'three merges on the imported model, every old push answered', 120_000);
+  expect([after.state, after.error]).toEqual(['training', '']);
+
+  await pauseAndDrain(coord);
+  const newLog = await loggedKeys(coord);
+  const newKeys = newLog.filter((k) => k.startsWith(`${id}/`)).sort();
+  expect(new Set(newLog).size, 'no push merged twice').toBe(newLog.length);
+  expect(newKeys.filter((k) => seqOf(k) <= tab.pushes), 'no push made for the old model is merged into the imported one').toEqual([]);
+  const old = new Set(oldKeys);
+  await expect.poll(async () => (await swarm.status<TabView>(page)).mergedKeys.filter((k) => !old.has(k)).sort(), { timeout: 15_000, message: 'every push acked since the import is in the new log' }).toEqual(newKeys);
+  const end = await swarm.status<CoordinatorView>(coord);
+  // The old pushes came back after the reconnect and were refused, each once: the import's dedupe table is empty.
+  expect(end.rejections['stale-epoch'] ?? 0, 'the resent old pushes refused as stale-epoch').toBeGreaterThanOrEqual(tab.unacked);
+  console.log(`import with a tab connected: file at step ${fileStep}, tab at ${tab.globalStep} (${tab.unacked} unacked); epoch ${before.epoch} → ${end.epoch}; tab rejoined at step ${joined.globalStep}; ${newKeys.length} merged since, ${end.rejections['stale-epoch'] ?? 0} refused as stale-epoch`);
+});

@@ -101,6 +101,19 @@ describe('LearnerState', () => {
     expect(push).toBeNull(); // no step since the snapshot: nothing to push
   });
 
+  it('takes a newer incarnation\'s global step and progress clock even when lower (an imported model), and only rises within one', () => {
+    const s = new LearnerState(layout);
+    s.applySnapshot({ ...snapshot([40, 40], [1, 2, 3, 4]), epoch: 2, globalStep: 40, progress: 0.9 });
+    s.applySnapshot({ ...snapshot([41, 41], [1, 2, 3, 4]), epoch: 2, globalStep: 38, progress: 0.8 }); // trails a broadcast: no step back
+    expect([s.globalStep, s.progress]).toEqual([40, 0.9]);
+    s.applySnapshot({ ...snapshot([5, 5], [1, 2, 3, 4]), epoch: 3, globalStep: 5, progress: 0.1 }); // epoch 3 resumed from a file at step 5
+    expect([s.epoch, s.globalStep, s.progress]).toEqual([3, 5, 0.1]);
+    s.applyBroadcast({ ...bcast(0, 6, [7, 7]), epoch: 3, globalStep: 6, progress: 0.12 });
+    expect([s.globalStep, s.progress]).toEqual([6, 0.12]);
+    s.applyBroadcast({ ...bcast(1, 2, [8, 8]), epoch: 4, globalStep: 2, progress: 0.01 }); // a full copy from the next incarnation
+    expect([s.epoch, s.globalStep, s.progress]).toEqual([4, 2, 0.01]);
+  });
+
   it('keeps each push until its own ack (this session, this fragment) settles it, for a resend after a reconnect', () => {
     const s = new LearnerState(layout);
     s.applySnapshot(snapshot([0, 0], [1, 2, 3, 4]));

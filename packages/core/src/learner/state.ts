@@ -69,9 +69,7 @@ export class LearnerState {
     this.blockSize = s.config.blockSize;
     this.H = s.config.H;
     this.tokensPerStep = s.config.tokensPerStep;
-    this.epoch = s.epoch;
-    this.globalStep = Math.max(this.globalStep, s.globalStep);
-    this.progress = Math.max(this.progress, s.progress);
+    this.adoptClock(s);
     return ok({ params: Float32Array.from(s.params), kept });
   }
 
@@ -143,12 +141,24 @@ export class LearnerState {
     const next = Float32Array.from(adopted.value);
     this.anchors[p] = adopted.value;
     this.baseVersions[p] = b.version;
-    this.epoch = b.epoch;
-    this.globalStep = Math.max(this.globalStep, b.globalStep);
-    this.progress = Math.max(this.progress, b.progress);
+    this.adoptClock(b);
     this.cSteps[p] = 0;
     this.cTokens[p] = 0;
     return ok(next);
+  }
+
+  /**
+   * The run's global step and progress clock (which sets the inner learning rate, engine.ts) from a frame
+   * of epoch `f.epoch`. Within an epoch they only rise: a snapshot may trail a broadcast that overtook it.
+   * A newer incarnation's are the run's own even when lower: one that imported a model file, or restarted
+   * from θ₀, is where that file or θ₀ was, and a tab keeping its old clock would train at another point of
+   * the schedule than every tab that joined after (docs/model-file.md).
+   */
+  private adoptClock(f: { epoch: number; globalStep: number; progress: number }): void {
+    const newer = f.epoch > this.epoch;
+    this.epoch = f.epoch;
+    this.globalStep = newer ? f.globalStep : Math.max(this.globalStep, f.globalStep);
+    this.progress = newer ? f.progress : Math.max(this.progress, f.progress);
   }
 
   /** Θ_p as the syncer committed it: the full values, or the held anchor plus the decoded update. */
