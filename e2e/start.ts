@@ -1,7 +1,8 @@
 /**
  * `npm start [-- --model tiny|small|default|large --workload text|digits --lan --https --port 5173
  * --signal-port 9000 --run demo]`: builds if needed, starts the signalling server and the page server,
- * and prints the coordinator URL (its page shows the join URL, which pins the run key). Ctrl-C stops both.
+ * and prints the coordinator URL; once that page is open it reports its join URL, which pins the run key
+ * the page made (packages/testing join-report.ts), and this prints it too. Ctrl-C stops both.
  * The first start makes the operator secret (.tabswarm/operator-secret) and prints the coordinator URL
  * carrying it; later starts point to the file instead of printing it again.
  */
@@ -30,7 +31,14 @@ const model = parsePreset(workload, values.model ?? (workload === 'text' ? START
 
 const secretFile = resolve(import.meta.dirname, '..', '.tabswarm', 'operator-secret');
 const { secret, created } = operatorSecret(secretFile);
-const stack = await startStack({ lan: values.lan, https: values.https, port: Number(values.port), signalPort: Number(values['signal-port']), operatorSecret: secret });
+let joinUrl = '';
+/** Printed when the coordinator page reports it (each time it changes: another run id, a new key). */
+const printJoin = (url: string, runId: string): void => {
+  if (runId !== values.run || url === joinUrl) return;
+  joinUrl = url;
+  console.log(`\n  join URL:    ${url}\n  (from the coordinator page: give this to the class; its #coord= is the run key learners check, and the page's QR code carries the same URL)`);
+};
+const stack = await startStack({ lan: values.lan, https: values.https, port: Number(values.port), signalPort: Number(values['signal-port']), operatorSecret: secret, onJoinUrl: printJoin });
 const q = new URLSearchParams({ run: values.run, workload, model, signal: stack.signal });
 console.log(`\ntabswarm is up: workload ${workload}, model ${describePreset(workload, model)}.`);
 if (created) {
@@ -40,7 +48,7 @@ if (created) {
   console.log(`  coordinator: ${stack.baseUrl}/coordinator/?${q}`);
   console.log(`  (a browser that has not opened it before: add #op=<the contents of ${secretFile}>)`);
 }
-console.log(`  join URL:    shown on the coordinator page: it ends in #coord=<the run key's fingerprint>, which learners check`);
+console.log(`  join URL:    printed here once the coordinator page is open (it makes the run key); the page shows it too, with a QR code`);
 console.log(`  signalling:  ${stack.signal}${values.lan ? '' : ' (this machine only; add --lan --https for volunteers on your network)'}`);
 console.log('Open the coordinator first, then its join URL in as many tabs or machines as you like. Ctrl-C to stop.');
 if (workload === 'text') {

@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 import { expect, test, type CoordinatorView } from '@tabswarm/testing';
 
 // Issue 11, parts 1 and 8: a tab contributes before it has measured every backend, the next start uses
@@ -101,3 +105,53 @@ test('while the coordinator reloads the learner page says it is reconnecting, an
   expect([...errors].filter((e) => /not-open/.test(e)), 'a send while reconnecting is not an error').toEqual([]);
   expect(back.error, 'errors clear once the cause is gone').toBe('');
 });
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const freePort = (): Promise<number> => new Promise((ok, fail) => {
+  const srv = createServer().listen(0, '127.0.0.1', () => { const a = srv.address(); srv.close(() => (a && typeof a === 'object' ? ok(a.port) : fail(new Error('no port')))); });
+});
+const JOIN_LINE = /join URL: +(https?:\/\/\S+)/g;
+
+// Issue 11, `npm start`: the run key is made in the coordinator page, so the terminal can print the join URL
+// only once that page has reported it; a report without the operator secret is refused and printed nowhere.
+test('npm start prints the join URL the coordinator page made, and nobody without the operator secret can make it print another', async ({ browser }) => {
+  test.setTimeout(240_000);
+  const [port, signalPort] = await Promise.all([freePort(), freePort()]);
+  const runId = `start${Date.now().toString(36)}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'e2e/start.ts'), '--port', String(port), '--signal-port', String(signalPort), '--run', runId], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  const context = await browser.newContext();
+  try {
+    await expect.poll(() => out, { timeout: 180_000, message: 'npm start up (it builds first when the sources changed)' }).toMatch(/coordinator: +http\S+/);
+    expect([...out.matchAll(JOIN_LINE)], 'no join URL before the coordinator page made its key').toEqual([]);
+    const secret = readFileSync(resolve(ROOT, '.tabswarm/operator-secret'), 'utf8').trim();
+    const coordinatorUrl = /coordinator: +(http\S+)/.exec(out)![1]!.split('#')[0]!;
+    const page = await context.newPage();
+    await page.goto(`${coordinatorUrl}#op=${secret}`); // what a first start prints (later ones point to the file)
+    await expect(page.locator('#c-join'), 'the page made its key and pinned it').toHaveAttribute('href', /#coord=[\w-]{43}$/, { timeout: 60_000 });
+    const shown = await page.locator('#c-join').getAttribute('href');
+    await expect.poll(() => [...out.matchAll(JOIN_LINE)].map((m) => m[1]), { timeout: 15_000, message: 'npm start prints the join URL' }).toEqual([shown]);
+    expect(shown).toMatch(new RegExp(`/learner/\\?run=${runId}&.*#coord=[\\w-]{43}$`));
+    await expect(page.locator('#c-join-report')).toHaveText(/^reported/);
+
+    // A stranger on the network posts a join URL pinning their own key: refused without the secret.
+    const forged = shown!.replace(/#coord=.*/, `#coord=${'A'.repeat(43)}`);
+    const report = (operator: string): Promise<Response> => fetch(`http://127.0.0.1:${port}/tabswarm/join-url`, { method: 'POST', headers: { 'x-tabswarm-operator': operator }, body: forged });
+    expect((await report('0'.repeat(32))).status).toBe(403);
+    expect((await report('')).status).toBe(403);
+    await page.reload(); // the page reports again: same key, so nothing new is printed
+    await expect(page.locator('#c-join-report')).toHaveText(/^reported/, { timeout: 60_000 });
+    expect([...out.matchAll(JOIN_LINE)].map((m) => m[1])).toEqual([shown]);
+    console.log(`npm start printed: join URL: ${shown}`);
+  } finally {
+    await context.close();
+    child.kill('SIGINT'); // start.ts closes both servers and exits
+    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000))]);
+    if (code === 'hung') child.kill('SIGKILL');
+    expect(code, out).toBe(0);
+  }
+});
+

@@ -7,6 +7,7 @@ import { charts } from './charts';
 import { renderTiles, showRoom, viewSwitch } from './classroom';
 import { Demo } from './demo';
 import { Plots } from './plot';
+import { reportJoinUrl } from './join-report';
 import { modelFile, modelFileName } from './model-file';
 import { takeOperatorSecret } from './operator';
 import { loadState, saveState } from './state-file';
@@ -29,6 +30,9 @@ join.search = new URLSearchParams({ run: cfg.sync.runId, workload: cfg.workload,
 function showJoin(fingerprint: string): void {
   join.hash = fingerprint ? `coord=${fingerprint}` : '';
   if ($('c-join').textContent === join.href) return;
+  if (fingerprint && cfg.operatorSecret) {
+    void reportJoinUrl(join.href, cfg.operatorSecret).then((r) => { driver.status.joinReport = r; scheduleRender(); });
+  }
   showRoom(cfg.sync.runId, join, { code: $('c-room'), link: $('c-join') as HTMLAnchorElement, qr: $('c-qr') as HTMLImageElement })
     .catch((e: unknown) => { driver.status.error = `QR code: ${String(e)}`; });
 }
@@ -56,6 +60,7 @@ function rows(tbody: Element, cells: string[][]): void {
 function render(s: CoordinatorStatus): void {
   $('c-state').textContent = s.state;
   showJoin(s.fingerprint);
+  $('c-join-report').textContent = s.joinReport;
   $('c-error').textContent = s.error;
   $('c-step').textContent = String(s.globalStep);
   $('c-merges').textContent = String(s.merges);

@@ -9,6 +9,7 @@ import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { build, preview } from 'vite';
 import { startSignalling, type Signalling } from '@tabswarm/net/server';
+import { joinReportPlugin } from './join-report';
 
 // The tabswarm checkout this package lives in (packages/testing/src): its pages, data and signalling server.
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -25,6 +26,8 @@ export interface StackOptions {
   operatorSecret?: string;
   /** Without an operator secret, keep the trust-on-first-use pins of coordinator ids in this file. */
   pinsFile?: string;
+  /** Called with each join URL a coordinator page holding the operator secret reports (join-report.ts): `npm start` prints it. */
+  onJoinUrl?: (url: string, runId: string) => void;
 }
 
 export interface Stack {
@@ -33,6 +36,8 @@ export interface Stack {
   signalling: Signalling;
   /** The operator secret the signalling server was started with, if any (a coordinator presents it as `#op=`). */
   operatorSecret?: string;
+  /** The last join URL each run's coordinator page reported, by run id (only with an operator secret). */
+  joinUrls: ReadonlyMap<string, string>;
   close(): Promise<void>;
 }
 
@@ -77,9 +82,12 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     host, port: o.signalPort ?? 0, ...(tls ? { tls } : {}),
     ...(o.operatorSecret ? { coordinatorToken: o.operatorSecret } : {}), ...(o.pinsFile ? { pinsFile: o.pinsFile } : {}),
   });
+  const joinUrls = new Map<string, string>();
+  const reports = o.operatorSecret ? [joinReportPlugin(o.operatorSecret, (url, runId) => { joinUrls.set(runId, url); o.onJoinUrl?.(url, runId); })] : [];
   const server = await preview({
     configFile: resolve(ROOT, 'vite.config.ts'),
     logLevel: 'error',
+    plugins: reports,
     preview: { host, port: o.port ?? 0, strictPort: o.port !== undefined, open: false, ...(tls ? { https: { key: readText(tls.key), cert: readText(tls.cert) } } : {}) },
   });
   const addr = server.httpServer.address();
@@ -90,6 +98,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     signal: `${shown}:${signalling.port}`,
     signalling,
     ...(o.operatorSecret ? { operatorSecret: o.operatorSecret } : {}),
+    joinUrls,
     close: async () => { await server.close(); await signalling.close(); },
   };
 }
