@@ -1,7 +1,8 @@
 import { roomCode } from '@tabswarm/core';
 import { readConfig } from './config';
 import { rawLink, type RawLink } from './raw-link';
-import { LearnerSession, type LearnerStatus } from './session';
+import { LearnerSession } from './session';
+import type { LearnerStatus } from './status';
 
 const cfg = readConfig();
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
