@@ -1,0 +1,82 @@
+import type { Page } from '@playwright/test';
+import { expect, test, type CoordinatorView, type LearnerView } from '@tabswarm/testing';
+
+// Issue 10, a Byzantine minority in real tabs: 2 of 6 learner tabs are the classroom demo of a hostile tab
+// (`byzantine=4`: they train honestly, then push −4 × their update, under the 8× norm cap, and claim 2H
+// steps at the run's batch, the most a push may weigh). Three runs of the same shape, one after another:
+// all honest, attacked with the default merge, attacked with merge=centered-clip. Each is read at the
+// first evaluation after its learners trained STEPS steps in all (claimed tokens would favour the
+// attackers), and the attackers' weight comes from the coordinator's durable merge log.
+// It FAILS today (measured 2026-12-02, docs/fault-tolerance.md §3): K=1 honest 0.766, rda 2.058, centered-clip
+// 18.39; BYZ_K=5 honest 0.471, rda 0.626, centered-clip 42.27; the attackers' weight up to 1.35× their share.
+// Kept on branch byz, out of main's suite, until the robust merge holds in real tabs.
+const shape = { workload: 'digits', P: '2', H: '8', evalMs: '2000', tokens: '200000', K: process.env.BYZ_K ?? '1' };
+const STEPS = 3000;
+/** The share cap holds a minority near its share of a merge's learners (sim/byzantine.test.ts: 1.023×). */
+const MAX_EXCESS = 1.05;
+/** The robust merge: held-out loss at most this far above the honest run's (simulator: +16.5% at ×4). */
+const ROBUST_MAX_GAP = 0.35;
+
+type View = CoordinatorView & { learnerSteps: number };
+interface Shares { merges: number; withAttackers: number; meanShare: number; worstExcess: number }
+
+/** Per merge of the durable log: the attackers' part of the merge weight, and its ratio to their part of the
+ * merge's contributors. Evaluated in the coordinator page (the log's payloads stay there). */
+function shares(coord: Page, attackers: string[]): Promise<Shares> {
+  return coord.evaluate(async (bad) => {
+    const d = (window as unknown as { __coordinator: { logNdjson(): Promise<Blob> } }).__coordinator;
+    const lines = (await (await d.logNdjson()).text()).split('\n').filter((l) => l.includes('"contributors"'));
+    let merges = 0, withAttackers = 0, sum = 0, worst = 0;
+    for (const line of lines) {
+      const e = JSON.parse(line) as { contributors: Array<{ id: string; weight: number }> };
+      const total = e.contributors.reduce((s, c) => s + c.weight, 0);
+      const mine = e.contributors.filter((c) => bad.includes(c.id));
+      const share = total > 0 ? mine.reduce((s, c) => s + c.weight, 0) / total : 0;
+      merges++; sum += share;
+      if (mine.length > 0) { withAttackers++; worst = Math.max(worst, share / (mine.length / e.contributors.length)); }
+    }
+    return { merges, withAttackers, meanShare: sum / Math.max(1, merges), worstExcess: worst };
+  }, attackers);
+}
+
+/** An annotation in the report, and a line in the log (the numbers the README quotes). */
+const note = (type: string, description: string): void => {
+  test.info().annotations.push({ type, description });
+  console.log(`byzantine: ${type}: ${description}`);
+};
+
+test('2 of 6 tabs sign-flip ×4 with maximal claims: their weight stays at their share; the robust merge holds the loss near the honest run\'s, the default does not', async ({ swarm }) => {
+  test.setTimeout(420_000);
+  const runOnce = async (name: string, merge: string, byzantine: number): Promise<{ loss: number; attackers: string[]; coord: Page; rejections: Record<string, number> }> => {
+    const run = `${swarm.run.run}${name}`;
+    const coord = await swarm.coordinator({ ...shape, run, merge });
+    const tabs = [];
+    for (let i = 0; i < 6; i++) tabs.push(await swarm.learner({ workload: 'digits', backend: 'wasm', run, ...(i < byzantine ? { byzantine: '4' } : {}) }));
+    const attackers: string[] = [];
+    for (const t of tabs.slice(0, byzantine)) {
+      const s = await swarm.until<LearnerView & { byzantine: number | null }>(t.page, (l) => l.learnerId !== '' && l.byzantine === 4, 'a hostile tab', 30_000);
+      attackers.push(s.learnerId);
+    }
+    const at = await swarm.until<View>(coord, (c) => c.learnerSteps >= STEPS, `${STEPS} learner steps (${name})`, 150_000);
+    const after = await swarm.until<View>(coord, (c) => c.loss.length > at.loss.length, `an evaluation after ${STEPS} steps (${name})`, 30_000);
+    for (const t of tabs) await t.context.close(); // free the CPU for the next run
+    const loss = after.loss.at(-1)!.loss;
+    note(`${name} held-out loss`, `${loss.toFixed(4)} after ${after.learnerSteps} learner steps, ${after.merges} merges; refused ${JSON.stringify(after.rejections)}`);
+    return { loss, attackers, coord, rejections: after.rejections };
+  };
+
+  const honest = await runOnce('honest', 'rda', 0);
+  const rda = await runOnce('rda', 'rda', 2);
+  const cc = await runOnce('cc', 'centered-clip', 2);
+  for (const [name, r] of [['rda', rda], ['centered-clip', cc]] as const) {
+    const s = await shares(r.coord, r.attackers);
+    note(`${name} attackers' weight`, `${s.meanShare.toFixed(3)} of each merge on average over ${s.merges} merges (${s.withAttackers} with them; 2/6 = 0.333), worst ${s.worstExcess.toFixed(3)} × their share of a merge's learners`);
+    expect(s.withAttackers).toBeGreaterThan(0);
+    expect.soft(s.worstExcess).toBeLessThanOrEqual(MAX_EXCESS);
+    expect.soft(r.rejections['norm-outlier'] ?? 0, 'the ×4 pushes pass the norm cap: the merge rule alone faces them').toBe(0);
+  }
+  const gap = (x: number): number => (x - honest.loss) / honest.loss;
+  note('loss gap', `rda ${(100 * gap(rda.loss)).toFixed(1)}%, centered-clip ${(100 * gap(cc.loss)).toFixed(1)}%`);
+  expect(gap(cc.loss)).toBeLessThanOrEqual(ROBUST_MAX_GAP);
+  expect(rda.loss).toBeGreaterThan(cc.loss);
+});
