@@ -9,7 +9,8 @@
  *   v₀ = m;  v ← v + Σ w_i · clip(Δ_i − v, τ),  L times;   clip(x, τ) = x · min(1, τ/‖x‖), clip(0, τ) = 0
  *
  * The bound. Let the honest contributors H hold weight 1 − a > 1/2 (the share cap in merge-round.ts
- * holds a minority near its share of learners), k = |H|, h̄ their weighted mean and ρ = max over H of
+ * weighs every push the same in this mode, so that is a majority of the learners, and the strict
+ * quorum of syncer/config.ts makes every round open with K ≥ 2f + 1 due learners), k = |H|, h̄ their weighted mean and ρ = max over H of
  * ‖Δ_i − h̄‖ (the honest spread). The weighted median of one coordinate is the smallest value whose
  * "≤" weight reaches 1/2: values below every honest one carry weight < 1/2 and the largest honest one
  * carries ≥ 1 − a > 1/2 at or below it, so m_j lies between the honest extremes of coordinate j. Hence

@@ -24,13 +24,13 @@ describe('a Byzantine minority (2 of 6 sign-flipping, maximal claims)', () => {
   const scales = [1, 4, 0.95 * DEFAULT_SYNC.normCapFactor];
   const honest = new Map<MergeMode, SwarmResult>();
   const gaps = new Map<string, number>();
-  /** Exactly their share would need equal weights in every merge (any cap at level c gives the k capped at
-   * it ≥ k/n unless all weigh c); capping at the mean of the lighter half (merge-round.ts) leaves token
-   * weighting below it and holds them within a few % of their share: measured worst 1.023× (seed 1). */
+  /** Exactly their share needs equal weights in every merge (any cap at level c gives the k capped at it
+   * ≥ k/n unless all weigh c): centered-clip weighs every push the same (merge-round.ts), measured 1.000×;
+   * rda's cap at the mean of the lighter half leaves token weighting below it: measured worst 1.023× (seed 1). */
   const MAX_EXCESS = 1.03;
   /** Centered clipping from the coordinate-wise median (robust.ts) bounds the attackers' pull by the honest
-   * spread, whatever the scale: measured +14.9% (×1), +16.5% (×4), +8.2% (×7.6, where the norm cap also
-   * refuses some pushes); with the old centre, the corrupted mean, ×4 gave +1180%. */
+   * spread, whatever the scale: measured +15.6% (×1), +16.6% (×4), +6.0% (×7.6, where the norm cap also
+   * refuses some pushes), at equal weights; with the old centre, the corrupted mean, ×4 gave +1180%. */
   const ROBUST_MAX_GAP = 0.2;
   /** A model that predicts the 4 classes uniformly; held-out loss above it means the run has unlearned. */
   const UNIFORM_LOSS = Math.log(4);

@@ -5,7 +5,7 @@ import type { Message } from '../protocol';
 import type { Reason } from '../result';
 import { admitPush } from './admit';
 import { copyOuter, type Commit, type DurableState } from './commit';
-import type { SyncConfig } from './config';
+import { quorumOf, type SyncConfig } from './config';
 import { DedupeTable, type Outcome } from './dedupe';
 import type { Msg, SyncCommand, SyncEvent } from './events';
 import { GlobalModel } from './global-model';
@@ -241,8 +241,7 @@ export class Syncer {
 
   /** Quorum, then grace, then close (docs/method.md §4). */
   private advance(r: Round, now: number): void {
-    const connected = this.connectedIds().length;
-    const quorum = Math.max(1, Math.min(this.cfg.K, connected));
+    const quorum = quorumOf(this.cfg, this.connectedIds().length);
     if (r.quorumAt === undefined && r.pushes.size >= quorum) this.timing.atQuorum(r, now, this.learners);
     // Once every pulled learner has answered (or left) there is nobody left to wait for: merge what came,
     // even below K, rather than stall the run; with no push at all the round is abandoned.
@@ -358,14 +357,14 @@ export class Syncer {
     }
   }
 
-  /** Due when K_eff connected learners have ≥ H steps on it. Before a fragment's first merge the bar is
+  /** Due when the quorum's count of connected learners (quorumOf) have ≥ H steps on it. Before a fragment's first merge the bar is
    * H·(p+1)/P so the P fragments come due staggered, one every H/P steps (docs/method.md §2). */
   isDue(p: number): boolean {
-    const { H, P, K } = this.cfg;
+    const { H, P } = this.cfg;
     const bar = this.model.versions[p] === 0 ? Math.ceil((H * (p + 1)) / P) : H;
     const connected = [...this.learners.values()].filter((l) => l.connected);
     if (connected.length === 0) return false;
-    return connected.filter((l) => (l.cSteps[p] ?? 0) >= bar).length >= Math.min(K, connected.length);
+    return connected.filter((l) => (l.cSteps[p] ?? 0) >= bar).length >= quorumOf(this.cfg, connected.length);
   }
 
   /** Ask for a tick at the earliest deadline, once per distinct deadline (the driver keeps one timer). */
