@@ -54,8 +54,7 @@ test('a live coordinator with an honest learner and strikes on refuses 10,000 ho
   const plan = fuzzPlan(7, layoutHash);
   expect(plan.frames).toHaveLength(10_000);
 
-  // The honest learner trains first: a committed run (a fresh one that never committed stops and asks when
-  // a push claims a later epoch, docs/security.md "Storage"), with rounds opening while the attack comes.
+  // The honest learner trains first, so rounds are opening while the attack comes.
   const honest = await swarm.learner({ workload: 'digits', backend: 'wasm' });
   const honestId = (await swarm.status<LearnerView>(honest.page)).learnerId;
   await swarm.until<CoordinatorView>(coord, (s) => s.commitSeq >= 2, 'two honest commits before the attack', 120_000);

@@ -98,6 +98,11 @@ test('the global model downloads as safetensors bit for bit, and a run starts fr
   // A file for another model is refused with its reason, and the run goes on.
   await other.setInputFiles('#c-import', { name: 'bad.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes.subarray(0, 100)) });
   await swarm.until<CoordinatorView>(other, (c) => /import failed: .*model file refused \(truncated\)/.test(c.error), 'the truncated file to be refused', 10_000);
+  // The imported run's log starts at the file's state (momentum and versions): replayed, it gives the committed state.
+  await pauseAndDrain(other);
+  const verified = await onDriver(other, (d) => d.verifyLog());
+  expect(verified.ok, verified.detail).toBe(true);
+  expect(verified.entries).toBeGreaterThanOrEqual(2);
 });
 
 // Importing while learners are connected (docs/model-file.md "Import with learners connected"): the page
@@ -105,7 +110,10 @@ test('the global model downloads as safetensors bit for bit, and a run starts fr
 // adopts a full snapshot of the imported model and the file's clock, and what it pushed before the import
 // is refused there as `stale-epoch`, never merged into the imported model.
 interface TabView { state: string; error: string; learnerId: string; epoch: number; globalStep: number; merges: number; pushes: number; unacked: number; linkOpens: number; mergedKeys: string[] }
-type Driver = { pause(ms: number): void; drained: boolean; store: { log(): Promise<{ theta0: Float32Array; entries: Array<{ contributors: Array<{ id: string; session: number; seq: number }> }> }> } };
+type Driver = {
+  pause(ms: number): void; drained: boolean; verifyLog(): Promise<{ ok: boolean; entries: number; detail: string }>;
+  store: { log(): Promise<{ theta0: Float32Array; entries: Array<{ contributors: Array<{ id: string; session: number; seq: number }> }> }> };
+};
 const onDriver = <R>(p: Page, fn: (d: Driver) => R | Promise<R>): Promise<R> => p.evaluate(`(${fn.toString()})(window.__coordinator)`) as Promise<R>;
 /** Pause the coordinator (events wait) until every command it issued, commits first, is carried out. */
 async function pauseAndDrain(coord: Page): Promise<void> {
@@ -168,6 +176,11 @@ test('a model imported while a tab trains: a new epoch, a full snapshot and the 
   expect(newKeys.filter((k) => seqOf(k) <= tab.pushes), 'no push made for the old model is merged into the imported one').toEqual([]);
   const old = new Set(oldKeys);
   await expect.poll(async () => (await swarm.status<TabView>(page)).mergedKeys.filter((k) => !old.has(k)).sort(), { timeout: 15_000, message: 'every push acked since the import is in the new log' }).toEqual(newKeys);
+  // The new log starts at the file's state, momentum and versions included: replayed from there it
+  // reproduces the committed state (replayed from the parameters alone, the first merge met zero momentum).
+  const verified = await onDriver(coord, (d) => d.verifyLog());
+  expect(verified.ok, verified.detail).toBe(true);
+  expect(verified.entries).toBeGreaterThanOrEqual(3);
   const end = await swarm.status<CoordinatorView>(coord);
   // The old pushes came back after the reconnect and were refused, each once: the import's dedupe table is empty.
   expect(end.rejections['stale-epoch'] ?? 0, 'the resent old pushes refused as stale-epoch').toBeGreaterThanOrEqual(tab.unacked);

@@ -40,7 +40,7 @@ test('the database deleted between reloads: no silent restart from θ₀, and re
   await deleteRunDatabase(coord, swarm.stack.baseUrl, swarm.run.run!);
   // Before: a new run at epoch 1 from θ₀, which the learner refused forever (no downtime counted either).
   const lost = await swarm.until<Stored>(coord, (c) => c.lostEpoch !== null || c.state === 'failed', 'the coordinator to notice its state is gone', 90_000);
-  expect(lost.lostEpoch).toBe(l0.epoch); // here epoch 1 both: the learner's versions are the evidence
+  expect(lost.lostEpoch, 'the epoch this profile recorded for the run').toBe(l0.epoch);
   expect(lost.state).toBe('failed');
   expect(lost.error).toMatch(/database is gone.*will not silently restart from θ₀/);
   expect(lost.commitSeq, 'nothing committed over the lost run').toBe(0);
@@ -52,6 +52,35 @@ test('the database deleted between reloads: no silent restart from θ₀, and re
   expect(restarted.lostEpoch).toBeNull();
   await swarm.until<CoordinatorView>(coord, (c) => c.commitSeq >= 2, 'commits of the restarted run', 120_000);
   await swarm.until<LearnerView & { epoch: number }>(learner, (l) => l.epoch === restarted.epoch, 'the learner on the new epoch', 30_000);
+});
+
+// Before, a fresh coordinator that had not committed stopped and asked on one push or META claiming a later
+// epoch or versions it never sent: anyone with the join URL could stop a new run. The evidence is now the
+// profile's own record of the run's epochs (identity.ts), so what a learner claims changes nothing.
+test('a stranger claiming a later epoch and newer versions does not stop a fresh run', async ({ swarm }) => {
+  test.setTimeout(300_000);
+  const coord = await swarm.coordinator(fast);
+  const { layoutHash, tokensPerStep } = await swarm.until<CoordinatorView>(coord, (c) => c.state === 'running', 'the fresh run').then(() => coord.evaluate(() => {
+    const s = (window as unknown as { __coordinator: { syncer: { layout: { hash: string }; cfg: { tokensPerStep: number } } } }).__coordinator.syncer;
+    return { layoutHash: s.layout.hash, tokensPerStep: s.cfg.tokensPerStep };
+  }));
+  const { page } = await swarm.learner({ workload: 'digits', autostart: '0' }); // a page whose raw link is the stranger
+  type Raw = { open: boolean; received: number; send(b: number[]): Promise<void> };
+  await page.evaluate(() => { const w = window as unknown as { raw: unknown; __tabswarmRawLink: (id: string) => unknown }; w.raw = w.__tabswarmRawLink('stranger'); });
+  await expect.poll(() => page.evaluate(() => (window as unknown as { raw: Raw }).raw.open), { timeout: 30_000, message: 'the stranger\'s link open' }).toBe(true);
+  const { encodeMessage, fp32 } = await import('@tabswarm/core');
+  const send = (m: Parameters<typeof encodeMessage>[0]): Promise<void> => page.evaluate((b) => (window as unknown as { raw: Raw }).raw.send(b), [...encodeMessage(m)]);
+  await send({ type: 'hello', runId: swarm.run.run!, learnerId: 'stranger', session: 1, layoutHash, tokensPerStep, backend: 'cpu', uplinkCodec: 0 });
+  await expect.poll(() => page.evaluate(() => (window as unknown as { raw: Raw }).raw.received), { timeout: 30_000, message: 'the snapshot answering the hello' }).toBeGreaterThan(0);
+  await send({ type: 'meta', t: 5_000, cSteps: [8, 8], cTokens: [256, 256], versions: [900, 900], stepMs: 20 });
+  await send({ type: 'push', fragment: 0, round: 1, epoch: 0xffff_fff0, baseVersion: 900, seq: 1, t: 5_000, cSteps: 8, cTokens: 256, codec: 0, payload: fp32.encode(new Float32Array(4), 128) });
+  const claimed = await swarm.until<Stored>(coord, (c) => Object.values(c.rejections).reduce((a, b) => a + b, 0) >= 1, 'the forged push refused', 30_000);
+  expect([claimed.state, claimed.lostEpoch]).toEqual(['running', null]);
+
+  await swarm.learner({ workload: 'digits', backend: 'wasm' });
+  const after = await swarm.until<Stored>(coord, (c) => c.commitSeq >= 2 || c.state !== 'running', 'honest commits after the claims', 180_000);
+  expect([after.state, after.lostEpoch, after.error]).toEqual(['running', null, '']);
+  expect(after.commitSeq).toBeGreaterThanOrEqual(2);
 });
 
 test('a commit refused by a full quota (real IndexedDB): the last commit intact, the coordinator keeps serving, retention offers and prunes the log, the run continues', async ({ swarm }) => {

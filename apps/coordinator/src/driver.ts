@@ -7,9 +7,9 @@ import { paramsHash } from './crc32';
 import { PrunedLog } from './retention';
 import { emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './status';
 import { Evaluator } from './evaluator';
-import { runSigner } from './identity';
+import { runSigner, swapEpoch } from './identity';
 import { stateFromModelFile } from './model-file';
-import { askPersistence, lostStateMessage, metaFromLostState, pushFromLostState, storageFacts } from './storage';
+import { askPersistence, lostRunDatabase, lostStateMessage, storageFacts } from './storage';
 import { DurableStore } from './store';
 
 /**
@@ -54,8 +54,6 @@ export class CoordinatorDriver {
   private halted = false;
   /** How long each version's durable commit took (ms), until its broadcast reports 'synced'. */
   private readonly commitMs = new Map<number, number>();
-  /** Neither committed nor (re)started on purpose: learners at a newer epoch then mean the state is gone. */
-  private unconfirmed = false;
   /** A commit met a full quota: retention goes on, a chunk per commit, until only the log's tail is left. */
   private retentionDue = false;
   /** Log pieces retention moved out of the database, for download (main.ts) and replay. */
@@ -73,16 +71,21 @@ export class CoordinatorDriver {
   async start(): Promise<void> {
     try {
       await this.lead();
-      const signer = this.signer = await runSigner(this.cfg.sync.runId);
-      this.status.fingerprint = signer.fingerprint;
+      const { signer, made } = await runSigner(this.cfg.sync.runId);
+      this.signer = signer;
+      Object.assign(this.status, { fingerprint: signer.fingerprint, keyMade: made });
       const { info, backend, theta0: initial } = await this.evaluator.boot();
       const layout = makeLayout(info.specs);
       // A run stored under another fragment plan (another P, or the planner before row splitting) is refused, not misread.
       const fragments = planFragments(layout, this.cfg.sync.P);
       const store = this.store = await DurableStore.open(this.cfg.sync.runId, fragments, `${layout.hash}/plan-${planHash(fragments)}`);
       const epoch = await store.nextIncarnation();
+      const recorded = await swapEpoch(this.cfg.sync.runId, epoch);
+      if (lostRunDatabase(recorded, epoch)) {
+        this.status.lostEpoch = recorded;
+        throw new Error(lostStateMessage(this.cfg.sync.runId, epoch, recorded)); // before anything is written over it
+      }
       const saved = await store.load();
-      this.unconfirmed = !(await store.confirmed());
       this.status.prunedThrough = await store.prunedThrough();
       this.status.logBytes = store.logBytes;
       this.status.storage = await storageFacts(await askPersistence());
@@ -94,7 +97,7 @@ export class CoordinatorDriver {
       if (saved) s.restore(saved.state);
       else {
         if (fromFile) s.restore(fromFile);
-        await store.init(s.durable());
+        await store.init(s.durable(), fromFile !== undefined);
       }
       this.restoredTokens = s.mergedTokens;
       Object.assign(this.status, {
@@ -148,11 +151,6 @@ export class CoordinatorDriver {
     if (!d.ok) {
       this.status.rejections[d.reason] = (this.status.rejections[d.reason] ?? 0) + 1;
       return this.feed({ kind: 'invalid', id, now, reason: d.reason });
-    }
-    if (this.unconfirmed && this.syncer) {
-      const own = this.syncer.model.versions;
-      if (d.value.type === 'push' && pushFromLostState(d.value, this.status.epoch, own)) return this.lostState(d.value.epoch);
-      if (d.value.type === 'meta' && metaFromLostState(d.value, own)) return this.lostState(this.status.epoch);
     }
     this.feed(d.value.type === 'hello' ? { kind: 'join', id, now, hello: d.value } : { kind: 'message', id, now, msg: d.value });
   }
@@ -211,7 +209,6 @@ export class CoordinatorDriver {
         this.status.commitMs = 0.9 * this.status.commitMs + 0.1 * (done - t0);
         this.commitMs.set(c.commit.version, done - t0);
         this.status.commitSeq = c.commit.seq;
-        this.unconfirmed = false;
         this.status.committedHash = paramsHash(this.store!.state!.theta);
         this.status.mergesPerFragment[e.fragment]!++;
         this.status.contributorsPerFragment[e.fragment] = e.contributors.length;
@@ -315,28 +312,29 @@ export class CoordinatorDriver {
    * (pruned before a reload), the tail alone.
    */
   async logNdjson(): Promise<Blob> {
-    const { theta0, entries } = await this.store!.log();
+    const { theta0, from, entries } = await this.store!.log();
     const lines = entries.map((e) => `${logLine(e)}\n`);
-    if ((await this.store!.prunedThrough()) === 0) return new Blob([`${theta0Line(theta0)}\n`, ...lines], { type: 'application/x-ndjson' });
+    if ((await this.store!.prunedThrough()) === 0) return new Blob([`${theta0Line(theta0, from)}\n`, ...lines], { type: 'application/x-ndjson' });
     return new Blob([...(this.pruned.whole() ? [this.pruned.runs()[0]!.ndjson] : []), ...lines], { type: 'application/x-ndjson' });
   }
 
   /**
-   * Replay the durable merge log from θ₀ with the core and compare with the committed state: parameters
+   * Replay the durable merge log from where it starts (θ₀, or the imported or loaded state: store.ts 'from')
+   * with the core and compare with the committed state: parameters
    * and optimizer state must match bit for bit (call it with the commands drained, e.g. while paused).
    */
   async verifyLog(): Promise<{ ok: boolean; entries: number; replayedHash: string; committedHash: string; detail: string }> {
-    let { theta0, entries } = await this.store!.log();
+    let { theta0, from, entries } = await this.store!.log();
     const pruned = await this.store!.prunedThrough();
     if (pruned > 0) {
       if (!this.pruned.whole()) return { ok: false, entries: entries.length, replayedHash: '', committedHash: '', detail: `the log was pruned through commit ${pruned} and this page no longer holds all of it: replay needs the downloaded parts` };
       const parsed = parseLog(await (await this.logNdjson()).text());
       if (!parsed.ok) return { ok: false, entries: 0, replayedHash: '', committedHash: '', detail: `${parsed.reason}: ${parsed.detail}` };
-      ({ theta0, entries } = parsed.value);
+      ({ theta0, from, entries } = parsed.value);
     }
     const committed = this.store!.state!;
     const committedHash = paramsHash(committed.theta);
-    const r = replayLog(this.cfg.sync, this.syncer!.layout, theta0, entries);
+    const r = replayLog(this.cfg.sync, this.syncer!.layout, theta0, entries, from);
     if (!r.ok) return { ok: false, entries: entries.length, replayedHash: '', committedHash, detail: `${r.reason}: ${r.detail}` };
     const replayedHash = paramsHash(r.value.theta);
     const sameOuter = r.value.outer.every((o, p) => paramsHash(o.buf) === paramsHash(committed.outer[p]!.buf));
@@ -406,21 +404,14 @@ export class CoordinatorDriver {
     this.refresh();
   }
 
-  /** The run's database is gone (storage.ts lostStateMessage): stop before anything is committed over it, and say so. */
-  private lostState(learnerEpoch: number): void {
-    if (this.status.state !== 'running') return;
-    this.status.lostEpoch = learnerEpoch;
-    this.fail(new Error(lostStateMessage(this.cfg.sync.runId, this.status.epoch, learnerEpoch)));
-  }
-
   /**
-   * The operator's explicit restart from θ₀ after lostState: the stored state is cleared and the next
-   * incarnation is above the learners' epoch. The page reloads to start it.
+   * The operator's explicit restart from θ₀ once the run's database is found gone: the stored state is
+   * cleared and the next incarnation is above the epoch this profile recorded, so learners take its
+   * weights. The page reloads to start it.
    */
   async restartRun(): Promise<void> {
     const e = this.status.lostEpoch;
     if (e === null || !this.store) throw new Error('nothing to restart: this coordinator did not find its state gone');
-    if (e >= 0xffff_fffe) throw new Error(`learners claim epoch ${e}, the largest there is: start a run under another run id`);
     await this.store.restartAbove(e);
   }
 

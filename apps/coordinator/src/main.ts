@@ -135,7 +135,9 @@ function storageLine(s: CoordinatorStatus): string {
   const quota = s.storageWait ? `; ${s.storageWait}` : s.quotaErrors ? `; ${s.quotaErrors} commit attempts refused by a full quota` : '';
   const log = `; merge log ${mb(s.logBytes)} MB stored of a ${mb(cfg.logBudgetBytes)} MB budget${s.prunedThrough ? `, pruned through commit ${s.prunedThrough}` : ''}` +
     (s.prunedDroppedThrough ? ` (commits through ${s.prunedDroppedThrough} were never downloaded and are no longer held)` : '');
-  return `${persisted}${st.usage === null || st.quota === null ? '' : `; ${mb(st.usage)} MB of ${mb(st.quota)} MB used`}${quota}${log}`;
+  // A key made now is a new run's, or this browser lost the run's earlier key: learners pinned to that one refuse it.
+  const key = s.keyMade ? `; run key made by this start${s.resumedFrom === null ? '' : ' over a stored run: learners pinned to its earlier key will refuse it'}` : '';
+  return `${persisted}${st.usage === null || st.quota === null ? '' : `; ${mb(st.usage)} MB of ${mb(st.quota)} MB used`}${quota}${log}${key}`;
 }
 
 function download(name: string, blob: Blob): void {

@@ -1,22 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { metaFromLostState, pushFromLostState } from './storage';
+import { lostRunDatabase } from './storage';
 
-// A coordinator that found no stored state runs at epoch `own` with every version 0 until its first
-// commit: what a learner sends tells it whether the run's database is gone.
-describe('evidence of a lost database', () => {
-  const fresh = [0, 0];
-
-  it('a push from a later epoch, or from this epoch on a version never broadcast, is evidence', () => {
-    expect(pushFromLostState({ epoch: 2, fragment: 0, baseVersion: 0 }, 1, fresh)).toBe(true);
-    expect(pushFromLostState({ epoch: 1, fragment: 1, baseVersion: 3 }, 1, fresh)).toBe(true);
-    expect(pushFromLostState({ epoch: 1, fragment: 1, baseVersion: 0 }, 1, fresh)).toBe(false); // trained on our own θ₀
-    expect(pushFromLostState({ epoch: 1, fragment: 0, baseVersion: 2 }, 1, [2, 0])).toBe(false); // a version we did broadcast
-  });
-
-  it('a META holding any fragment above our versions is evidence; one at or below them is not', () => {
-    expect(metaFromLostState({ versions: [0, 4] }, fresh)).toBe(true);
-    expect(metaFromLostState({ versions: [0, 0] }, fresh)).toBe(false);
-    expect(metaFromLostState({ versions: [3, 1] }, [3, 1])).toBe(false);
-    expect(metaFromLostState({ versions: [3, 2] }, [3, 1])).toBe(true);
+// The identity database records the highest epoch each run started at in this profile; the run database
+// counts incarnations. A sequence of starts: which of them find the run database gone.
+describe('evidence of a lost run database', () => {
+  it('only a run database whose incarnation counter went back is lost', () => {
+    let recorded = 0, incarnation = 0;
+    const start = (): boolean => { incarnation++; const lost = lostRunDatabase(recorded, incarnation); recorded = Math.max(recorded, incarnation); return lost; };
+    expect([start(), start(), start()]).toEqual([false, false, false]); // a new run, then two reloads: epochs 1, 2, 3
+    incarnation = 0; // the run database deleted or evicted on its own
+    expect(start()).toBe(true); // epoch 1 again, below the recorded 3
+    expect(recorded).toBe(3);
+    incarnation = recorded; // the operator's restart (store.restartAbove(3))
+    expect(start()).toBe(false); // epoch 4
+    recorded = 0; incarnation = 0; // the origin evicted whole: no evidence, and a new key (learners refuse it)
+    expect(start()).toBe(false);
   });
 });

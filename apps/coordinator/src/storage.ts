@@ -32,33 +32,19 @@ export async function storageFacts(persistence: Persistence): Promise<StorageFac
 }
 
 /**
- * A push this coordinator's state cannot have caused: from a later epoch, or from its own epoch on a base
- * version it never broadcast (a database deleted before the first reload: the new one is epoch 1 again).
+ * Whether the run's database is gone: this browser profile started the run at epoch `recorded` (identity.ts
+ * keeps it beside the run's key, in another database), yet the run database's incarnation counter, which
+ * only rises, has come back at or below it (a database evicted or deleted on its own; an origin evicted
+ * whole takes the key too, and learners then refuse the new key: docs/security.md "Storage"). Local
+ * evidence only: nothing a learner sends, true or forged, can stop a run.
  */
-export function pushFromLostState(push: { epoch: number; fragment: number; baseVersion: number }, ownEpoch: number, versions: readonly number[]): boolean {
-  return push.epoch > ownEpoch || (push.epoch === ownEpoch && push.baseVersion > (versions[push.fragment] ?? 0));
+export function lostRunDatabase(recorded: number, incarnation: number): boolean {
+  return recorded >= incarnation;
 }
 
-/**
- * A META (sent every step boundary, so it arrives whether or not a round is open) reporting a fragment
- * version above this coordinator's own. Asked only before the first commit of a coordinator with no
- * stored state, whose versions are all 0: the learner holds weights of this run that this coordinator
- * never sent, from its own epoch or a later one (META carries no epoch, and neither case is possible for
- * a run that really starts fresh). A learner that kept no unacked push and is not pulled would otherwise
- * show it only in a push that may never come.
- */
-export function metaFromLostState(meta: { versions: readonly number[] }, versions: readonly number[]): boolean {
-  return meta.versions.some((v, p) => v > (versions[p] ?? 0));
-}
-
-/**
- * The run's state is gone if learners hold a newer epoch (or versions) than this coordinator and it never committed
- * nor was told to start over: epochs only rise, one per coordinator start, and learners take theirs
- * from snapshots. A claim in one push is enough to stop and ask, never to act: restarting the run is
- * the operator's call (a stranger can at most make a coordinator that has nothing to lose ask).
- */
-export function lostStateMessage(runId: string, ownEpoch: number, learnerEpoch: number): string {
-  return `run "${runId}": this coordinator found no committed state (epoch ${ownEpoch}) but learners hold epoch ${learnerEpoch} weights it never sent: `
+/** What the operator reads when lostRunDatabase holds. */
+export function lostStateMessage(runId: string, ownEpoch: number, recorded: number): string {
+  return `run "${runId}": this browser started the run at epoch ${recorded}, but its database is back at epoch ${ownEpoch} with no committed state: `
     + 'the run\'s database is gone (evicted or deleted). It will not silently restart from θ₀. '
     + 'Load a saved state file, or press "Restart the run from θ₀" to start over on purpose.';
 }

@@ -1,4 +1,4 @@
-import { applyCommit, copyOuterState, gather, logLine, scatter, theta0Line, type Commit, type DurableState, type Fragment, type MergeLogEntry } from '@tabswarm/core';
+import { applyCommit, copyOuterState, gather, logLine, scatter, theta0Line, type Commit, type DurableState, type Fragment, type LogFrom, type MergeLogEntry } from '@tabswarm/core';
 import { crc32 } from './crc32';
 import { chunkLength, entryBytes, type PrunedPart } from './retention';
 
@@ -7,8 +7,8 @@ import { chunkLength, entryBytes, type PrunedPart } from './retention';
  *  - 'state'  key 'meta': counters, versions, dedupe table, epoch, one CRC per fragment record;
  *             key 'incarnation': the last coordinator incarnation that opened this run;
  *             key 'theta0': the initial parameters (with the log, they replay the run);
- *             key 'confirmed': true once the run committed or its operator chose to (re)start it, so
- *             a state that is merely fresh is told apart from one that is known (storage.ts lostStateMessage).
+ *             key 'from': for a run rebased on a model file or a saved state, the versions and outer
+ *             state it started from with θ₀ (absent: version 0 and zero momentum, a new run);
  *  - 'frags'  key p: fragment p's parameters and outer-optimizer state.
  *  - 'log'    key commit seq: the merge-log entry (with payloads) that made that commit; retention
  *             (pruneChunk, retention.ts) keeps a tail of it, the committed state being the checkpoint it
@@ -59,21 +59,15 @@ export class DurableStore {
     return last + 1;
   }
 
-  /** Whether this run has committed or was (re)started on purpose (see the header). */
-  async confirmed(): Promise<boolean> {
-    return (await this.get<boolean>('state', 'confirmed')) === true;
-  }
-
   /**
    * The operator restarts the run from θ₀: the next incarnation is above `epoch` (the learners' epoch,
-   * so they accept its weights), the stored state is cleared, and the run counts as confirmed.
+   * so they accept its weights) and the stored state is cleared.
    */
   async restartAbove(epoch: number): Promise<void> {
     await this.write((tx) => {
       for (const s of ['frags', 'log']) tx.objectStore(s).clear();
       tx.objectStore('state').clear();
       tx.objectStore('state').put(epoch, 'incarnation');
-      tx.objectStore('state').put(true, 'confirmed');
     });
     this.mirror = undefined;
     this.bytes = 0;
@@ -102,23 +96,31 @@ export class DurableStore {
     return { state: this.mirror, theta0 };
   }
 
-  /** First write of a new run: θ₀, every fragment and the zero state, in one strict transaction. */
-  async init(state: DurableState): Promise<void> {
+  /**
+   * First write of a new run: θ₀, every fragment and the starting state, in one strict transaction; with
+   * `rebased` (a run started from a model file) the versions and outer state it starts at too.
+   */
+  async init(state: DurableState, rebased = false): Promise<void> {
     this.mirror = { ...state, theta: Float32Array.from(state.theta), outer: state.outer.map(copyOuterState) };
     const recs = this.fragments.map((f, p) => fragRecord(f, this.mirror!, p));
     this.crcs = recs.map(crcOf);
     await this.write((tx) => {
       tx.objectStore('state').put(Float32Array.from(state.theta), 'theta0');
+      if (rebased) tx.objectStore('state').put({ versions: [...state.versions], outer: state.outer.map(copyOuterState) } satisfies LogFrom, 'from');
+      else tx.objectStore('state').delete('from');
       recs.forEach((r, p) => tx.objectStore('frags').put(r, p));
       tx.objectStore('state').put(this.meta(), 'meta');
     });
   }
 
-  /** A loaded state file becomes the run's new base: θ₀ is replaced and the old log is cleared with it. */
+  /**
+   * A loaded state file or model file becomes the run's new base: θ₀ is replaced, the versions and outer
+   * state it holds are kept beside it (the log replays from them), and the old log is cleared with it.
+   */
   async rebase(state: DurableState): Promise<void> {
-    await this.write((tx) => { tx.objectStore('log').clear(); tx.objectStore('state').delete('prunedThrough'); tx.objectStore('state').put(0, 'logBytes'); tx.objectStore('state').put(true, 'confirmed'); });
+    await this.write((tx) => { tx.objectStore('log').clear(); tx.objectStore('state').delete('prunedThrough'); tx.objectStore('state').put(0, 'logBytes'); });
     this.bytes = 0;
-    await this.init(state);
+    await this.init(state, true);
   }
 
   /** Write one commit durably. Resolves only after the transaction completed with strict durability. */
@@ -140,7 +142,6 @@ export class DurableStore {
         tx.objectStore('state').put(this.meta(), 'meta');
         tx.objectStore('log').put(c.entry, c.seq);
         tx.objectStore('state').put(bytes, 'logBytes');
-        tx.objectStore('state').put(true, 'confirmed');
       });
       this.bytes = bytes;
     } catch (e) {
@@ -168,7 +169,7 @@ export class DurableStore {
     if (candidates.length === 0) return undefined;
     const entries = candidates.slice(0, chunkLength(candidates, maxBytes));
     const through = from + entries.length - 1;
-    const head = from === 1 ? [`${theta0Line((await this.get<Float32Array>('state', 'theta0')) ?? new Float32Array(0))}\n`] : [];
+    const head = from === 1 ? [`${await this.headLine()}\n`] : [];
     const ndjson = new Blob([...head, ...entries.map((e) => `${logLine(e)}\n`)], { type: 'application/x-ndjson' });
     const bytes = Math.max(0, this.bytes - entries.reduce((s, e) => s + entryBytes(e), 0));
     await this.write((tx) => {
@@ -198,15 +199,23 @@ export class DurableStore {
     }), 'read the merge log');
   }
 
-  /** θ₀ and every merge-log entry still stored, in commit order (for the NDJSON download and replay). */
-  async log(): Promise<{ theta0: Float32Array; entries: MergeLogEntry[] }> {
+  /** The log's first NDJSON line: θ₀, and for a rebased run the state it started from (core log-format.ts). */
+  async headLine(): Promise<string> {
+    const { theta0, from } = await this.log(false);
+    return theta0Line(theta0, from);
+  }
+
+  /** θ₀ (with `from` for a rebased run) and every merge-log entry still stored, in commit order (for the NDJSON download and replay). */
+  async log(withEntries = true): Promise<{ theta0: Float32Array; from?: LogFrom; entries: MergeLogEntry[] }> {
     const theta0 = (await this.get<Float32Array>('state', 'theta0')) ?? new Float32Array(0);
+    const from = await this.get<LogFrom>('state', 'from');
+    if (!withEntries) return { theta0, ...(from && { from }), entries: [] };
     const entries = await deadline(new Promise<MergeLogEntry[]>((resolve, reject) => {
       const req = this.db.transaction('log', 'readonly').objectStore('log').getAll();
       req.onsuccess = () => resolve(req.result as MergeLogEntry[]);
       req.onerror = () => reject(req.error ?? new Error('reading the log failed'));
     }), 'read the merge log');
-    return { theta0, entries };
+    return { theta0, ...(from && { from }), entries };
   }
 
   get state(): DurableState | undefined {

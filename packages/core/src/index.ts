@@ -28,7 +28,7 @@ export { applyCommit, copyOuter as copyOuterState, initialDurable, type Commit, 
 export { DedupeTable, type DedupeRow, type Outcome } from './syncer/dedupe';
 export { capShares, RunningMedian } from './syncer/guards';
 export { replayLog } from './syncer/replay';
-export { fromBase64, logLine, parseLog, theta0Line, toBase64 } from './syncer/log-format';
+export { fromBase64, logLine, parseLog, theta0Line, toBase64, type LogFrom } from './syncer/log-format';
 export { roomCode, ROOM_CODE_LENGTH } from './dashboard/room';
 export { Timeline, type TimelineInput, type TimelinePoint } from './dashboard/timeline';
 export { DIGIT_SIDE, digitInput } from './dashboard/digit-input';

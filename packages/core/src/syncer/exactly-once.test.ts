@@ -3,6 +3,7 @@ import { makeLayout } from '../layout';
 import { makeRng } from '../rng';
 import { makeSyncConfig } from './config';
 import { CrashWorld } from './crash-world';
+import type { ModelState } from './global-model';
 import { replayLog } from './replay';
 
 /**
@@ -175,5 +176,53 @@ describe('merge log: the outer step of each merge', () => {
       const r = replayLog(w.cfg, layout, theta0, [{ ...w.log[0]!, outer: outer as never }]);
       expect(r.ok ? 'ok' : r.reason).toBe('bad-field');
     }
+  });
+});
+
+describe('merge log from a rebased state (a model import or a loaded state file)', () => {
+  /** The first commit after which every later merge builds on a version at or after the one committed then:
+   * what an import guarantees (a new epoch, an empty dedupe table), so the tail replays from that state alone. */
+  function rebaseAt(w: CrashWorld): { n: number; start: ModelState } | undefined {
+    for (let n = 1; n + 2 <= w.log.length; n++) {
+      const r = replayLog(w.cfg, layout, theta0, w.log.slice(0, n));
+      if (!r.ok) return undefined;
+      if (w.log.slice(n).every((e) => e.contributors.every((k) => k.baseVersion >= r.value.versions[e.fragment]!))) return { n, start: r.value };
+    }
+    return undefined;
+  }
+
+  it('the log\'s first line carries the start\'s versions and momentum, and the tail replays from it to the durable state bit for bit', async () => {
+    const { logLine, parseLog, theta0Line } = await import('./log-format');
+    let found: { w: CrashWorld; n: number; start: ModelState } | undefined;
+    for (let seed = 1; !found && seed <= 2_000; seed++) {
+      const w = runSequence(seed, 320), at = rebaseAt(w);
+      if (at && at.start.versions.some((v) => v > 0)) found = { w, ...at };
+    }
+    if (!found) throw new Error('no sequence fits');
+    const { w, n, start } = found;
+    expect(start.outer.some((o) => o.buf.some((x) => x !== 0)), 'momentum at the start').toBe(true);
+    const text = [theta0Line(start.theta, { versions: start.versions, outer: start.outer }), ...w.log.slice(n).map(logLine)].join('\n') + '\n';
+    const parsed = parseLog(text);
+    if (!parsed.ok) throw new Error(parsed.detail);
+    expect(parsed.value.from?.versions).toEqual(start.versions);
+    const r = replayLog(w.cfg, layout, parsed.value.theta0, parsed.value.entries, parsed.value.from);
+    if (!r.ok) throw new Error(r.detail);
+    expect(sameBits(r.value.theta, w.disk.theta) && r.value.versions.join() === w.disk.versions.join()).toBe(true);
+    expect(r.value.outer.every((o, p) => sameBits(o.buf, w.disk.outer[p]!.buf))).toBe(true);
+    // From θ alone (zero momentum, version 0), as the coordinator replayed an imported run before: refused or different.
+    const bare = replayLog(w.cfg, layout, start.theta, w.log.slice(n));
+    expect(bare.ok && sameBits(bare.value.theta, w.disk.theta)).toBe(false);
+  });
+
+  it('refuses a start line that does not fit the model, with a reason', async () => {
+    const { parseLog, theta0Line } = await import('./log-format');
+    const outer = [{ buf: new Float32Array(2), acc: null, count: 0 }];
+    const short = parseLog(`${theta0Line(theta0, { versions: [1], outer })}\n`);
+    if (!short.ok) throw new Error(short.detail);
+    const cfg = makeSyncConfig({ runId: 'eo', P: 2 });
+    const r = replayLog(cfg, layout, short.value.theta0, [], short.value.from);
+    expect(r.ok ? 'ok' : r.reason).toBe('length-mismatch');
+    expect(parseLog('{"theta0": "AAAAAA==", "versions": [1]}\n').ok).toBe(false);
+    expect(parseLog('{"theta0": "AAAAAA==", "versions": [1], "outer": [{"buf": "AAAAAA==", "acc": 7, "count": 0}]}\n').ok).toBe(false);
   });
 });

@@ -1,9 +1,13 @@
+import type { OuterState } from '../outer';
 import { fail, ok, type Result } from '../result';
 import type { MergeLogEntry } from './events';
 
 /**
- * The merge log as NDJSON: one JSON object per line, payloads in base64. A downloaded log plus the run's
- * θ₀ (first line, `{"theta0": …}`) replays the parameters bit for bit (replay.ts).
+ * The merge log as NDJSON: one JSON object per line, payloads in base64. A downloaded log plus the state
+ * it starts from (first line) replays the parameters bit for bit (replay.ts). The first line is
+ * `{"theta0": …}` for a run started from θ₀; a run rebased on a model file or a saved state starts from
+ * that state, so its first line also holds the fragment versions and outer-optimizer state there
+ * (`"versions"`, `"outer"`): without them the first merge would meet zero momentum and version 0.
  */
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
@@ -38,22 +42,57 @@ export function logLine(e: MergeLogEntry): string {
   return JSON.stringify({ ...e, contributors: e.contributors.map((k) => ({ ...k, payload: toBase64(k.payload) })) });
 }
 
-export function theta0Line(theta0: Float32Array): string {
-  return JSON.stringify({ theta0: toBase64(new Uint8Array(theta0.buffer, theta0.byteOffset, theta0.byteLength)) });
+/** The state a rebased log starts from, beside its parameters: each fragment's version and outer state. */
+export interface LogFrom {
+  versions: number[];
+  outer: OuterState[];
 }
 
-/** Parse a downloaded log: θ₀ then the entries, checked for shape (not for meaning: replay does that). */
-export function parseLog(text: string): Result<{ theta0: Float32Array; entries: MergeLogEntry[] }> {
+const f32b64 = (a: Float32Array): string => toBase64(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+
+export function theta0Line(theta0: Float32Array, from?: LogFrom): string {
+  if (!from) return JSON.stringify({ theta0: f32b64(theta0) });
+  const outer = from.outer.map((o) => ({ buf: f32b64(o.buf), acc: o.acc && f32b64(o.acc), count: o.count }));
+  return JSON.stringify({ theta0: f32b64(theta0), versions: from.versions, outer });
+}
+
+function f32(s: unknown): Float32Array | null {
+  const b = typeof s === 'string' ? fromBase64(s) : null; // a buffer of its own, at offset 0
+  return b && b.length % 4 === 0 ? new Float32Array(b.buffer, 0, b.length / 4) : null;
+}
+
+/** Line 1: θ₀, and for a rebased log its versions and outer state (shapes are replay's to check). */
+function parseHead(o: unknown): Result<{ theta0: Float32Array; from?: LogFrom }> {
+  const h = o as { theta0?: unknown; versions?: unknown; outer?: unknown };
+  const theta0 = f32(h.theta0);
+  if (!theta0) return fail('bad-field', 'line 1 must hold theta0 as base64 fp32');
+  if (h.versions === undefined && h.outer === undefined) return ok({ theta0 });
+  if (!Array.isArray(h.versions) || !h.versions.every((v) => Number.isSafeInteger(v) && v >= 0) || !Array.isArray(h.outer) || h.outer.length !== h.versions.length) {
+    return fail('bad-field', 'line 1: versions must be integers >= 0, one outer state each');
+  }
+  const outer: OuterState[] = [];
+  for (const [p, x] of (h.outer as Array<{ buf?: unknown; acc?: unknown; count?: unknown }>).entries()) {
+    const buf = f32(x?.buf), acc = x?.acc === null ? null : f32(x?.acc);
+    if (!buf || (x.acc !== null && !acc) || !Number.isSafeInteger(x.count) || (x.count as number) < 0) {
+      return fail('bad-field', `line 1: outer state ${p} must hold buf (and acc or null) as base64 fp32 and a count >= 0`);
+    }
+    outer.push({ buf, acc, count: x.count as number });
+  }
+  return ok({ theta0, from: { versions: h.versions as number[], outer } });
+}
+
+/** Parse a downloaded log: its start, then the entries, checked for shape (not for meaning: replay does that). */
+export function parseLog(text: string): Result<{ theta0: Float32Array; from?: LogFrom; entries: MergeLogEntry[] }> {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
-  let theta0: Float32Array | undefined;
+  let head: { theta0: Float32Array; from?: LogFrom } | undefined;
   const entries: MergeLogEntry[] = [];
   for (const [i, line] of lines.entries()) {
     let o: unknown;
     try { o = JSON.parse(line); } catch { return fail('bad-field', `line ${i + 1} is not JSON`); }
     if (i === 0) {
-      const b = typeof (o as { theta0?: unknown }).theta0 === 'string' ? fromBase64((o as { theta0: string }).theta0) : null;
-      if (!b || b.length % 4) return fail('bad-field', 'line 1 must hold theta0 as base64 fp32');
-      theta0 = new Float32Array(b.buffer, b.byteOffset, b.length / 4);
+      const h = parseHead(o);
+      if (!h.ok) return h;
+      head = h.value;
       continue;
     }
     const e = o as MergeLogEntry & { contributors: Array<{ payload: unknown }> };
@@ -66,6 +105,6 @@ export function parseLog(text: string): Result<{ theta0: Float32Array; entries: 
     }
     entries.push({ ...e, contributors });
   }
-  if (!theta0) return fail('truncated', 'empty log');
-  return ok({ theta0, entries });
+  if (!head) return fail('truncated', 'empty log');
+  return ok({ ...head, entries });
 }

@@ -6,10 +6,12 @@ import { fail, ok, type Result } from '../result';
 import type { SyncConfig } from './config';
 import type { MergeLogEntry } from './events';
 import { GlobalModel, type ModelState, exportModel } from './global-model';
+import type { LogFrom } from './log-format';
 import { mergeRound, rebuildLocal } from './merge-round';
 
 /**
- * Rebuild the global model from θ₀ and the merge log alone (docs/method.md §5): every entry's
+ * Rebuild the global model from θ₀ and the merge log alone (docs/method.md §5), θ₀ with `from`'s versions
+ * and outer state for a log that starts from a model file or a saved state: every entry's
  * contributions are decoded from their logged payloads against the logged base versions and merged with
  * the logged weights, through the same code the syncer ran, with each entry's logged downlink
  * quantisation (merge-round.ts) and logged outer step (outer-policy.ts), whatever the replaying config
@@ -17,11 +19,19 @@ import { mergeRound, rebuildLocal } from './merge-round';
  *
  * Fails (with a reason, never a throw) when the log cannot have come from this run: a base version
  * outside the history ring, a payload that does not decode, a fragment out of range, a corrupt
- * quantisation or outer step.
+ * quantisation or outer step, a start state that does not fit the model.
  */
-export function replayLog(cfg: SyncConfig, layout: ParamLayout, theta0: Float32Array, log: Iterable<MergeLogEntry>): Result<ModelState> {
+export function replayLog(cfg: SyncConfig, layout: ParamLayout, theta0: Float32Array, log: Iterable<MergeLogEntry>, from?: LogFrom): Result<ModelState> {
   const fragments = planFragments(layout, cfg.P);
+  if (theta0.length !== layout.totalSize) return fail('length-mismatch', `theta0 has ${theta0.length} values, the model ${layout.totalSize}`);
   const model = new GlobalModel(layout, fragments, theta0, cfg.outer, cfg.historyDepth);
+  if (from) {
+    try {
+      model.restore({ theta: theta0, ...from });
+    } catch (e) {
+      return fail('length-mismatch', `the log's start state: ${(e as Error).message}`);
+    }
+  }
   let n = 0;
   for (const e of log) {
     n++;
