@@ -19,18 +19,19 @@ async function heapBytes(page: Page): Promise<number> {
 }
 
 /** What the coordinator page saw per learner id, counted at its own boundaries: frames that reached the
- * driver from the link, and what the syncer said about each id's events (refusals, plus decode failures,
- * which the syncer counts without a 'rejected' command); and every commit's contributors. */
-type Spy = { received: Record<string, number>; refused: Record<string, number>; commits: Array<{ seq: number; contributors: string[] }> };
+ * driver from the link, those of them it discarded because the syncer had dropped the link (its close
+ * waits behind the signing queue), and what the syncer said about each id's events (refusals, plus decode
+ * failures, which the syncer counts without a 'rejected' command); and every commit's contributors. */
+type Spy = { received: Record<string, number>; discarded: Record<string, number>; refused: Record<string, number>; commits: Array<{ seq: number; contributors: string[] }> };
 
 /** Returns the syncer's commit count when the spy starts: commits after it are the spy's to see. */
 function installSpy(): number {
-  const w = window as unknown as { spy: Spy; __coordinator: { incoming(id: string, b: Uint8Array): void; syncer: { commitSeq: number; handle(ev: { kind: string; id?: string }): Array<{ kind: string; from?: string; commit?: { seq: number; entry: { contributors: Array<{ id: string }> } } }> } } };
+  const w = window as unknown as { spy: Spy; __coordinator: { incoming(id: string, b: Uint8Array): void; dropping: Set<string>; syncer: { commitSeq: number; handle(ev: { kind: string; id?: string }): Array<{ kind: string; from?: string; commit?: { seq: number; entry: { contributors: Array<{ id: string }> } } }> } } };
   const d = w.__coordinator, s = d.syncer;
-  const spy: Spy = w.spy = { received: {}, refused: {}, commits: [] };
+  const spy: Spy = w.spy = { received: {}, discarded: {}, refused: {}, commits: [] };
   const add = (t: Record<string, number>, id: string): void => { t[id] = (t[id] ?? 0) + 1; };
   const incoming = d.incoming.bind(d);
-  d.incoming = (id, b) => { add(spy.received, id); incoming(id, b); };
+  d.incoming = (id, b) => { add(spy.received, id); if (d.dropping.has(id)) add(spy.discarded, id); incoming(id, b); };
   const handle = s.handle.bind(s);
   s.handle = (ev) => {
     const out = handle(ev);
@@ -97,13 +98,14 @@ test('a live coordinator with an honest learner and strikes on refuses 10,000 ho
     if (next < plan.frames.length) await page.evaluate(() => (window as unknown as { fuzz: { close(): void } }).fuzz.close());
   }
 
-  // Every frame that reached the coordinator was refused with a reason, none twice: per session, its
-  // refusals are what it sent past its hello, plus one 'too-many-strikes' when it was dropped.
+  // Every frame that reached the coordinator was refused with a reason, none twice, or discarded once its
+  // link was dropped: per session, its refusals and discards are what it sent past its hello, plus one
+  // 'too-many-strikes' when it was dropped.
   type Seen = { spy: Spy; status: CoordinatorView };
   // The status first: a commit the status shows durable was issued earlier, so the spy read after it has it.
   const seen = async (): Promise<Seen> => { const status = await swarm.status<CoordinatorView>(coord); return { status, spy: await coord.evaluate(() => (window as unknown as { spy: Spy }).spy) }; };
   const dropped = (s: { closeReason: string }): boolean => s.closeReason === 'remote:too-many-strikes';
-  const settled = (x: Seen): boolean => sessions.every((s) => (x.spy.refused[s.id] ?? 0) === (x.spy.received[s.id] ?? 0) - 1 + (dropped(s) ? 1 : 0)
+  const settled = (x: Seen): boolean => sessions.every((s) => (x.spy.refused[s.id] ?? 0) + (x.spy.discarded[s.id] ?? 0) === (x.spy.received[s.id] ?? 0) - 1 + (dropped(s) ? 1 : 0)
     && (dropped(s) || (x.spy.received[s.id] ?? 0) - 1 === s.sent));
   let last: Seen | undefined;
   await expect.poll(async () => settled(last = await seen()), { timeout: 60_000, message: 'every frame that arrived refused' }).toBe(true).catch((e: unknown) => {
@@ -122,6 +124,10 @@ test('a live coordinator with an honest learner and strikes on refuses 10,000 ho
     if (!dropped(s)) expect(lost[i], `${s.id} closed for ${s.closeReason || 'nothing'}, not strikes, yet lost frames`).toBe(0);
   });
   expect(sessions.slice(0, -1).every(dropped)).toBe(true); // each session ended by its strikes, none by the transport
+  // A struck link is gone at once: what it sent before its close was carried out got no answer (before, each
+  // got a signed 'unknown-learner' frame, queued ahead of the close itself).
+  for (const s of sessions) expect(spy.refused[`${s.id}:unknown-learner`] ?? 0, `${s.id}: signed answers after its drop`).toBe(0);
+  console.log(`discarded after a drop: ${sum(spy.discarded)} frames`);
   // The status's count is exact: every refusal the syncer said, honest races included, and nothing else. The
   // page's status is rendered every 250 ms, so it may trail the spy: polled, not read once.
   const spied = (x: Seen): number => sum(Object.fromEntries(Object.entries(x.spy.refused).filter(([k]) => !k.includes(':'))));

@@ -54,6 +54,8 @@ export class CoordinatorDriver {
   private halted = false;
   /** How long each version's durable commit took (ms), until its broadcast reports 'synced'. */
   private readonly commitMs = new Map<number, number>();
+  /** Learner ids whose link the syncer dropped, until the close is carried out (incoming). */
+  private readonly dropping = new Set<string>();
   /** A commit met a full quota: retention goes on, a chunk per commit, until only the log's tail is left. */
   private retentionDue = false;
   /** Log pieces retention moved out of the database, for download (main.ts) and replay. */
@@ -139,6 +141,10 @@ export class CoordinatorDriver {
   /** Chaos sits on the boundary: a frozen or dropped message never reaches the syncer. */
   private incoming(id: string, bytes: Uint8Array): void {
     this.status.bytesIn += bytes.length;
+    // A link the syncer dropped is gone from that moment, though the close waits behind the signing queue:
+    // what it sends meanwhile is not answered (each answer would be a signed 'unknown-learner' frame, and
+    // a flood would lengthen the very queue its close waits behind).
+    if (this.dropping.has(id)) { this.status.framesAfterDrop++; return; }
     const c = this.chaos.incoming(id);
     if (c.drop) return;
     if (c.delayMs > 0) setTimeout(() => this.onBytes(id, bytes), c.delayMs);
@@ -186,6 +192,7 @@ export class CoordinatorDriver {
   private enqueue(c: SyncCommand): void {
     if (c.kind === 'wake') return this.wake(c.at); // timers are local, not a message: no need to wait
     if (c.kind === 'rejected') { this.status.rejections[c.reason] = (this.status.rejections[c.reason] ?? 0) + 1; return; }
+    if (c.kind === 'drop') this.dropping.add(c.id);
     if (!waitsForCommit(c)) { void this.run(c); return; }
     this.queued++;
     this.chain = this.chain.then(() => this.run(c)).catch((e: unknown) => this.fail(e)).finally(() => { this.queued--; });
@@ -236,7 +243,7 @@ export class CoordinatorDriver {
         });
       }
       case 'drop': // behind the signing queue, so a refusal said just before it still leaves
-        this.signing = this.signing.then(() => host.drop(c.id, c.reason));
+        this.signing = this.signing.then(() => host.drop(c.id, c.reason)).finally(() => this.dropping.delete(c.id));
         return;
     }
   }

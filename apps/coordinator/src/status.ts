@@ -65,6 +65,8 @@ export interface CoordinatorStatus {
   lostEpoch: number | null;
   /** The run's key was made by this start: learners that pinned an earlier key of this run refuse it. */
   keyMade: boolean;
+  /** Frames that arrived on a link after the syncer dropped it and before it closed: discarded unanswered. */
+  framesAfterDrop: number;
   /** Commits refused by a full quota (each retried after retention), and the last commit whose log entry was pruned. */
   quotaErrors: number;
   prunedThrough: number;
@@ -123,7 +125,7 @@ export function emptyStatus(): CoordinatorStatus {
     globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], contributorsTotal: 0, mergedTokens: 0,
     learners: [], rejections: {}, refusedConnections: {}, fingerprint: '', joinReport: '', signMs: 0, bytesIn: 0, bytesOut: 0, snapshotBytes: 0, learnerSteps: 0, loss: [], timeline: [], evalBackend: '–', evalFailures: 0, evalError: '', numParams: 0,
     goodput: { trained: 0, merged: 0, ratio: null, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 0 }, downtimeMs: 0, chaos: {},
-    outerMode: null, outerStep: '–', outerModeMerges: { nesterov: 0, 'delayed-nesterov': 0 }, storage: null, lostEpoch: null, keyMade: false, quotaErrors: 0, prunedThrough: 0, logBytes: 0, prunedDroppedThrough: 0, storageWait: '',
+    outerMode: null, outerStep: '–', outerModeMerges: { nesterov: 0, 'delayed-nesterov': 0 }, storage: null, lostEpoch: null, keyMade: false, framesAfterDrop: 0, quotaErrors: 0, prunedThrough: 0, logBytes: 0, prunedDroppedThrough: 0, storageWait: '',
     demo: { sample: '', sampleStep: -1, prediction: null, predictionStep: -1, drawing: 0, error: '' },
   };
 }
