@@ -42,6 +42,18 @@ function positiveInt(name: string, v: number): number {
   return v;
 }
 
+/**
+ * Centered clipping holds against f attackers only when a merge has an honest majority, K ≥ 2f + 1
+ * (docs/fault-tolerance.md §3): with K = 1 or 2 a merge of one push is that push, and one attacker in a
+ * merge of two is half of it. A public run that asks for the robust merge with a K that cannot give it is
+ * refused, not run unprotected. (The simulator's robustness-tax table measures centered-clip at K = 1 on
+ * purpose, through the core's config, which allows it.)
+ */
+function checkRobustQuorum(c: SyncConfig): SyncConfig {
+  if (c.merge === 'centered-clip' && c.K < 3) throw new ConfigError(`merge=centered-clip with K=${c.K}: the robust merge needs K >= 2f + 1 >= 3 against f attackers; set K=3 or more`);
+  return c;
+}
+
 export function readConfig(url = new URL(location.href)): CoordinatorConfig {
   const q = url.searchParams;
   const num = (k: string, d: number): number => (q.has(k) ? Number(q.get(k)) : d);
@@ -56,7 +68,7 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
   // The preset's sync period and peak inner learning rate unless H= and lr= are given.
   const preset = workload === 'digits' ? DIGITS_PRESET : TEXT_PRESETS[model];
   return {
-    sync: makeSyncConfig({
+    sync: checkRobustQuorum(makeSyncConfig({
       runId: q.get('run') ?? 'demo', P: num('P', 4), H: num('H', preset.H), K: num('K', 1), tau: num('tau', 2),
       plannedTokens: num('tokens', 5e6), uplinkCodec: num('codec', 3), downlink: (q.get('downlink') ?? DEFAULT_SYNC.downlink) as Downlink, // makeSyncConfig refuses anything else
       maxStrikes: num('strikes', 5), merge: (q.get('merge') ?? 'rda') as MergeMode, // makeSyncConfig refuses anything else
@@ -67,7 +79,7 @@ export function readConfig(url = new URL(location.href)): CoordinatorConfig {
       innerLr: { ...DEFAULT_SYNC.innerLr, peak: num('lr', preset.lr) },
       // grace=arrivals (default) | eq3 (the paper's Eq. 3 alone) | off (close at the quorum): docs/method.md §4
       grace: { ...DEFAULT_GRACE, rule: (q.get('grace') ?? DEFAULT_GRACE.rule) as GraceConfig['rule'] }, // makeSyncConfig refuses anything else
-    }),
+    })),
     workload,
     model,
     seed: num('seed', 1),
