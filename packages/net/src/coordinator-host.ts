@@ -205,10 +205,6 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
     const info: LearnerConnection = { learnerId, peerId: conn.peer, connectionId: conn.connectionId, openedAt: clock.now(), replaced: old !== undefined };
     const entry = { info, secret } as Entry;
     links.set(learnerId, entry); // first, so the old channel's close below is seen as stale
-    if (old) {
-      old.channel.close('replaced', 'a newer connection for this learner id opened');
-      o.onLeave(learnerId, 'replaced');
-    }
     entry.channel = new Channel(conn, {
       maxMessageBytes: o.maxMessageBytes, tuning: o.tuning, clock,
       onMessage: (bytes) => { if (links.get(learnerId) === entry) o.onMessage(learnerId, bytes); },
@@ -220,6 +216,11 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
       },
       onRefused: (reason) => { refusedFrames[reason] = (refusedFrames[reason] ?? 0) + 1; },
     });
+    // Only now, with the new entry whole: onLeave's handler may read stats() or send to this id.
+    if (old) {
+      old.channel.close('replaced', 'a newer connection for this learner id opened');
+      o.onLeave(learnerId, 'replaced');
+    }
     if (links.get(learnerId) === entry && !entry.channel.closed) o.onJoin(learnerId, info);
   };
 

@@ -19,12 +19,13 @@ function world() {
   const events: Ev[] = [];
   const inbox: Array<[string, string]> = [];
   const cleanup: Array<{ close(): void }> = [];
-  const host = async (): Promise<CoordinatorHost> => {
-    const h = await hostCoordinator({
+  /** `onLeave`: what the caller does with the host while it reports a leave (the driver refreshes and sends). */
+  const host = async (onLeave?: (h: CoordinatorHost, id: string) => void): Promise<CoordinatorHost> => {
+    const h: CoordinatorHost = await hostCoordinator({
       peerId: COORD, signal, iceServers: [], maxMessageBytes: 1 << 20, clock, random: () => 0.5, createPeer: net.factory,
       onJoin: (id, link) => events.push(['join', id, link.replaced]),
       onMessage: (id, b) => inbox.push([id, td.decode(b)]),
-      onLeave: (id, reason) => events.push(['leave', id, reason]),
+      onLeave: (id, reason) => { events.push(['leave', id, reason]); onLeave?.(h, id); },
     });
     cleanup.push(h);
     return h;
@@ -89,6 +90,29 @@ describe('coordinator host and learner link', () => {
     expect(w.events).toHaveLength(3); // nothing more from the stale connection
     expect(w.inbox).toEqual([['alice', 'from the new tab']]);
     expect(second.link.state).toBe('open');
+  });
+
+  // The coordinator page refreshes its table (host.stats) and may send while it hears of the leave: a link
+  // that was registered before its channel existed threw there, and the new connection never opened
+  // (a duplicated tab in identity.spec).
+  it('a replacement is whole before the old link is reported gone: the host can be used from onLeave', async () => {
+    const w = (current = world());
+    const during: string[] = [];
+    const h = await w.host((host, id) => {
+      during.push(host.stats().learners.map((l) => l.learnerId).join());
+      void host.send(id, te.encode('after the leave')).catch((e: unknown) => during.push(String(e)));
+    });
+    w.learner('alice');
+    await settle();
+    const second = w.learner('alice');
+    await settle();
+    expect(during).toEqual(['alice']);
+    expect(w.events).toEqual([['join', 'alice', false], ['leave', 'alice', 'replaced'], ['join', 'alice', true]]);
+    expect(second.got).toEqual(['after the leave']); // what the page sent then went to the new link
+    await second.link.send(te.encode('from the new tab'));
+    await settle();
+    expect(w.inbox).toEqual([['alice', 'from the new tab']]);
+    expect(h.learners()).toEqual(['alice']);
   });
 
   it('a replacement after a silent death: the stale connection never reports again', async () => {
