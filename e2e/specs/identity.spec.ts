@@ -31,6 +31,35 @@ test('a link opened with a victim\'s learner id is refused: the victim keeps its
   expect(c.learners.filter((l) => l.id === v0.learnerId).map((l) => l.connected)).toEqual([true]);
 });
 
+// A duplicated tab copies its sessionStorage, so it shows up with its original's learner id and secret and
+// takes over its link. Before, the original stopped for good ("another tab with this learner id took
+// over"); now the tab whose id another session holds rejoins under a fresh id, and both contribute.
+test('a duplicated tab (the same id and secret) and its original both go on contributing, under two ids', async ({ swarm }) => {
+  test.setTimeout(300_000);
+  const coord = await swarm.coordinator(fast);
+  const orig = await swarm.learner({ workload: 'digits', backend: 'wasm' });
+  const o0 = await swarm.until<LearnerView>(orig.page, (s) => s.merges >= 1, 'the original merges', 120_000);
+  const copied = await orig.page.evaluate(() => ({ ...sessionStorage }));
+  expect(Object.keys(copied)).toContain('tabswarm.learnerId');
+  const dup = await orig.context.newPage();
+  // Copied once, as a browser's "Duplicate" does; the marker keeps a reload of the copy from copying again.
+  await dup.addInitScript((kv) => {
+    if (sessionStorage.getItem('test.duplicated')) return;
+    for (const [k, v] of Object.entries(kv)) sessionStorage.setItem(k, v);
+    sessionStorage.setItem('test.duplicated', '1');
+  }, copied);
+  await dup.goto(orig.page.url());
+  const both = async (): Promise<LearnerView[]> => [await swarm.status<LearnerView>(orig.page), await swarm.status<LearnerView>(dup)];
+  await expect.poll(async () => { const [a, b] = await both(); return a!.learnerId !== b!.learnerId && a!.merges >= 2 && b!.merges >= 2 && a!.error === '' && b!.error === ''; },
+    { timeout: 180_000, message: 'both tabs merging under distinct ids' }).toBe(true);
+  const [a, b] = await both();
+  expect([a!.learnerId, b!.learnerId], 'one of them kept the id').toContain(o0.learnerId);
+  expect([a!.state, b!.state]).toEqual(['training', 'training']);
+  const c = await swarm.status<CoordinatorView>(coord);
+  for (const id of [a!.learnerId, b!.learnerId]) expect(c.learners.filter((l) => l.id === id).map((l) => l.connected), id).toEqual([true]);
+  console.log(`duplicated tab: ${o0.learnerId} → ${a!.learnerId} (original) and ${b!.learnerId} (copy)`);
+});
+
 type Impostor = { syncer: { epoch: number }; feed(ev: { kind: string; msg?: { type: string } }): void; seen: Record<string, number> };
 
 test('an impostor coordinator with its own key, on a second stack, is refused: 0 pushes, its epoch 2^32-1 changes nothing, and the same tab then trains with the real one', async ({ swarm, browser }) => {

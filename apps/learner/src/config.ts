@@ -8,6 +8,8 @@ export interface LearnerConfig {
   runId: string;
   /** Stable logical id: survives reloads of this tab (sessionStorage), so the coordinator can dedupe. */
   learnerId: string;
+  /** The id came from the join URL's `?id=` (the operator chose it), not from this tab's own storage. */
+  idFromUrl: boolean;
   /** This tab's secret, kept beside its id: the coordinator binds the id to it, so a reload gets its id back
    * and anyone who only knows the id (a shared `?id=`) is refused (docs/security.md §3). */
   secret: string;
@@ -74,8 +76,24 @@ export function burnSecret(): void {
   }
 }
 
+const ID_KEY = 'tabswarm.learnerId';
+
+/**
+ * This tab takes a new identity at its next load: a fresh learner id and secret. For a tab whose id
+ * another session holds (a duplicated tab, whose sessionStorage is copied with it; or a squatter that
+ * took the id while this tab's link was down past the coordinator's hold): the two go on as two learners.
+ */
+export function forgetIdentity(): void {
+  try {
+    sessionStorage.removeItem(ID_KEY);
+    sessionStorage.setItem(SECRET_KEY, randomToken());
+  } catch {
+    // storage disabled: every load has a fresh id and secret anyway
+  }
+}
+
 function stableId(): string {
-  const key = 'tabswarm.learnerId';
+  const key = ID_KEY;
   const fresh = `l${Math.random().toString(36).slice(2, 10)}`;
   try {
     const got = sessionStorage.getItem(key) ?? fresh;
@@ -95,6 +113,7 @@ export function readConfig(url = new URL(location.href)): LearnerConfig {
   return {
     runId: q.get('run') ?? 'demo',
     learnerId: q.get('id') ?? stableId(),
+    idFromUrl: q.has('id'),
     secret: stableSecret(),
     workload,
     model,

@@ -4,7 +4,7 @@ import { describePreset, startTrainer, TrainerError, type BackendName, type Init
 import { calibrate, choiceKey, pickBackend, remember, type ChoiceStore } from './backend-choice';
 import { HANG_DEADLINE_MS, isRecoverable, RecoveryBudget, trainDeadlineMs } from './recovery';
 import { dataUrl, hashSeed, HELLO_DEADLINE_MS, nextSession, storage } from './tab';
-import { burnSecret, type LearnerConfig } from './config';
+import { burnSecret, forgetIdentity, type LearnerConfig } from './config';
 import { initialStatus, type LearnerStatus } from './status';
 
 /**
@@ -74,12 +74,10 @@ export class LearnerSession {
         },
         onMessage: (bytes) => this.receive(bytes),
         onState: (state, detail) => this.set({ link: state === 'open' ? `open (${detail})` : `${state === 'waiting' ? 'reconnecting' : state}: ${detail}` }),
-        // 'replaced': another tab (a duplicated one shares our id and secret) took over; 'id-in-use': another
-        // session owns this id (a shared ?id=). Either way the link gives up for good.
+        // 'replaced': another tab with our id and secret took over (a duplicated tab: its sessionStorage is
+        // copied with it); 'id-in-use': another session owns this id. The link gives up on this id for good.
         onClose: (reason) => reason === 'replaced' || reason === 'id-in-use'
-          ? this.fail(new Error(reason === 'replaced'
-            ? 'another tab with this learner id took over; this one has stopped'
-            : `id-in-use: learner id ${this.cfg.learnerId} belongs to another session; open the join URL without ?id=`))
+          ? this.lostId(reason)
           : this.set({ state: this.running && this.status.state !== 'paused' ? 'connecting' : this.status.state }),
       });
       setInterval(() => this.feed({ kind: 'tick', now: performance.now() }), 1000); // the hello deadline
@@ -304,6 +302,23 @@ export class LearnerSession {
   }
 
   /** Leave cleanly: say goodbye (the coordinator stops waiting at once), close the link, stop the worker. */
+  /**
+   * Another session holds this tab's learner id. With the id from `?id=` (the operator's choice) the tab
+   * stops and says why; with its own id it rejoins as a new learner (a fresh id and secret, and a reload),
+   * so a duplicated tab and its original both contribute. Pushes the old id had not had acked are lost,
+   * which the coordinator counts as lost in flight.
+   */
+  private lostId(reason: 'replaced' | 'id-in-use'): void {
+    if (this.cfg.idFromUrl) {
+      return this.fail(new Error(reason === 'replaced'
+        ? `replaced: another tab with learner id ${this.cfg.learnerId} took over; this one has stopped (open the join URL without ?id=)`
+        : `id-in-use: learner id ${this.cfg.learnerId} belongs to another session; open the join URL without ?id=`));
+    }
+    this.fail(new Error(`${reason}: another session holds learner id ${this.cfg.learnerId}; rejoining under a new id`));
+    forgetIdentity();
+    location.reload();
+  }
+
   private fail(e: unknown): void {
     this.running = false;
     this.gen++;
