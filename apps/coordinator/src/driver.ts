@@ -1,10 +1,11 @@
-import { decodeMessage, encodeMessage, logLine, makeLayout, parseLog, planFragments, planHash, replayLog, Syncer, theta0Line, Timeline, waitsForCommit, type Commit, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
+import { decodeMessage, encodeMessage, makeLayout, planFragments, planHash, Syncer, Timeline, waitsForCommit, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost, type CoordinatorSigner } from '@tabswarm/net';
 import { describeError, type SampleOptions } from '@tabswarm/worker';
 import { Chaos } from './chaos';
 import type { CoordinatorConfig } from './config';
 import { paramsHash } from './crc32';
-import { PrunedLog } from './retention';
+import type { PrunedLog } from './retention';
+import { RunLog, type Verified } from './run-log';
 import { emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './status';
 import { Evaluator } from './evaluator';
 import { runSigner, swapEpoch } from './identity';
@@ -21,13 +22,6 @@ import { DurableStore } from './store';
  * signed with the run's key (docs/security.md §2), through one signing queue, so learners receive frames in
  * the order the syncer issued them. Evaluation of the global model runs in a worker, never on the main thread.
  */
-/** One retention step moves at most this much of the log (bytes; ≈50–100 ms of serialising here). */
-const PRUNE_CHUNK_BYTES = 8e6;
-/** A commit refused by a full quota is retried this often, for at most this long (ms). */
-const QUOTA_RETRY_MS = 2000;
-const QUOTA_DEADLINE_MS = 300_000;
-const isQuotaError = (e: unknown): boolean => e instanceof DOMException && e.name === 'QuotaExceededError';
-
 export class CoordinatorDriver {
   syncer: Syncer | undefined;
   store: DurableStore | undefined;
@@ -56,16 +50,14 @@ export class CoordinatorDriver {
   private readonly commitMs = new Map<number, number>();
   /** Learner ids whose link the syncer dropped, until the close is carried out (incoming). */
   private readonly dropping = new Set<string>();
-  /** A commit met a full quota: retention goes on, a chunk per commit, until only the log's tail is left. */
-  private retentionDue = false;
-  /** Log pieces retention moved out of the database, for download (main.ts) and replay. */
-  readonly pruned: PrunedLog;
+  /** Commits with retention, and the log's download and replay (run-log.ts). */
+  private readonly log: RunLog;
   /** The plots' history: a point every 2 s, coarser as the run grows (core's Timeline). */
   private readonly timeline = new Timeline(2000);
 
   constructor(readonly cfg: CoordinatorConfig, private readonly onChange: () => void) {
     this.chaos = new Chaos(cfg.chaosSeed, () => performance.now());
-    this.pruned = new PrunedLog(cfg.prunedHoldBytes);
+    this.log = new RunLog(cfg, this.status, () => this.refresh());
     this.evaluator = new Evaluator(cfg);
     this.status.timeline = this.timeline.points; // the same array, filled in place
   }
@@ -204,7 +196,7 @@ export class CoordinatorDriver {
     switch (c.kind) {
       case 'commit': {
         const t0 = performance.now();
-        await this.commitDurably(c.commit);
+        await this.log.commit(this.store!, c.commit);
         const done = performance.now();
         const e = c.commit.entry;
         // Global downtime: a quorum was waiting (since ≈ closedAt − grace) and no commit landed within
@@ -268,85 +260,19 @@ export class CoordinatorDriver {
     this.wakeTimer = setTimeout(() => this.feed({ kind: 'tick', now: performance.now() }), Math.max(0, at - performance.now()));
   }
 
-  /**
-   * A commit refused because the quota is full leaves the previous commit intact (store.ts). Retention
-   * then moves the log's older part out of the database, a bounded chunk at a time (retention.ts; kept
-   * here and offered for download first), and the commit is tried again after each chunk, or every
-   * QUOTA_RETRY_MS while the browser has not freed the space yet (it may compact its files later);
-   * everything after the commit waits for it, as for any commit. Past QUOTA_DEADLINE_MS the coordinator
-   * fails with the reason. Without a full quota, a commit that leaves the stored log over its budget also
-   * prunes one chunk, so the log stays near the budget and no single step holds the page for long.
-   */
-  private async commitDurably(c: Commit): Promise<void> {
-    const start = performance.now();
-    for (;;) {
-      try {
-        await this.store!.commit(c);
-        this.status.storageWait = '';
-        // A full quota asks for retention down to the tail even when the space came back by itself.
-        if (this.retentionDue || this.store!.logBytes > this.cfg.logBudgetBytes) {
-          if ((await this.prune()) === 'nothing') this.retentionDue = false;
-        }
-        this.status.logBytes = this.store!.logBytes;
-        return;
-      } catch (e) {
-        if (!isQuotaError(e) || performance.now() - start > QUOTA_DEADLINE_MS) throw e;
-      }
-      this.status.quotaErrors++;
-      this.retentionDue = true;
-      this.status.storageWait = `commit ${c.seq} waits for storage: the quota is full (merge log pruned through commit ${this.status.prunedThrough})`;
-      if ((await this.prune()) !== 'pruned') await new Promise((r) => setTimeout(r, QUOTA_RETRY_MS));
-      this.refresh();
-    }
+  /** Log pieces retention moved out of the database, for download (main.ts) and replay. */
+  get pruned(): PrunedLog {
+    return this.log.pruned;
   }
 
-  /** One retention step (store.pruneChunk): 'refused' when even the deletion did not fit the quota. */
-  private async prune(): Promise<'pruned' | 'nothing' | 'refused'> {
-    const part = await this.store!.pruneChunk(this.cfg.logTail, PRUNE_CHUNK_BYTES).catch((e: unknown) => {
-      if (isQuotaError(e)) return null;
-      throw e;
-    });
-    if (part === null) return 'refused';
-    if (part === undefined) return 'nothing';
-    this.pruned.add(part);
-    Object.assign(this.status, { prunedThrough: part.through, prunedDroppedThrough: this.pruned.droppedThrough, logBytes: this.store!.logBytes });
-    return 'pruned';
+  /** The merge log as NDJSON (run-log.ts). */
+  logNdjson(): Promise<Blob> {
+    return this.log.ndjson(this.store!);
   }
 
-  /**
-   * The merge log as NDJSON: θ₀ first, then one line per commit (core replayLog reproduces the state).
-   * After retention: the pruned parts this page still holds, then the stored tail; without those parts
-   * (pruned before a reload), the tail alone.
-   */
-  async logNdjson(): Promise<Blob> {
-    const { theta0, from, entries } = await this.store!.log();
-    const lines = entries.map((e) => `${logLine(e)}\n`);
-    if ((await this.store!.prunedThrough()) === 0) return new Blob([`${theta0Line(theta0, from)}\n`, ...lines], { type: 'application/x-ndjson' });
-    return new Blob([...(this.pruned.whole() ? [this.pruned.runs()[0]!.ndjson] : []), ...lines], { type: 'application/x-ndjson' });
-  }
-
-  /**
-   * Replay the durable merge log from where it starts (θ₀, or the imported or loaded state: store.ts 'from')
-   * with the core and compare with the committed state: parameters
-   * and optimizer state must match bit for bit (call it with the commands drained, e.g. while paused).
-   */
-  async verifyLog(): Promise<{ ok: boolean; entries: number; replayedHash: string; committedHash: string; detail: string }> {
-    let { theta0, from, entries } = await this.store!.log();
-    const pruned = await this.store!.prunedThrough();
-    if (pruned > 0) {
-      if (!this.pruned.whole()) return { ok: false, entries: entries.length, replayedHash: '', committedHash: '', detail: `the log was pruned through commit ${pruned} and this page no longer holds all of it: replay needs the downloaded parts` };
-      const parsed = parseLog(await (await this.logNdjson()).text());
-      if (!parsed.ok) return { ok: false, entries: 0, replayedHash: '', committedHash: '', detail: `${parsed.reason}: ${parsed.detail}` };
-      ({ theta0, from, entries } = parsed.value);
-    }
-    const committed = this.store!.state!;
-    const committedHash = paramsHash(committed.theta);
-    const r = replayLog(this.cfg.sync, this.syncer!.layout, theta0, entries, from);
-    if (!r.ok) return { ok: false, entries: entries.length, replayedHash: '', committedHash, detail: `${r.reason}: ${r.detail}` };
-    const replayedHash = paramsHash(r.value.theta);
-    const sameOuter = r.value.outer.every((o, p) => paramsHash(o.buf) === paramsHash(committed.outer[p]!.buf));
-    const ok = replayedHash === committedHash && sameOuter && r.value.versions.join() === committed.versions.join();
-    return { ok, entries: entries.length, replayedHash, committedHash, detail: ok ? 'replay reproduces the committed state bit for bit' : 'replay differs from the committed state' };
+  /** Replay the durable merge log and compare with the committed state (run-log.ts; call it drained). */
+  verifyLog(): Promise<Verified> {
+    return this.log.verify(this.store!, this.cfg.sync, this.syncer!.layout);
   }
 
   /** Text: `o.prompt` continued by the current global model, in the evaluation worker. */
