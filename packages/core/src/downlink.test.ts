@@ -170,7 +170,7 @@ describe('the syncer sends the quantised update to learners at v−1 and full va
 });
 
 describe('a learner refuses an update it cannot apply', () => {
-  it('against another base or epoch: stale-base, and nothing changes', () => {
+  it('against another base (stale-base) or from an epoch whose snapshot has not come (stale-epoch): nothing changes', () => {
     const s = setup('int8');
     const x = new Tab('x', s), y = new Tab('y', s);
     const [b] = broadcasts(round(x, 1));
@@ -178,9 +178,9 @@ describe('a learner refuses an update it cannot apply', () => {
     unwrap(x.receive(d));
     const next = broadcasts(round(x, 20))[0]!.msg as DeltaBroadcastMsg; // against v1, which y never received
     const before = Float32Array.from(y.st.anchors[0]!);
-    for (const m of [next, { ...d, epoch: d.epoch + 1 }]) {
+    for (const [m, reason] of [[next, 'stale-base'], [{ ...d, epoch: d.epoch + 1 }, 'stale-epoch']] as const) {
       const r = y.receive(m);
-      expect(r.ok ? 'ok' : r.reason).toBe('stale-base');
+      expect(r.ok ? 'ok' : r.reason).toBe(reason);
     }
     expect(y.st.baseVersions[0]).toBe(0);
     expect(sameBits(y.st.anchors[0]!, before)).toBe(true);

@@ -101,6 +101,18 @@ describe('LearnerState', () => {
     expect(push).toBeNull(); // no step since the snapshot: nothing to push
   });
 
+  // Frames of one link arrive in order and a coordinator sends its snapshot first, so this is a guard, not a
+  // path: adopting such a broadcast set the new epoch on one fragment, and the snapshot then kept the other
+  // fragments' old-epoch values wherever their old version numbers were higher (an import, a restart).
+  it('refuses a broadcast of a newer epoch before that epoch\'s snapshot: the snapshot replaces every fragment', () => {
+    const s = new LearnerState(layout);
+    s.applySnapshot({ ...snapshot([30, 30], [1, 2, 3, 4]), epoch: 1 });
+    expect(s.applyBroadcast({ ...bcast(0, 3, [7, 7]), epoch: 2 })).toMatchObject({ ok: false, reason: 'stale-epoch' });
+    const r = s.applySnapshot({ ...snapshot([2, 2], [5, 6, 7, 8]), epoch: 2 });
+    expect(r.ok && r.value.kept).toEqual([]);
+    expect([s.epoch, ...s.baseVersions]).toEqual([2, 2, 2]);
+  });
+
   it('takes a newer incarnation\'s global step and progress clock even when lower (an imported model), and only rises within one', () => {
     const s = new LearnerState(layout);
     s.applySnapshot({ ...snapshot([40, 40], [1, 2, 3, 4]), epoch: 2, globalStep: 40, progress: 0.9 });
@@ -110,7 +122,9 @@ describe('LearnerState', () => {
     expect([s.epoch, s.globalStep, s.progress]).toEqual([3, 5, 0.1]);
     s.applyBroadcast({ ...bcast(0, 6, [7, 7]), epoch: 3, globalStep: 6, progress: 0.12 });
     expect([s.globalStep, s.progress]).toEqual([6, 0.12]);
-    s.applyBroadcast({ ...bcast(1, 2, [8, 8]), epoch: 4, globalStep: 2, progress: 0.01 }); // a full copy from the next incarnation
+    s.applyBroadcast({ ...bcast(1, 2, [8, 8]), epoch: 4, globalStep: 2, progress: 0.01 }); // the next incarnation's, before its snapshot: refused
+    expect([s.epoch, s.globalStep, s.progress]).toEqual([3, 6, 0.12]);
+    s.applySnapshot({ ...snapshot([2, 2], [1, 2, 3, 4]), epoch: 4, globalStep: 2, progress: 0.01 });
     expect([s.epoch, s.globalStep, s.progress]).toEqual([4, 2, 0.01]);
   });
 

@@ -135,6 +135,8 @@ export class LearnerState {
     const anchor = this.anchors[p];
     if (!anchor) return fail('unknown-fragment', `fragment ${p} of ${this.anchors.length}`);
     if (b.epoch < this.epoch) return fail('stale-base', `broadcast epoch ${b.epoch} is older than ${this.epoch}`);
+    // A new epoch starts with its snapshot (it comes first on the link): only that replaces every fragment.
+    if (b.epoch > this.epoch) return fail('stale-epoch', `broadcast of epoch ${b.epoch} before its snapshot (held epoch ${this.epoch})`);
     if (b.epoch === this.epoch && b.version <= this.baseVersions[p]!) return fail('duplicate', `fragment ${p} version ${b.version} ≤ held ${this.baseVersions[p]}`);
     const adopted = this.broadcastValues(b, anchor);
     if (!adopted.ok) return adopted;
