@@ -138,6 +138,10 @@ export interface MessageGateOptions {
   /** Bytes per socket; running dry drops the message (a busy coordinator answering many joins is not cut off). */
   bytes: TokenBucket;
   queue: OfflineQueueLimiter;
+  /** Bytes from this socket's address to each destination, all its sockets together (the key is
+   * `address dst`): one address's many sockets cannot pour more than this into one peer's link. */
+  routes: KeyedBuckets;
+  address: string;
   isOnline(id: string): boolean;
 }
 
@@ -156,6 +160,7 @@ export function gateMessage(raw: string, o: MessageGateOptions): GateVerdict {
   if (typeof type !== 'string' || !CLIENT_MESSAGE_TYPES.has(type)) return 'drop';
   if (QUEUED_TYPES.has(type)) {
     if (typeof dst !== 'string' || dst.length === 0 || dst.length > 128) return 'drop';
+    if (!o.routes.take(`${o.address} ${dst}`, raw.length)) return 'drop';
     if (!o.isOnline(dst) && !o.queue.allow(dst, raw.length)) return 'drop';
   }
   return 'pass';

@@ -70,6 +70,8 @@ export interface SignallingOptions {
   rate?: { burst: number; perSecond: number };
   /** Per-socket byte rate (default 1 MiB at once, 256 KiB/s: a coordinator answering ~500 joins at once). */
   byteRate?: { burst: number; perSecond: number };
+  /** Bytes per second (and at once) from one address to one destination, its sockets together. */
+  routeRate?: { burst: number; perSecond: number };
   /** Messages queued for one offline id within expireTimeoutMs (default 64). */
   maxQueuedPerDestination?: number;
   /** Bytes queued for all offline ids together within expireTimeoutMs (default 8 MiB). */
@@ -111,6 +113,11 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
   const queue = new OfflineQueueLimiter({ maxPerDestination: o.maxQueuedPerDestination ?? 64, maxTotalBytes: o.maxQueuedBytes ?? 8 << 20, windowMs: expireMs, maxDestinations: 10_000 }, now);
   const rate = o.rate ?? { burst: 2000, perSecond: 500 };
   const byteRate = o.byteRate ?? { burst: 1 << 20, perSecond: 256 << 10 };
+  // Per (address, destination), every socket of the address together: a join is ≈5 KB of OFFER and
+  // CANDIDATEs, so 4 MiB at once covers ≈800 tabs behind one NAT joining one coordinator together, while
+  // one address's 256 sockets can no longer pour 256 × 256 KiB/s into the coordinator's socket.
+  const routeRate = o.routeRate ?? { burst: 4 << 20, perSecond: 1 << 20 };
+  const routes = new KeyedBuckets(routeRate.burst, routeRate.perSecond, 100_000, now);
   const connectRate = o.connectRate ?? { burst: 128, perSecond: 8 };
   const attempts = new KeyedBuckets(connectRate.burst, connectRate.perSecond, 100_000, now);
   const concurrentLimit = o.concurrentLimit ?? 1000;
@@ -175,7 +182,7 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
     const emit = socket.emit.bind(socket);
     socket.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
       if (event !== 'message') return emit(event, ...args);
-      const verdict = gateMessage(String(args[0]), { bucket, bytes, queue, isOnline: (dst) => online.has(dst) });
+      const verdict = gateMessage(String(args[0]), { bucket, bytes, queue, routes, address: ip, isOnline: (dst) => online.has(dst) });
       if (verdict === 'pass') return emit(event, ...args);
       count(`message-${verdict}`);
       if (verdict === 'abuse') socket.terminate();

@@ -167,6 +167,7 @@ describe('message gate', () => {
     const o = {
       bucket: new TokenBucket(10, 1, () => clock.now()), bytes: new TokenBucket(400, 100, () => clock.now()),
       queue: new OfflineQueueLimiter({ maxPerDestination: 1, maxTotalBytes: 1 << 20, windowMs: 5000, maxDestinations: 10 }, () => clock.now()), isOnline: (id: string) => id === 'on',
+      routes: new KeyedBuckets(1 << 20, 1 << 20, 10, () => clock.now()), address: IP,
     };
     expect(gateMessage('{"type":"HEARTBEAT"}', o)).toBe('pass');
     expect(gateMessage('{"type":"OFFER","dst":"on","payload":{}}', o)).toBe('pass');
@@ -182,5 +183,24 @@ describe('message gate', () => {
     expect(gateMessage(JSON.stringify({ type: 'CANDIDATE', dst: 'on', payload: 'x'.repeat(300) }), o)).toBe('pass');
     for (let i = 0; i < 4; i++) gateMessage('{"type":"HEARTBEAT"}', o);
     expect(gateMessage('{"type":"HEARTBEAT"}', o)).toBe('abuse');
+  });
+
+  it('bounds the bytes one address sends one destination, over all its sockets; other routes are untouched', () => {
+    const clock = new FakeClock();
+    const now = (): number => clock.now();
+    const routes = new KeyedBuckets(1000, 100, 10, now); // 1,000 bytes at once per (address, destination), 100/s
+    const queue = new OfflineQueueLimiter({ maxPerDestination: 100, maxTotalBytes: 1 << 20, windowMs: 5000, maxDestinations: 10 }, now);
+    const socket = (address: string) => ({ bucket: new TokenBucket(100, 100, now), bytes: new TokenBucket(1 << 20, 1 << 20, now), queue, routes, address, isOnline: () => true });
+    const frame = (dst: string): string => JSON.stringify({ type: 'CANDIDATE', dst, payload: 'x'.repeat(150 - 42 - dst.length) });
+    expect(frame('coord')).toHaveLength(150);
+    const sockets = [socket(IP), socket(IP), socket(IP)];
+    // Six frames of 150 bytes fit in 1,000; the seventh from any socket of the address is dropped.
+    const verdicts = Array.from({ length: 7 }, (_, i) => gateMessage(frame('coord'), sockets[i % 3]!));
+    expect(verdicts).toEqual(['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'drop']);
+    expect(gateMessage(frame('other'), sockets[0]!)).toBe('pass'); // another destination
+    expect(gateMessage(frame('coord'), socket('10.0.0.2'))).toBe('pass'); // another address
+    expect(gateMessage('{"type":"HEARTBEAT"}', sockets[1]!)).toBe('pass'); // no destination: per-socket limits only
+    clock.advance(1500); // 150 bytes refilled
+    expect(gateMessage(frame('coord'), sockets[2]!)).toBe('pass');
   });
 });
