@@ -106,7 +106,7 @@ test('with the operator secret (npm start), only the coordinator holding it regi
 test('5,000 CANDIDATE frames of 60 KB for unknown connections: the coordinator holds none of them and keeps committing', async ({ swarm }) => {
   test.setTimeout(600_000);
   // A lax server (no frame, rate or byte bounds) stands for any signalling server: the bound is in the page.
-  const lax = await ownSignalling({ maxPayloadBytes: 1 << 20, rate: { burst: 1e9, perSecond: 1e9 }, byteRate: { burst: 1e12, perSecond: 1e12 } });
+  const lax = await ownSignalling({ maxPayloadBytes: 1 << 20, rate: { burst: 1e9, perSecond: 1e9 }, byteRate: { burst: 1e12, perSecond: 1e12 }, routeRate: { burst: 1e12, perSecond: 1e12 } });
   const strict = await ownSignalling();
   try {
     const target = targetOf(swarm, lax);

@@ -3,7 +3,7 @@ import { expect, test, type CoordinatorView, type LearnerView } from '@tabswarm/
 
 // Issue 10, part 7: storage that never silently forgets.
 const fast = { workload: 'digits', P: '2', H: '8', evalMs: '3000', tokens: '200000' };
-type Stored = CoordinatorView & { lostEpoch: number | null; storage: { persistence: string; usage: number | null; quota: number | null } | null };
+type Stored = CoordinatorView & { lostEpoch: number | null; keyMade: boolean; storage: { persistence: string; usage: number | null; quota: number | null } | null };
 
 /** Deletes the run's database the way eviction would: with no page of the run open. */
 async function deleteRunDatabase(coord: Page, baseUrl: string, runId: string): Promise<void> {
@@ -28,6 +28,13 @@ test('the coordinator asks for persistent storage and shows the answer', async (
   expect(['granted', 'denied', 'unsupported']).toContain(s.storage!.persistence);
   expect(s.storage!.quota).toBeGreaterThan(0);
   await expect(coord.locator('#c-storage')).toContainText(/persistent|persistence/);
+  // A fresh profile: the run's key is made by this start, and said so; a reload finds it.
+  expect(s.keyMade).toBe(true);
+  await expect(coord.locator('#c-storage')).toContainText('run key made by this start');
+  await coord.reload();
+  const again = await swarm.until<Stored>(coord, (c) => c.state === 'running' && c.storage !== null, 'the reloaded coordinator');
+  expect([again.keyMade, again.fingerprint]).toEqual([false, s.fingerprint]);
+  await expect(coord.locator('#c-storage')).not.toContainText('run key made');
 });
 
 test('the database deleted between reloads: no silent restart from θ₀, and restarting is the operator\'s explicit action', async ({ swarm }) => {
