@@ -53,6 +53,12 @@ test('the database deleted between reloads: no silent restart from θ₀, and re
   expect(lost.commitSeq, 'nothing committed over the lost run').toBe(0);
   await expect(coord.locator('#c-restart')).toBeVisible();
   expect((await swarm.status<LearnerView & { epoch: number }>(learner)).epoch).toBe(l0.epoch);
+  // Reloads do not wear the evidence down (each used to count an incarnation up toward the recorded epoch).
+  for (let i = 0; i < 2; i++) {
+    await coord.reload();
+    const still = await swarm.until<Stored>(coord, (c) => c.state === 'failed', `still refused after reload ${i + 1}`, 60_000);
+    expect([still.lostEpoch, still.commitSeq]).toEqual([l0.epoch, 0]);
+  }
 
   await coord.locator('#c-restart').click(); // the explicit operator action; the page reloads
   const restarted = await swarm.until<Stored>(coord, (c) => c.state === 'running' && c.epoch > l0.epoch, 'the restarted run', 90_000);

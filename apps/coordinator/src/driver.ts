@@ -8,7 +8,7 @@ import type { PrunedLog } from './retention';
 import { RunLog, type Verified } from './run-log';
 import { emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './status';
 import { Evaluator } from './evaluator';
-import { runSigner, swapEpoch } from './identity';
+import { recordedEpoch, recordEpoch, runSigner } from './identity';
 import { stateFromModelFile } from './model-file';
 import { askPersistence, lostRunDatabase, lostStateMessage, storageFacts } from './storage';
 import { DurableStore } from './store';
@@ -73,12 +73,15 @@ export class CoordinatorDriver {
       // A run stored under another fragment plan (another P, or the planner before row splitting) is refused, not misread.
       const fragments = planFragments(layout, this.cfg.sync.P);
       const store = this.store = await DurableStore.open(this.cfg.sync.runId, fragments, `${layout.hash}/plan-${planHash(fragments)}`);
-      const epoch = await store.nextIncarnation();
-      const recorded = await swapEpoch(this.cfg.sync.runId, epoch);
-      if (lostRunDatabase(recorded, epoch)) {
+      // Checked before the incarnation counts up: a database found lost stays lost across reloads, however
+      // many, until the operator restarts the run (counting up, the reloads would reach the recorded epoch).
+      const recorded = await recordedEpoch(this.cfg.sync.runId), last = await store.lastIncarnation();
+      if (lostRunDatabase(recorded, last + 1)) {
         this.status.lostEpoch = recorded;
-        throw new Error(lostStateMessage(this.cfg.sync.runId, epoch, recorded)); // before anything is written over it
+        throw new Error(lostStateMessage(this.cfg.sync.runId, last + 1, recorded)); // before anything is written
       }
+      const epoch = await store.nextIncarnation();
+      await recordEpoch(this.cfg.sync.runId, epoch);
       const saved = await store.load();
       this.status.prunedThrough = await store.prunedThrough();
       this.status.logBytes = store.logBytes;

@@ -58,15 +58,16 @@ export function runSigner(runId: string): Promise<{ signer: CoordinatorSigner; m
   });
 }
 
-/** The highest epoch recorded for this run in this profile (0: none), then `epoch` recorded if higher. */
-export function swapEpoch(runId: string, epoch: number): Promise<number> {
+/** The highest epoch recorded for this run in this profile (0: none). */
+export function recordedEpoch(runId: string): Promise<number> {
+  return withDb(async (db) => (await settle<number | undefined>(db.transaction(EPOCHS).objectStore(EPOCHS).get(runId), 'read the run epoch')) ?? 0);
+}
+
+/** Record that this run started at `epoch` (epochs only rise, so the caller's is the highest). */
+export function recordEpoch(runId: string, epoch: number): Promise<void> {
   return withDb(async (db) => {
-    const last = (await settle<number | undefined>(db.transaction(EPOCHS).objectStore(EPOCHS).get(runId), 'read the run epoch')) ?? 0;
-    if (epoch > last) {
-      const tx = db.transaction(EPOCHS, 'readwrite', { durability: 'strict' });
-      tx.objectStore(EPOCHS).put(epoch, runId);
-      await committed(tx);
-    }
-    return last;
+    const tx = db.transaction(EPOCHS, 'readwrite', { durability: 'strict' });
+    tx.objectStore(EPOCHS).put(epoch, runId);
+    await committed(tx);
   });
 }

@@ -52,9 +52,14 @@ export class DurableStore {
     return new DurableStore(db, fragments, layoutHash);
   }
 
+  /** The last incarnation that opened this run (0: none). */
+  async lastIncarnation(): Promise<number> {
+    return (await this.get<number>('state', 'incarnation')) ?? 0;
+  }
+
   /** A new incarnation number, made durable before this coordinator says anything (fencing epoch). */
   async nextIncarnation(): Promise<number> {
-    const last = (await this.get<number>('state', 'incarnation')) ?? 0;
+    const last = await this.lastIncarnation();
     await this.write((tx) => tx.objectStore('state').put(last + 1, 'incarnation'));
     return last + 1;
   }
