@@ -65,8 +65,9 @@ export class DurableStore {
   }
 
   /**
-   * The operator restarts the run from θ₀: the next incarnation is above `epoch` (the learners' epoch,
-   * so they accept its weights) and the stored state is cleared.
+   * The operator restarts the run from θ₀: the next incarnation is above `epoch` (the one this profile
+   * recorded for the run, which the learners hold at most, so they accept its weights) and the stored
+   * state is cleared.
    */
   async restartAbove(epoch: number): Promise<void> {
     await this.write((tx) => {
