@@ -205,23 +205,28 @@ export class DurableStore {
     }), 'read the merge log');
   }
 
-  /** The log's first NDJSON line: θ₀, and for a rebased run the state it started from (core log-format.ts). */
-  async headLine(): Promise<string> {
-    const { theta0, from } = await this.log(false);
+  /** Where the log starts: θ₀, with `from` for a rebased run. */
+  private async logStart(): Promise<{ theta0: Float32Array; from?: LogFrom }> {
+    const theta0 = (await this.get<Float32Array>('state', 'theta0')) ?? new Float32Array(0);
+    const from = await this.get<LogFrom>('state', 'from');
+    return { theta0, ...(from && { from }) };
+  }
+
+  /** The log's first NDJSON line (core log-format.ts). */
+  private async headLine(): Promise<string> {
+    const { theta0, from } = await this.logStart();
     return theta0Line(theta0, from);
   }
 
-  /** θ₀ (with `from` for a rebased run) and every merge-log entry still stored, in commit order (for the NDJSON download and replay). */
-  async log(withEntries = true): Promise<{ theta0: Float32Array; from?: LogFrom; entries: MergeLogEntry[] }> {
-    const theta0 = (await this.get<Float32Array>('state', 'theta0')) ?? new Float32Array(0);
-    const from = await this.get<LogFrom>('state', 'from');
-    if (!withEntries) return { theta0, ...(from && { from }), entries: [] };
+  /** Where the log starts and every merge-log entry still stored, in commit order (for the NDJSON download and replay). */
+  async log(): Promise<{ theta0: Float32Array; from?: LogFrom; entries: MergeLogEntry[] }> {
+    const start = await this.logStart();
     const entries = await deadline(new Promise<MergeLogEntry[]>((resolve, reject) => {
       const req = this.db.transaction('log', 'readonly').objectStore('log').getAll();
       req.onsuccess = () => resolve(req.result as MergeLogEntry[]);
       req.onerror = () => reject(req.error ?? new Error('reading the log failed'));
     }), 'read the merge log');
-    return { theta0, ...(from && { from }), entries };
+    return { ...start, entries };
   }
 
   get state(): DurableState | undefined {

@@ -84,9 +84,9 @@ const ID_KEY = 'tabswarm.learnerId';
  * took the id while this tab's link was down past the coordinator's hold): the two go on as two learners.
  */
 export function forgetIdentity(): void {
+  burnSecret();
   try {
     sessionStorage.removeItem(ID_KEY);
-    sessionStorage.setItem(SECRET_KEY, randomToken());
   } catch {
     // storage disabled: every load has a fresh id and secret anyway
   }
