@@ -39,10 +39,12 @@ export function mergeWeights(cs: readonly Merged[], cfg: SyncConfig): number[] {
 
 /**
  * The mean of the ⌈n/2⌉ smallest weights. When k < n/2 contributors inflate their claims, those smallest
- * weights are all honest and their mean is at most the honest mean h̄, so the k capped at it hold at
- * most k·h̄ / ((n − k)·h̄ + k·h̄) = k/n of the merge: no more than their share of its learners. (A cap at
- * the median is not enough: with the inflated ones on top, the median is the mean of the middle honest
- * weights, above h̄.) Honest learners above it are capped too: token weighting acts below it only.
+ * weights are all honest, so the cap c is at most the honest mean and the k inflated weights hold at most
+ * k·c / (k·c + Σ_honest min(hᵢ, c)) of the merge: exactly their share k/n when every honest weight reaches
+ * c, more by the honest weights below it (≤ k·c / (k·c + (n − k)·h_min)). Real tabs measured 1.10-1.15×
+ * their share (docs/fault-tolerance.md §3). A cap at the median does worse: with the inflated ones on top it
+ * is the mean of the middle honest weights, above the honest mean. Honest learners above c are capped too:
+ * token weighting acts below it only.
  */
 export function lighterHalfMean(w: readonly number[]): number {
   const s = [...w].sort((a, b) => a - b).slice(0, Math.ceil(w.length / 2));
