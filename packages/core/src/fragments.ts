@@ -264,3 +264,10 @@ export function planHash(fragments: readonly Fragment[]): string {
   }
   return (h >>> 0).toString(16).padStart(8, '0');
 }
+
+/** Steps a learner needs on fragment p (at `version`) before it counts toward the fragment being due: H,
+ * and before the fragment's first merge H·(p+1)/P, so the P fragments come due staggered, one every H/P
+ * steps (docs/method.md §2). The syncer and the learner engine use the same bar. */
+export function dueBar(H: number, P: number, p: number, version: number): number {
+  return version === 0 ? Math.ceil((H * (p + 1)) / P) : H;
+}

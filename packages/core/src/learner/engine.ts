@@ -22,7 +22,7 @@
  *   θ_p ← Θ_p + (θ_p(now) − θ_p(at push)), so the steps taken while the round was in flight survive.
  * - Broadcasts are applied at step boundaries, before the next step; pulls never wait for one.
  */
-import type { Fragment } from '../fragments';
+import { dueBar, type Fragment } from '../fragments';
 import type { ParamLayout } from '../layout';
 import type { Message, MessageOf } from '../protocol';
 import type { Reason } from '../result';
@@ -260,10 +260,9 @@ export class LearnerEngine {
     else if (now - this.waitingSince > this.cfg.helloDeadlineMs) { this.waitingSince = now; this.send(this.state.meta(this.stepMs ?? 0)); }
   }
 
-  /** The syncer's bar (syncer.isDue): H steps, staggered H·(p+1)/P before a fragment's first merge. */
+  /** The syncer's bar (fragments.ts dueBar). */
   private dueBar(p: number): number {
-    const st = this.state;
-    return st.baseVersions[p] === 0 ? Math.ceil((this.H * (p + 1)) / st.fragments.length) : this.H;
+    return dueBar(this.H, this.state.fragments.length, p, this.state.baseVersions[p]!);
   }
 
   /** Refresh fragment p's host copy now? Only when it has a step on it, and (for 'due') it may soon be pulled. */

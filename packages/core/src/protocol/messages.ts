@@ -154,7 +154,7 @@ export interface AckMsg {
 /** Wire precision of a full broadcast (a broadcast of the outer update has precision 'delta'). */
 export type Precision = 'fp32' | 'fp16';
 
-interface BroadcastHead {
+export interface BroadcastHead {
   type: 'broadcast';
   fragment: number;
   /** u32 new version of the fragment. */

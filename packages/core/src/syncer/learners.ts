@@ -1,4 +1,6 @@
+import { dueBar } from '../fragments';
 import { ResponseTime } from '../grace';
+import { quorumOf, type SyncConfig } from './config';
 
 /** What the syncer knows of one learner. Counters are those of its last META (or push). */
 export interface LearnerRecord {
@@ -19,7 +21,7 @@ export interface LearnerRecord {
   cSteps: number[];
   cTokens: number[];
   /** The version of each fragment the learner holds, from its last META; −1 until one arrives. A commit
-   * sends the outer update only to learners that hold its base version (syncer.ts close). */
+   * sends the outer update only to learners that hold its base version (broadcast.ts). */
   versions: number[];
   stepMs: number | undefined;
   merges: number;
@@ -39,4 +41,13 @@ export function newLearner(id: string, session: number, backend: string, P: numb
 /** Heartbeat deadline (ms): a tab that is killed sends nothing, so silence is the only signal. */
 export function silenceLimitMs(l: LearnerRecord, minMs: number, steps: number): number {
   return Math.max(minMs, steps * (l.stepMs ?? 0));
+}
+
+/** Fragment p (at `version`) is due when the quorum's count of connected learners (quorumOf) have reached
+ * its bar of steps on it (fragments.ts dueBar). */
+export function fragmentDue(cfg: Pick<SyncConfig, 'H' | 'P' | 'K' | 'merge'>, version: number, p: number, learners: Iterable<LearnerRecord>): boolean {
+  const connected = [...learners].filter((l) => l.connected);
+  if (connected.length === 0) return false;
+  const bar = dueBar(cfg.H, cfg.P, p, version);
+  return connected.filter((l) => (l.cSteps[p] ?? 0) >= bar).length >= quorumOf(cfg, connected.length);
 }

@@ -1,20 +1,25 @@
-import { fullPrecision, quantizationOf } from '../downlink';
+import { quantizationOf } from '../downlink';
 import { planFragments, type Fragment } from '../fragments';
 import type { ParamLayout } from '../layout';
 import type { Message } from '../protocol';
 import type { Reason } from '../result';
 import { admitPush } from './admit';
+import { BanList } from './bans';
+import { commitBroadcasts } from './broadcast';
 import { copyOuter, type Commit, type DurableState } from './commit';
 import { quorumOf, type SyncConfig } from './config';
 import { DedupeTable, type Outcome } from './dedupe';
 import type { Msg, SyncCommand, SyncEvent } from './events';
 import { GlobalModel } from './global-model';
 import { badputCause, RunningMedian } from './guards';
-import { newLearner, silenceLimitMs, type LearnerRecord } from './learners';
-import { creditedTokens, mergeRound, mergeWeights, type DownlinkUpdate } from './merge-round';
+import { fragmentDue, newLearner, silenceLimitMs, type LearnerRecord } from './learners';
+import { creditedTokens, mergeRound, mergeWeights } from './merge-round';
 import { openRound, type Contribution, type Round } from './round';
 import { RoundTiming } from './round-timing';
 import { OuterPolicy } from '../outer-policy';
+
+/** Bans remembered at once (bans.ts). */
+const MAX_BANS = 4096;
 
 /**
  * The Decoupled DiLoCo syncer as a pure state machine (docs/method.md §4, §5): it consumes events and
@@ -38,14 +43,14 @@ export class Syncer {
   /** The outer step's mode per merge, the latest per fragment, merges per mode (outer-policy.ts). */
   readonly outerPolicy: OuterPolicy;
   /** Learner ids refused until a time (ms), after too many strikes. */
-  readonly banned = new Map<string, number>();
+  readonly banned = new BanList(MAX_BANS);
   /** Tokens in refused pushes by cause (1/P of a push's tokens, like merged tokens): the badput breakdown. */
   readonly badput = { stale: 0, filtered: 0, invalid: 0, superseded: 0 };
   private readonly norms: RunningMedian[];
   /** Learner records kept (connected ones are never pruned) and bans remembered: 4,096 each, ≈1 MB of
    * records; a learner's dedupe rows go with its record. */
   static readonly MAX_LEARNERS = 4096;
-  static readonly MAX_BANS = 4096;
+  static readonly MAX_BANS = MAX_BANS;
   private readonly timing: RoundTiming;
   private out: SyncCommand[] = [];
   private wakeAt = Infinity;
@@ -122,7 +127,7 @@ export class Syncer {
   }
 
   private join(id: string, hello: Msg<'hello'>, now: number): void {
-    if ((this.banned.get(id) ?? -Infinity) > now) return this.refuse(id, 'too-many-strikes', `learner ${id} is refused until its ban ends`, true);
+    if (this.banned.holds(id, now)) return this.refuse(id, 'too-many-strikes', `learner ${id} is refused until its ban ends`, true);
     // Tokens per step are the run's (batch x context), not the learner's to choose: a tab set up otherwise is told which.
     if (hello.tokensPerStep !== this.cfg.tokensPerStep) return this.refuse(id, 'token-claim', `this run trains ${this.cfg.tokensPerStep} tokens per step (batch x context), the tab ${hello.tokensPerStep}: open the run's join URL`, true);
     if (hello.runId !== this.cfg.runId) return this.refuse(id, 'run-mismatch', `run ${hello.runId} is not ${this.cfg.runId}`, true);
@@ -221,9 +226,7 @@ export class Syncer {
     const l = this.learners.get(id);
     if (!l?.connected) return;
     if (++l.strikes <= this.cfg.maxStrikes) return;
-    this.banned.delete(id);
-    this.banned.set(id, now + this.cfg.banMs);
-    if (this.banned.size > Syncer.MAX_BANS) this.banned.delete(this.banned.keys().next().value as string); // the soonest to expire
+    this.banned.ban(id, now + this.cfg.banMs);
     this.refuse(id, 'too-many-strikes', `${l.strikes} invalid messages`, true);
     this.leave(id, now);
   }
@@ -282,7 +285,8 @@ export class Syncer {
     };
     this.out.push({ kind: 'commit', commit });
     const to = this.connectedIds();
-    this.broadcastCommit(to, p, r.round, values, update);
+    const head = { type: 'broadcast', fragment: p, version: r.round, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress } as const;
+    this.out.push(...commitBroadcasts(head, to, (id) => this.learners.get(id)!.versions[p]!, values, update, this.cfg.downlink));
     for (const c of pushes) {
       if (this.learners.get(c.id)?.connected) {
         this.out.push({ kind: 'send', to: c.id, msg: { type: 'ack', fragment: p, round: r.round, seq: c.seq, session: c.session, outcome: 'merged', reason: null } });
@@ -316,23 +320,6 @@ export class Syncer {
     }
   }
 
-  /**
-   * The commit goes to every connected learner: as the quantised outer update to those whose last META
-   * holds its base version, as full values to the rest (unknown, behind, just joined). A stale META costs
-   * a full copy that was not needed; an update that still misses (a META from before a reload, reordered
-   * messages) is refused by the learner as 'stale-base'; its META then still names the older version, so
-   * the fragment's next commit reaches it as a full copy.
-   */
-  private broadcastCommit(to: string[], p: number, version: number, values: Float32Array, update: DownlinkUpdate | null): void {
-    const head = { type: 'broadcast', fragment: p, version, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress } as const;
-    const holdsBase = (id: string): boolean => update !== null && this.learners.get(id)!.versions[p] === update.baseVersion;
-    const deltaTo = to.filter(holdsBase), fullTo = to.filter((id) => !holdsBase(id));
-    if (update && deltaTo.length > 0) this.out.push({ kind: 'broadcast', to: deltaTo, msg: { ...head, precision: 'delta', ...update } });
-    // With nobody to send to, the empty full broadcast still goes out (as before the delta downlink), so
-    // the driver's 'synced' for this round always comes; with two broadcasts the first one sets ξ_sync.
-    if (fullTo.length > 0 || deltaTo.length === 0) this.out.push({ kind: 'broadcast', to: fullTo, msg: { ...head, precision: fullPrecision(this.cfg.downlink), values } });
-  }
-
   private tick(now: number): void {
     for (const l of this.learners.values()) {
       if (l.connected && now - l.lastSeen > silenceLimitMs(l, this.cfg.heartbeatMinMs, this.cfg.heartbeatSteps)) {
@@ -347,7 +334,7 @@ export class Syncer {
   private schedule(now: number): void {
     while (this.rounds.size < this.cfg.tau) {
       const p = this.nextFragment;
-      if ([...this.rounds.values()].some((r) => r.fragment === p) || !this.isDue(p)) return;
+      if ([...this.rounds.values()].some((r) => r.fragment === p) || !fragmentDue(this.cfg, this.model.versions[p]!, p, this.learners.values())) return;
       const ready = [...this.learners.values()].filter((l) => l.connected && (l.cSteps[p] ?? 0) >= 1).map((l) => l.id);
       const r = openRound(++this.globalStep, p, now, ready);
       this.rounds.set(r.round, r);
@@ -355,16 +342,6 @@ export class Syncer {
       this.nextFragment = (p + 1) % this.cfg.P;
       this.out.push({ kind: 'broadcast', to: ready, msg: { type: 'pull', fragment: p, round: r.round } });
     }
-  }
-
-  /** Due when the quorum's count of connected learners (quorumOf) have ≥ H steps on it. Before a fragment's first merge the bar is
-   * H·(p+1)/P so the P fragments come due staggered, one every H/P steps (docs/method.md §2). */
-  isDue(p: number): boolean {
-    const { H, P } = this.cfg;
-    const bar = this.model.versions[p] === 0 ? Math.ceil((H * (p + 1)) / P) : H;
-    const connected = [...this.learners.values()].filter((l) => l.connected);
-    if (connected.length === 0) return false;
-    return connected.filter((l) => (l.cSteps[p] ?? 0) >= bar).length >= quorumOf(this.cfg, connected.length);
   }
 
   /** Ask for a tick at the earliest deadline, once per distinct deadline (the driver keeps one timer). */
@@ -381,7 +358,7 @@ export class Syncer {
    * forgetting never grants more), and expired bans go (beyond MAX_BANS, strike() drops the soonest to expire).
    */
   private prune(now: number): void {
-    for (const [id, until] of this.banned) { if (until > now) break; this.banned.delete(id); } // in expiry order: banMs is one constant
+    this.banned.prune(now);
     if (this.learners.size <= Syncer.MAX_LEARNERS) return;
     for (const [id, l] of this.learners) {
       if (this.learners.size <= Syncer.MAX_LEARNERS) break;
