@@ -181,3 +181,23 @@ describe('centered clipping: properties', () => {
     }
   });
 });
+
+describe('centered clipping with absent votes (merge-round.ts absentVotes)', () => {
+  it('2 attackers at -4h of 3 pushes, padded to K = 5 with zeros, move the merge to -0.392h (hand-worked), not -4h', () => {
+    // Votes -4h, -4h, 0, 0, h: every coordinate's median is 0, τ = ‖h‖ (the third smallest distance);
+    // the three iterations give v = -0.2h, -0.32h, -0.392h. Unpadded, the median is -4h and τ = 0.
+    const h = [0.1, 0.2, -0.3];
+    const at = (k: number): number[] => h.map((x) => k * x);
+    const padded = mergeOuterGradient([c(at(-4), 1), c(at(-4), 1), c(h, 1), c(at(0), 1), c(at(0), 1)], [], 'centered-clip');
+    Array.from(padded).forEach((x, j) => expect(x).toBeCloseTo(-0.392 * h[j]!, 6));
+    const unpadded = mergeOuterGradient([c(at(-4), 1), c(at(-4), 1), c(h, 1)], [], 'centered-clip');
+    Array.from(unpadded).forEach((x, j) => expect(x).toBeCloseTo(-4 * h[j]!, 6));
+  });
+
+  it('3 agreeing pushes of K = 5 merge exactly (the 2 zeros are the minority), 2 of them merge to nothing', () => {
+    const h = [0.1, 0.2, -0.3];
+    const zero = [0, 0, 0];
+    expect(Array.from(mergeOuterGradient([c(h, 1), c(h, 1), c(h, 1), c(zero, 1), c(zero, 1)], [], 'centered-clip'))).toEqual(Array.from(Float32Array.from(h)));
+    expect(Array.from(mergeOuterGradient([c(h, 1), c(h, 1), c(zero, 1), c(zero, 1), c(zero, 1)], [], 'centered-clip'))).toEqual([0, 0, 0]);
+  });
+});

@@ -77,4 +77,26 @@ describe('a Byzantine minority (2 of 6 sign-flipping, maximal claims)', () => {
       expect(robust).toBeLessThan(gap);
     });
   }
+
+  // Kills close rounds below K (a pulled learner dies before it pushes): 4-6 of 11-19 merges per seed
+  // here, and in 2-3 of them the attackers are half or more of the pushes. Each such merge counts the
+  // missing votes as Δ = 0 (merge-round.ts absentVotes), so the attackers stay a minority of K.
+  /** Measured (seeds 1-3, ×4): +7.3%, +34.9%, +10.1%, mean +17.4%; merging what came instead gave +70.0%,
+   * +66.1%, +9.9%, mean +48.7%. The honest runs moved by -1.9%, -0.1%, +0.3%. */
+  const KILLED_MAX_MEAN_GAP = 0.25;
+  it(`centered-clip at K = 5, ×4, learners killed (mean 20 s apart, 5 s down): rounds below K count the missing votes as zero; mean held-out loss gap over 3 seeds within +${100 * KILLED_MAX_MEAN_GAP}%`, () => {
+    const gaps3 = [1, 2, 3].map((seed) => {
+      const go = (attacked: boolean): SwarmResult => {
+        const base = qualitySwarm(o, seed, { merge: 'centered-clip', K: 5 });
+        const cfg = makeSyncConfig({ ...base.sync, tokensPerStep: o.batch });
+        return runSwarm({ ...base, kill: { mtbfMs: 20_000, downMs: 5_000 }, ...(attacked ? { tamper: byzantineTamper({ ids: attackers, scale: 4 }, cfg) } : {}) });
+      };
+      const h = go(false), r = go(true);
+      expect(r.mergeLog.some((e) => (e.absent ?? 0) > 0)).toBe(true); // the case this test is about happens
+      return (r.evalLoss - h.evalLoss) / h.evalLoss;
+    });
+    const mean = gaps3.reduce((a, b) => a + b, 0) / gaps3.length;
+    console.log(`byzantine centered-clip x4 under kills: gaps ${gaps3.map((g) => `${(100 * g).toFixed(1)}%`).join(', ')}, mean ${(100 * mean).toFixed(1)}%`);
+    expect(mean).toBeLessThanOrEqual(KILLED_MAX_MEAN_GAP);
+  });
 });

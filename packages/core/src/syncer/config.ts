@@ -158,10 +158,12 @@ export function lrShape(c: SyncConfig, progress: number): number {
  * (6 digits tabs, K = 5, the 2 sign-flipping ones opened first) 25 of 122 merges had the attackers at half
  * or more of the contributors, and those merges drove the run to a held-out loss of 89; with the strict
  * quorum it ended at 0.60 (honest 0.41; docs/fault-tolerance.md §3). With K ≥ 2f + 1, a round opens with
- * an honest majority of the due learners against f attackers. A round still closes with what came once
- * every pulled learner has answered (or at roundTimeoutMs), as in every mode: a round that merged nothing
- * below K would leave its learners' deltas growing past the norm caps, and a swarm of K whose pushes are
- * all over them would never merge again (measured: 0 merges, 142 norm-outlier refusals in real tabs).
+ * an honest majority of the due learners against f attackers. A round still closes once every pulled
+ * learner has answered (or at roundTimeoutMs), as in every mode: a round that merged nothing below K
+ * would leave its learners' deltas growing past the norm caps, and a swarm of K whose pushes are all over
+ * them would never merge again (measured: 0 merges, 142 norm-outlier refusals in real tabs). What came
+ * is merged with the missing K − n votes counted as Δ = 0 (merge-round.ts absentVotes), so the attackers
+ * stay a minority of K votes when pulled honest learners leave.
  */
 export function strictQuorum(c: Pick<SyncConfig, 'merge'>): boolean {
   return c.merge === 'centered-clip';

@@ -42,6 +42,9 @@ export interface MergeLogEntry {
   /** The outer step this merge applied (outer-policy.ts), so a replay does not depend on how many learners
    * were connected; absent in logs written before the mode was chosen per merge (replay.ts). */
   outer?: OuterChoice;
+  /** Zero outer gradients a 'centered-clip' round below K merged in (merge-round.ts absentVotes); absent
+   * when none. */
+  absent?: number;
 }
 
 /**

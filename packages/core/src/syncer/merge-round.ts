@@ -60,6 +60,19 @@ export function creditedTokens(c: { cSteps: number; cTokens: number }, cfg: Sync
   return Math.min(c.cTokens, Math.min(c.cSteps, cfg.stepsCapFactor * cfg.H) * cfg.tokensPerStep);
 }
 
+/**
+ * Votes a 'centered-clip' round counts as "no change" (Δ = 0): K minus its pushes, when it closes with
+ * fewer than K because pulled learners left, were refused or timed out. The median and the clipping
+ * radius then run over K votes as the strict quorum planned (syncer/config.ts), so f ≤ (K − 1)/2
+ * attackers stay a minority of them however few honest pushes came: the merge stays within a multiple of
+ * the spread of the honest deltas and zero (robust.ts), a damped step instead of a steered one. Without
+ * them, 2 attackers of 3 pushes would be the merge's majority, and 2 pushes would merge as their mean.
+ * Other modes merge what came (0).
+ */
+export function absentVotes(cfg: Pick<SyncConfig, 'merge' | 'K'>, pushes: number): number {
+  return cfg.merge === 'centered-clip' ? Math.max(0, cfg.K - pushes) : 0;
+}
+
 /** The commit's outer update as it travels to learners that hold `baseVersion` (downlink.ts). */
 export interface DownlinkUpdate {
   baseVersion: number;
@@ -69,8 +82,8 @@ export interface DownlinkUpdate {
 
 /**
  * One outer step on fragment p: outer gradients Δ_m = Θ_p − θ_{m,p} against the current value, merged
- * with `weights`, then the outer optimizer in the merge's mode `outer` (outer-policy.ts); the fragment's
- * version becomes `version`. With a quantisation `q` the
+ * with `weights` and `absent` zero gradients of weight 1 (absentVotes), then the outer optimizer in the
+ * merge's mode `outer` (outer-policy.ts); the fragment's version becomes `version`. With a quantisation `q` the
  * committed value is Θ_{v−1} + decode(encode(Θ_v − Θ_{v−1})), the value learners rebuild from the update
  * (the momentum keeps the exact step). Deterministic to the bit for the same model, contributions (in
  * this order), weights, q and outer: the merge log replays through it. Fails, leaving the model untouched,
@@ -78,7 +91,7 @@ export interface DownlinkUpdate {
  */
 export function mergeRound(
   model: GlobalModel, p: number, cs: readonly Merged[], weights: readonly number[], version: number, cfg: SyncConfig, q: Quantization | null,
-  outer: OuterChoice,
+  outer: OuterChoice, absent = 0,
 ): Result<{ values: Float32Array; update: DownlinkUpdate | null }> {
   const current = model.fragmentValues(p);
   const baseVersion = model.versions[p]!;
@@ -87,6 +100,7 @@ export function mergeRound(
     for (let j = 0; j < delta.length; j++) delta[j] = current[j]! - c.local[j]!;
     return { delta, weight: weights[i]! };
   });
+  for (let k = 0; k < absent; k++) contribs.push({ delta: new Float32Array(current.length), weight: 1 });
   const D = mergeOuterGradient(contribs, model.fragments[p]!.segments, cfg.merge);
   const step = model.proposeStep(p, D, outer);
   if (!step.ok) return step;

@@ -9,13 +9,17 @@ import { GlobalModel, type ModelState, exportModel } from './global-model';
 import type { LogFrom } from './log-format';
 import { mergeRound, rebuildLocal } from './merge-round';
 
+/** Absent votes one entry may carry (merge-round.ts absentVotes: K minus the pushes); each costs a zero
+ * vector of the fragment's size, so a corrupt log cannot ask for millions. */
+const MAX_ABSENT = 4096;
+
 /**
  * Rebuild the global model from θ₀ and the merge log alone (docs/method.md §5), θ₀ with `from`'s versions
  * and outer state for a log that starts from a model file or a saved state: every entry's
  * contributions are decoded from their logged payloads against the logged base versions and merged with
  * the logged weights, through the same code the syncer ran, with each entry's logged downlink
- * quantisation (merge-round.ts) and logged outer step (outer-policy.ts), whatever the replaying config
- * says. Same inputs, same bits.
+ * quantisation (merge-round.ts), logged outer step (outer-policy.ts) and logged absent votes, whatever
+ * the replaying config says. Same inputs, same bits.
  *
  * Fails (with a reason, never a throw) when the log cannot have come from this run: a base version
  * outside the history ring, a payload that does not decode, a fragment out of range, a corrupt
@@ -52,7 +56,9 @@ export function replayLog(cfg: SyncConfig, layout: ParamLayout, theta0: Float32A
     if (!OUTER_MODES.includes(outer.kind) || !Number.isInteger(outer.delayPeriod) || outer.delayPeriod < 1) {
       return fail('bad-field', `entry ${n}: outer step ${JSON.stringify(outer)} is not a mode with a period ≥ 1`);
     }
-    const m = mergeRound(model, e.fragment, cs, e.contributors.map((k) => k.weight), e.version, cfg, e.quantized ?? null, outer);
+    const absent = e.absent ?? 0;
+    if (!Number.isInteger(absent) || absent < 0 || absent > MAX_ABSENT) return fail('bad-field', `entry ${n}: ${absent} absent votes is not an integer in [0, ${MAX_ABSENT}]`);
+    const m = mergeRound(model, e.fragment, cs, e.contributors.map((k) => k.weight), e.version, cfg, e.quantized ?? null, outer, absent);
     if (!m.ok) return fail(m.reason, `entry ${n}: ${m.detail}`);
   }
   return ok(exportModel(model));

@@ -3,8 +3,9 @@ import { getCodec } from '../codecs';
 import { makeLayout } from '../layout';
 import type { Message } from '../protocol';
 import { makeSyncConfig, quorumOf, type SyncConfig } from './config';
-import type { Msg, SyncCommand } from './events';
+import type { MergeLogEntry, Msg, SyncCommand } from './events';
 import { mergeWeights } from './merge-round';
+import { replayLog } from './replay';
 import { Syncer } from './syncer';
 
 // The strict quorum (rounds open only when K learners are due) and equal weights of merge 'centered-clip' (config.ts strictQuorum, merge-round.ts
@@ -40,7 +41,7 @@ describe('the strict quorum of centered-clip', () => {
     expect(sent(joinDue(setup({ merge: 'rda' }), ['a']), 'pull')).toEqual([{ type: 'pull', fragment: 0, round: 1 }]);
   });
 
-  it('a round that opened with K due closes with what came, at equal weights; then, with 2 of K = 3 connected, none opens', () => {
+  it('a round that opened with K due closes with what came, at equal weights and one absent vote; then, with 2 of K = 3 connected, none opens', () => {
     const s = setup({ merge: 'centered-clip' });
     joinDue(s, ['a', 'b', 'c']);
     s.handle({ kind: 'message', id: 'a', now: 10, msg: push(1, [0.1, 0], 4) });
@@ -49,6 +50,7 @@ describe('the strict quorum of centered-clip', () => {
     const out = s.handle({ kind: 'leave', id: 'c', now: 12 });
     const commit = out.find((c) => c.kind === 'commit');
     expect(commit?.kind === 'commit' && commit.commit.entry.contributors.map((k) => [k.id, k.weight])).toEqual([['a', 1], ['b', 1]]);
+    expect(commit?.kind === 'commit' && commit.commit.entry.absent).toBe(1);
     // a and b are due on fragment 1 (still at version 0): under rda 2 connected make the quorum, here not.
     const again = ['a', 'b'].flatMap((id) => s.handle({ kind: 'message', id, now: 20, msg: meta(4) }));
     expect(sent(again, 'pull')).toEqual([]);
@@ -64,5 +66,31 @@ describe('the strict quorum of centered-clip', () => {
     const cfg = { ...makeSyncConfig({ H: 4, tokensPerStep: 10 }) };
     expect(mergeWeights(cs, { ...cfg, merge: 'rda' })).toEqual([400, 600, 600]);
     expect(mergeWeights(cs, { ...cfg, merge: 'centered-clip' })).toEqual([1, 1, 1]);
+  });
+
+  it('a round closing below K merges bit for bit as if the missing learners had pushed Δ = 0, and the log replays it', () => {
+    // K = 5, all five pulled; d and e leave. Two sign-flipped ×4 pushes and one honest: padded to five
+    // votes, the attackers are the minority, and the merge is -0.392h (worked out in robust.test.ts), not -4h.
+    const h = [0.1, 0.2];
+    const run = (abc: number[], rest: 'leave' | 'push zeros'): { shift: number[]; values: Float32Array; s: Syncer; entry: MergeLogEntry } => {
+      const s = setup({ merge: 'centered-clip', K: 5 });
+      joinDue(s, ['a', 'b', 'c', 'd', 'e']);
+      ['a', 'b', 'c'].forEach((id, i) => s.handle({ kind: 'message', id, now: 10, msg: push(1, h.map((x) => abc[i]! * x)) }));
+      const out = ['d', 'e'].flatMap((id) => s.handle(rest === 'leave' ? { kind: 'leave', id, now: 11 } : { kind: 'message', id, now: 11, msg: push(1, [0, 0]) }));
+      const c = out.find((x) => x.kind === 'commit');
+      if (c?.kind !== 'commit') throw new Error('no commit');
+      return { shift: Array.from(c.commit.values, (v, j) => v - init[j]!), values: c.commit.values, s, entry: c.commit.entry };
+    };
+    const left = run([-4, -4, 1], 'leave'), zeros = run([-4, -4, 1], 'push zeros'), honest = run([1, 1, 1], 'leave');
+    expect([left.entry.absent, zeros.entry.absent, honest.entry.absent]).toEqual([2, undefined, 2]);
+    expect(Array.from(left.values)).toEqual(Array.from(zeros.values));
+    // From zero momentum the outer step is linear in the merged gradient, and three agreeing pushes merge
+    // exactly h (the two zeros are the minority): the attacked step is -0.392 times the honest one.
+    left.shift.forEach((x, j) => expect(x / honest.shift[j]!).toBeCloseTo(-0.392, 4));
+    const replayed = replayLog(left.s.cfg, layout, init, [left.entry]);
+    expect(replayed.ok && Array.from(replayed.value.theta.subarray(0, 2))).toEqual(Array.from(left.values));
+    // A log that asks for absurd absent votes is refused, not allocated.
+    const bad = replayLog(left.s.cfg, layout, init, [{ ...left.entry, absent: 1e9 }]);
+    expect(bad.ok ? null : bad.reason).toBe('bad-field');
   });
 });

@@ -13,7 +13,7 @@ import type { Msg, SyncCommand, SyncEvent } from './events';
 import { GlobalModel } from './global-model';
 import { badputCause, RunningMedian } from './guards';
 import { fragmentDue, newLearner, silenceLimitMs, type LearnerRecord } from './learners';
-import { creditedTokens, mergeRound, mergeWeights } from './merge-round';
+import { absentVotes, creditedTokens, mergeRound, mergeWeights } from './merge-round';
 import { openRound, type Contribution, type Round } from './round';
 import { RoundTiming } from './round-timing';
 import { OuterPolicy } from '../outer-policy';
@@ -262,7 +262,8 @@ export class Syncer {
     const weights = mergeWeights(pushes, this.cfg);
     const q = quantizationOf(this.cfg.downlink, this.cfg.blockSize);
     const outer = this.outerPolicy.decide(p, pushes.length, this.connectedIds().length);
-    const merged = mergeRound(this.model, p, pushes, weights, r.round, this.cfg, q, outer);
+    const absent = absentVotes(this.cfg, pushes.length);
+    const merged = mergeRound(this.model, p, pushes, weights, r.round, this.cfg, q, outer, absent);
     if (!merged.ok) return this.refuseRound(r, pushes, merged.reason, merged.detail);
     const { values, update } = merged.value;
     this.merges++;
@@ -279,7 +280,7 @@ export class Syncer {
       seq: ++this.commitSeq, epoch: this.epoch, fragment: p, version: r.round, values: Float32Array.from(values), outer: copyOuter(this.model.outer[p]!),
       globalStep: this.globalStep, mergedTokens: this.mergedTokens, nextFragment: this.nextFragment, norms: this.norms[p]!.window,
       entry: {
-        round: r.round, fragment: p, version: r.round, openedAt: r.openedAt, closedAt: now, graceMs: r.graceMs ?? 0, ...(q ? { quantized: q } : {}), outer,
+        round: r.round, fragment: p, version: r.round, openedAt: r.openedAt, closedAt: now, graceMs: r.graceMs ?? 0, ...(q ? { quantized: q } : {}), outer, ...(absent > 0 ? { absent } : {}),
         contributors: pushes.map((c, i) => ({ id: c.id, session: c.session, seq: c.seq, baseVersion: c.baseVersion, cSteps: c.cSteps, cTokens: c.cTokens, weight: weights[i]!, codec: c.codec, payload: c.payload })),
       },
     };
