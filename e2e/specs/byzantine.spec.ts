@@ -27,25 +27,27 @@ const RDA_MAX_EXCESS = 1.3;
 const ROBUST_MAX_GAP = 1.0;
 
 type View = CoordinatorView & { learnerSteps: number };
-interface Shares { merges: number; withAttackers: number; meanShare: number; worstExcess: number; fewest: number }
+interface Shares { merges: number; withAttackers: number; meanShare: number; worstExcess: number; fewest: number; absentVotes: number; belowK: number; absentWrong: number }
 
-/** Per merge of the durable log: the attackers' part of the merge weight, and its ratio to their part of the
- * merge's contributors. Evaluated in the coordinator page (the log's payloads stay there). */
-function shares(coord: Page, attackers: string[]): Promise<Shares> {
-  return coord.evaluate(async (bad) => {
+/** Per merge of the durable log: the attackers' part of the merge weight, its ratio to their part of the
+ * merge's contributors, and the absent votes of merges below K. Evaluated in the coordinator page (the log's payloads stay there). */
+function shares(coord: Page, attackers: string[], merge: string): Promise<Shares> {
+  return coord.evaluate(async ({ bad, K, cc }) => {
     const d = (window as unknown as { __coordinator: { logNdjson(): Promise<Blob> } }).__coordinator;
     const lines = (await (await d.logNdjson()).text()).split('\n').filter((l) => l.includes('"contributors"'));
-    let merges = 0, withAttackers = 0, sum = 0, worst = 0, fewest = Infinity;
+    let merges = 0, withAttackers = 0, sum = 0, worst = 0, fewest = Infinity, absentVotes = 0, belowK = 0, absentWrong = 0;
     for (const line of lines) {
-      const e = JSON.parse(line) as { contributors: Array<{ id: string; weight: number }> };
+      const e = JSON.parse(line) as { contributors: Array<{ id: string; weight: number }>; absent?: number };
       const total = e.contributors.reduce((s, c) => s + c.weight, 0);
       const mine = e.contributors.filter((c) => bad.includes(c.id));
       const share = total > 0 ? mine.reduce((s, c) => s + c.weight, 0) / total : 0;
       merges++; sum += share; fewest = Math.min(fewest, e.contributors.length);
+      absentVotes += e.absent ?? 0; if (e.contributors.length < K) belowK++;
+      if ((e.absent ?? 0) !== (cc ? Math.max(0, K - e.contributors.length) : 0)) absentWrong++;
       if (mine.length > 0) { withAttackers++; worst = Math.max(worst, share / (mine.length / e.contributors.length)); }
     }
-    return { merges, withAttackers, meanShare: sum / Math.max(1, merges), worstExcess: worst, fewest };
-  }, attackers);
+    return { merges, withAttackers, meanShare: sum / Math.max(1, merges), worstExcess: worst, fewest, absentVotes, belowK, absentWrong };
+  }, { bad: attackers, K: Number(shape.K), cc: merge === 'centered-clip' });
 }
 
 /** An annotation in the report, and a line in the log (the numbers the README quotes). */
@@ -78,11 +80,14 @@ test('2 of 6 tabs sign-flip ×4 with maximal claims: under centered-clip (strict
   const rda = await runOnce('rda', 'rda', 2);
   const cc = await runOnce('cc', 'centered-clip', 2);
   for (const [name, r] of [['rda', rda], ['centered-clip', cc]] as const) {
-    const s = await shares(r.coord, r.attackers);
-    note(`${name} attackers' weight`, `${s.meanShare.toFixed(3)} of each merge on average over ${s.merges} merges (${s.withAttackers} with them; 2/6 = 0.333), worst ${s.worstExcess.toFixed(3)} × their share of a merge's learners; fewest contributors ${s.fewest}`);
+    const s = await shares(r.coord, r.attackers, name);
+    note(`${name} attackers' weight`, `${s.meanShare.toFixed(3)} of each merge on average over ${s.merges} merges (${s.withAttackers} with them; 2/6 = 0.333), worst ${s.worstExcess.toFixed(3)} × their share of a merge's learners; fewest contributors ${s.fewest}; ${s.belowK} merges below K, ${s.absentVotes} absent votes`);
     expect(s.withAttackers).toBeGreaterThan(0);
     expect(s.worstExcess).toBeLessThanOrEqual(name === 'rda' ? RDA_MAX_EXCESS : EQUAL);
     if (name === 'centered-clip') expect(s.fewest, 'every merge has more than 2 contributors: the medians, not the mean').toBeGreaterThanOrEqual(3);
+    // A centered-clip round below K counts its missing votes as zero (core merge-round.ts absentVotes),
+    // logged per merge; rda merges what came.
+    expect(s.absentWrong, 'merges whose logged absent votes are not K minus their pushes (centered-clip), or not 0 (rda)').toBe(0);
   }
   const gap = (x: number): number => (x - honest.loss) / honest.loss;
   note('loss gap', `rda ${(100 * gap(rda.loss)).toFixed(1)}%, centered-clip ${(100 * gap(cc.loss)).toFixed(1)}%`);

@@ -215,6 +215,7 @@ export class CoordinatorDriver {
         this.status.mergesPerFragment[e.fragment]!++;
         this.status.contributorsPerFragment[e.fragment] = e.contributors.length;
         this.status.contributorsTotal += e.contributors.length;
+        if (e.absent) this.status.mergesBelowK++;
         return;
       }
       case 'send': {

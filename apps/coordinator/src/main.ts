@@ -63,7 +63,7 @@ function render(s: CoordinatorStatus): void {
   $('c-join-report').textContent = s.joinReport;
   $('c-error').textContent = s.error;
   $('c-step').textContent = String(s.globalStep);
-  $('c-merges').textContent = String(s.merges);
+  $('c-merges').textContent = s.mergesBelowK ? `${s.merges} (${s.mergesBelowK} closed below K: the missing votes counted as no change)` : String(s.merges);
   $('c-tokens').textContent = Math.round(s.mergedTokens).toLocaleString('en');
   const last = s.loss.at(-1);
   $('c-loss').textContent = last ? `${last.loss.toFixed(4)} nats (${(last.loss / Math.LN2).toFixed(3)} bits) at step ${last.step}` : '–';
