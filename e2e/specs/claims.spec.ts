@@ -8,8 +8,8 @@ import { expect, test, type CoordinatorView, type LearnerView } from '@tabswarm/
 // connected, a round waits for the attacker's push instead of closing on the honest one alone.
 const run = { workload: 'digits', P: '2', H: '8', K: '2', codec: '0', evalMs: '3000', tokens: '200000' };
 type Heard = { type: string; epoch?: number; versions?: number[]; fragment?: number; round?: number; version?: number; seq?: number; outcome?: string; reason?: string | null };
-type Evil = { open: boolean; recent(): Heard[]; send(b: number[]): Promise<void> };
-type Syncer = { layout: { hash: string }; cfg: { tokensPerStep: number; H: number }; fragments: Array<{ size: number }>; model: { theta: Float32Array } };
+type Evil = { open: boolean; recent(): Heard[]; send(b: number[]): Promise<void>; close(): void };
+type Syncer = { rounds: { size: number }; layout: { hash: string }; cfg: { tokensPerStep: number; H: number }; fragments: Array<{ size: number }>; model: { theta: Float32Array } };
 const syncer = <R>(coord: Page, fn: (s: Syncer) => R): Promise<R> =>
   coord.evaluate(`(${fn.toString()})(window.__coordinator.syncer)`) as Promise<R>;
 const evilDo = <R>(page: Page, fn: (e: Evil, arg: unknown) => R | Promise<R>, arg?: unknown): Promise<R> =>
@@ -95,4 +95,45 @@ test('a −3e38 fp32 push is refused with a reason before and after a coordinato
   expect(final.rejections['norm-outlier'] ?? 0).toBeGreaterThanOrEqual(1);
   expect(final.state).toBe('running');
   expect(await finite(coord)).toBe(true);
+});
+
+type Entry = { contributors: Array<{ id: string }>; absent?: number };
+type Driver = { verifyLog(): Promise<{ ok: boolean; entries: number; detail: string }>; logNdjson(): Promise<Blob> };
+const onDriver = <R>(p: Page, fn: (d: Driver) => R | Promise<R>): Promise<R> => p.evaluate(`(${fn.toString()})(window.__coordinator)`) as Promise<R>;
+
+test('a centered-clip round whose pulled learner leaves closes below K with the missing vote counted as zero, and the log replays it', async ({ swarm }) => {
+  test.setTimeout(300_000);
+  // K = 3, strict: no round opens until three learners are due. Two honest tabs, and a raw link that claims
+  // H steps on every fragment (so it is due and pulled), then closes without pushing.
+  const coord = await swarm.coordinator({ ...run, codec: '3', K: '3', merge: 'centered-clip' });
+  for (let i = 0; i < 2; i++) await swarm.learner({ workload: 'digits', backend: 'wasm' });
+  const info = await syncer(coord, (s) => ({ hash: s.layout.hash, tps: s.cfg.tokensPerStep, H: s.cfg.H, P: s.fragments.length }));
+  const { encodeMessage } = await import('@tabswarm/core');
+  const quiet = await swarm.learner({ workload: 'digits', autostart: '0' });
+  await quiet.page.evaluate(() => { const w = window as unknown as { evil: unknown; __tabswarmRawLink: (id: string) => unknown }; w.evil = w.__tabswarmRawLink('quiet'); });
+  await expect.poll(() => evilDo(quiet.page, (e) => e.open), { timeout: 30_000, message: 'the raw link open' }).toBe(true);
+  const send = (m: Parameters<typeof encodeMessage>[0]): Promise<void> => evilDo(quiet.page, (e, b) => e.send(b as number[]), [...encodeMessage(m)]);
+  await send({ type: 'hello', runId: swarm.run.run!, learnerId: 'quiet', session: 1, layoutHash: info.hash, tokensPerStep: info.tps, backend: 'cpu', uplinkCodec: 3 });
+  await expect.poll(async () => {
+    const hs = await evilDo(quiet.page, (e) => e.recent());
+    if (hs.some((h) => h.type === 'pull')) return true;
+    const zeros = new Array<number>(info.P).fill(0); // no round has opened yet: every fragment is at version 0
+    if (hs.some((h) => h.type === 'snapshot')) await send({ type: 'meta', t: info.H, cSteps: zeros.map(() => info.H), cTokens: zeros.map(() => info.H * info.tps), versions: zeros, stepMs: 20 });
+    return false;
+  }, { timeout: 120_000, intervals: [250], message: 'a pull for the raw link' }).toBe(true);
+  await evilDo(quiet.page, (e) => e.close());
+  await swarm.until<CoordinatorView & { mergesBelowK: number }>(coord, (v) => v.mergesBelowK >= 1, 'a merge below K', 60_000);
+  // Two learners connected, K = 3: nothing opens after the rounds that pulled it, so the log stands still.
+  await expect.poll(() => syncer(coord, (s) => s.rounds.size), { timeout: 30_000, message: 'no round open' }).toBe(0);
+  const c = await swarm.status<CoordinatorView & { mergesBelowK: number }>(coord);
+  const entries = await onDriver(coord, async (d) => (await (await d.logNdjson()).text()).split('\n').filter((l) => l.includes('"contributors"')).map((l) => JSON.parse(l) as Entry));
+  const below = entries.filter((e) => (e.absent ?? 0) > 0);
+  // Up to τ = 2 rounds (one per fragment) were open and had pulled it: each merged the two honest pushes and one zero.
+  expect(below.length).toBeGreaterThanOrEqual(1);
+  expect(below.map((e) => [e.contributors.length, e.absent, e.contributors.some((k) => k.id === 'quiet')])).toEqual(below.map(() => [2, 1, false]));
+  expect(below.length).toBe(c.mergesBelowK);
+  expect(await finite(coord)).toBe(true);
+  const v = await onDriver(coord, (d) => d.verifyLog());
+  expect(v.ok, v.detail).toBe(true);
+  expect(v.entries).toBe(c.commitSeq);
 });
