@@ -117,11 +117,19 @@ function sameSecret(a: string, b: string): boolean {
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
+/** An IPv4 address or a bracketed IPv6 one, as URL.hostname writes them: no name a DNS server can point elsewhere. */
+function isIpLiteral(hostname: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(hostname) || (hostname.startsWith('[') && hostname.endsWith(']'));
+}
+
 /**
  * Whether a page at `origin` may use this server. Every browser sends Origin on WebSocket upgrades and
  * cross-origin fetches, so a request without one is not a page of ours: refused. With an allow-list:
- * exact match ('*' allows all). Without one: loopback pages, and pages served from the same host name
+ * exact match ('*' allows all). Without one: loopback pages, and pages served from the same IP address
  * the client used to reach this server (`npm start --lan` serves pages and signalling from one machine).
+ * Only an IP literal: a page on a domain name can rebind that name to this machine (DNS rebinding), and
+ * its Origin and Host then agree; Vite's page server refuses such Host names for the same reason. A
+ * deployment under a domain name lists its page origin (`origins`).
  */
 export function originAllowed(origin: string | undefined, hostHeader: string | undefined, allow: readonly string[] | undefined): boolean {
   if (origin === undefined) return false;
@@ -133,7 +141,7 @@ export function originAllowed(origin: string | undefined, hostHeader: string | u
     return false; // 'null' (sandboxed iframes, file://) and garbage
   }
   if (LOOPBACK.has(hostname) || hostname.startsWith('127.')) return true;
-  if (!hostHeader) return false;
+  if (!hostHeader || !isIpLiteral(hostname)) return false;
   try {
     return new URL(`http://${hostHeader}`).hostname === hostname;
   } catch {

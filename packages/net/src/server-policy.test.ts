@@ -117,6 +117,9 @@ describe('originAllowed', () => {
     expect(originAllowed('http://127.0.0.1:4173', '127.0.0.1:9000', undefined)).toBe(true);
     expect(originAllowed('https://192.168.1.5:4173', '192.168.1.5:9000', undefined)).toBe(true);
     expect(originAllowed('https://evil.example', '192.168.1.5:9000', undefined)).toBe(false);
+    // DNS rebinding: a page on a name that now resolves to this machine; Origin and Host agree. Before, allowed.
+    expect(originAllowed('http://rebind.example:9000', 'rebind.example:9000', undefined)).toBe(false);
+    expect(originAllowed('https://[fd00::5]:4173', '[fd00::5]:9000', undefined)).toBe(true);
     expect(originAllowed('null', '127.0.0.1:9000', undefined)).toBe(false);
   });
 
