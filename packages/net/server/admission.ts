@@ -148,3 +148,13 @@ export function originAllowed(origin: string | undefined, hostHeader: string | u
     return false;
   }
 }
+
+/**
+ * The client address the per-address limits count: the socket's peer, or behind one reverse proxy
+ * (`proxied`) the last X-Forwarded-For hop, the one that proxy appended. Every earlier hop is whatever
+ * the client wrote: trusting the first let each request name a fresh address and pass every limit.
+ */
+export function clientAddressOf(forwardedFor: string | string[] | undefined, remote: string | undefined, proxied: boolean): string {
+  const last = proxied ? String(forwardedFor ?? '').split(',').at(-1)?.trim() : '';
+  return last || remote || 'unknown';
+}

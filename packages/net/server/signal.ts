@@ -23,7 +23,7 @@ import type { IncomingMessage } from 'node:http';
 import { ExpressPeerServer, type IClient } from 'peer';
 import type { ServerOptions, WebSocket } from 'ws';
 import { COORDINATOR_ID_PREFIX } from '../src/ids';
-import { Admission, originAllowed, type Verdict } from './admission';
+import { Admission, clientAddressOf, originAllowed, type Verdict } from './admission';
 import { gateMessage, KeyedBuckets, OfflineQueueLimiter, TokenBucket } from './gate';
 import { loadPins, PinWriter } from './pins';
 import { SocketBudget } from './sockets';
@@ -76,7 +76,7 @@ export interface SignallingOptions {
   maxQueuedPerDestination?: number;
   /** Bytes queued for all offline ids together within expireTimeoutMs (default 8 MiB). */
   maxQueuedBytes?: number;
-  /** Behind a reverse proxy: trust X-Forwarded-For for per-IP limits. */
+  /** Behind one reverse proxy: the last X-Forwarded-For hop (the proxy's) is the address for per-IP limits. */
   proxied?: boolean;
   log?: (line: string) => void;
 }
@@ -126,10 +126,7 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
   const clientAddress = new WeakMap<WebSocket, string>(); // for pins: which address registered an id
   const refused: Record<string, number> = {};
   const count = (reason: string): void => { refused[reason] = (refused[reason] ?? 0) + 1; };
-  const clientIp = (req: IncomingMessage): string => {
-    const fwd = o.proxied ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() : '';
-    return fwd || req.socket.remoteAddress || 'unknown';
-  };
+  const clientIp = (req: IncomingMessage): string => clientAddressOf(req.headers['x-forwarded-for'], req.socket.remoteAddress, o.proxied ?? false);
 
   const server = o.tls ? https.createServer({ key: readFileSync(o.tls.key, 'utf8'), cert: readFileSync(o.tls.cert, 'utf8') }) : http.createServer();
   let wss: InstanceType<typeof WebSocketServer> | undefined;

@@ -1,6 +1,6 @@
 /** Pure policies of the signalling server (../server/admission.ts, gate.ts, sockets.ts) on a fake clock. */
 import { describe, expect, it } from 'vitest';
-import { Admission, originAllowed } from '../server/admission';
+import { Admission, clientAddressOf, originAllowed } from '../server/admission';
 import { gateMessage, KeyedBuckets, OfflineQueueLimiter, TokenBucket } from '../server/gate';
 import { SocketBudget } from '../server/sockets';
 import { FakeClock } from '../test/fake-clock';
@@ -205,5 +205,15 @@ describe('message gate', () => {
     expect(gateMessage('{"type":"HEARTBEAT"}', sockets[1]!)).toBe('pass'); // no destination: per-socket limits only
     clock.advance(1500); // 150 bytes refilled
     expect(gateMessage(frame('coord'), sockets[2]!)).toBe('pass');
+  });
+});
+
+describe('clientAddressOf', () => {
+  it('behind a proxy counts the hop the proxy appended, never one the client wrote', () => {
+    // The client sent "X-Forwarded-For: 6.6.6.6"; the proxy appended the real address. Before, 6.6.6.6 counted.
+    expect(clientAddressOf('6.6.6.6, 203.0.113.7', '10.0.0.1', true)).toBe('203.0.113.7');
+    expect(clientAddressOf('203.0.113.7', '10.0.0.1', true)).toBe('203.0.113.7');
+    expect(clientAddressOf(undefined, '10.0.0.1', true)).toBe('10.0.0.1');
+    expect(clientAddressOf('6.6.6.6', '10.0.0.1', false)).toBe('10.0.0.1'); // not proxied: the header is ignored
   });
 });
