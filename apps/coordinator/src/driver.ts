@@ -12,6 +12,7 @@ import { recordedEpoch, recordEpoch, runSigner } from './identity';
 import { stateFromModelFile } from './model-file';
 import { askPersistence, lostRunDatabase, lostStateMessage, storageFacts } from './storage';
 import { DurableStore } from './store';
+import { SessionSteps } from './session-steps';
 
 /**
  * Runs the core syncer on live learners: decoded messages in, commands out through the PeerJS host.
@@ -38,11 +39,7 @@ export class CoordinatorDriver {
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
   private readonly paused: SyncEvent[] = [];
-  /** Tokens trained per learner session during this incarnation: [local step when first seen, latest]. */
-  private readonly trained = new Map<string, [number, number]>();
-  /** Steps of the sessions folded out of `trained` (4,096 kept: about 200 kB). */
-  private foldedSteps = 0;
-  private static readonly MAX_SESSIONS = 4096;
+  private readonly trained = new SessionSteps();
   private restoredTokens = 0;
   /** Set while a model file replaces the run's state: nothing more is merged or committed by this page. */
   private halted = false;
@@ -366,21 +363,12 @@ export class CoordinatorDriver {
       if (this.host) this.status.refusedConnections = this.host.stats().refusedConnections;
       Object.assign(this.status, { globalStep: s.globalStep, merges: s.merges, mergedTokens: s.mergedTokens, chaos: { ...this.chaos.counts } }, outerStatus(s));
       this.status.learners = [...s.learners.values()].map((l) => {
-        // The first META of a session seen by this incarnation sets its base: steps trained before a
-        // coordinator reload belong to the previous incarnation's account.
-        const key = `${l.id}/${l.session}`;
-        if (l.t > 0) this.trained.set(key, [this.trained.get(key)?.[0] ?? l.t - 1, l.t]);
+        this.trained.saw(l.id, l.session, l.t);
         return { id: l.id, backend: l.backend, connected: l.connected, stepMs: l.stepMs, t: l.t, merges: l.merges, tokens: l.tokensMerged, lastSeenMs: now - l.lastSeen, strikes: l.strikes };
       });
-      // Bounded: beyond MAX_SESSIONS the oldest sessions are folded into one total (their steps stay counted).
-      for (const [key, [t0, t]] of this.trained) {
-        if (this.trained.size <= CoordinatorDriver.MAX_SESSIONS) break;
-        this.trained.delete(key);
-        this.foldedSteps += t - t0;
-      }
-      const perSession = [...this.trained.values()].map(([t0, t]) => t - t0);
-      this.status.goodput = goodput(s, [...perSession, this.foldedSteps].map((n) => n * s.cfg.tokensPerStep), this.restoredTokens);
-      this.status.learnerSteps = perSession.reduce((n, x) => n + x, this.foldedSteps);
+      const perSession = this.trained.perSession();
+      this.status.goodput = goodput(s, perSession.map((n) => n * s.cfg.tokensPerStep), this.restoredTokens);
+      this.status.learnerSteps = perSession.reduce((n, x) => n + x, 0);
       const st = this.status;
       this.timeline.offer({ nowMs: now, mergedTokens: st.mergedTokens, goodput: st.goodput.ratio, merges: st.merges, contributorsTotal: st.contributorsTotal, bytesIn: st.bytesIn, bytesOut: st.bytesOut, learners: st.learners });
     }
