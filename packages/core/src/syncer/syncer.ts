@@ -356,7 +356,7 @@ export class Syncer {
   /**
    * Bounded tables: disconnected learners beyond MAX_LEARNERS records are forgotten, oldest join first
    * (a forgotten learner that comes back starts a new record: its claims budget restarts from then, so
-   * forgetting never grants more), and expired bans go (beyond MAX_BANS, strike() drops the soonest to expire).
+   * forgetting never grants more), and expired bans go (beyond MAX_BANS, bans.ts drops the soonest to expire).
    */
   private prune(now: number): void {
     this.banned.prune(now);
