@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, makeLayout, planFragments, planHash, Syncer, Timeline, waitsForCommit, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
+import { decodeMessage, encodeMessage, makeLayout, planFragments, planHash, Syncer, Timeline, waitsForCommit, type DurableState, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost, type CoordinatorSigner } from '@tabswarm/net';
 import { describeError, type SampleOptions } from '@tabswarm/worker';
 import { Chaos } from './chaos';
@@ -10,6 +10,7 @@ import { emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './sta
 import { Evaluator } from './evaluator';
 import { recordedEpoch, recordEpoch, runSigner } from './identity';
 import { stateFromModelFile } from './model-file';
+import { stateFromStateFile } from './state-file';
 import { askPersistence, lostRunDatabase, lostStateMessage, storageFacts } from './storage';
 import { DurableStore } from './store';
 import { SessionSteps } from './session-steps';
@@ -38,11 +39,12 @@ export class CoordinatorDriver {
   private evaluatedAt = -1;
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
-  private readonly paused: SyncEvent[] = [];
+  /** Events that arrived while the coordinator was paused or rebasing, handled in order afterwards. */
+  private readonly held: SyncEvent[] = [];
   private readonly trained = new SessionSteps();
   private restoredTokens = 0;
-  /** Set while a model file replaces the run's state: nothing more is merged or committed by this page. */
-  private halted = false;
+  /** Set while a file replaces the run's state (rebaseOn): events wait in `held`, nothing more is merged. */
+  private rebasing = false;
   /** How long each version's durable commit took (ms), until its broadcast reports 'synced'. */
   private readonly commitMs = new Map<number, number>();
   /** Learner ids whose link the syncer dropped, until the close is carried out (incoming). */
@@ -154,8 +156,8 @@ export class CoordinatorDriver {
   }
 
   feed(ev: SyncEvent): void {
-    if (!this.syncer || this.status.state === 'failed' || this.halted) return;
-    if (this.chaos.paused) { this.paused.push(ev); return; }
+    if (!this.syncer || this.status.state === 'failed') return;
+    if (this.chaos.paused || this.rebasing) { this.held.push(ev); return; }
     let cmds: SyncCommand[];
     try {
       cmds = this.syncer.handle(ev);
@@ -170,7 +172,11 @@ export class CoordinatorDriver {
   pause(ms: number): void {
     this.chaos.pausedUntil = performance.now() + ms;
     this.chaos.record('pause', 'coordinator', `${ms} ms`);
-    setTimeout(() => { for (const ev of this.paused.splice(0)) this.feed({ ...ev, now: performance.now() }); }, ms);
+    setTimeout(() => this.flushHeld(), ms);
+  }
+
+  private flushHeld(): void {
+    for (const ev of this.held.splice(0)) this.feed({ ...ev, now: performance.now() });
   }
 
   /** Cut a learner's link silently, as if its tab had died (chaos). */
@@ -287,18 +293,35 @@ export class CoordinatorDriver {
   }
 
   /**
-   * Replace the run's durable state with a model file's (model-file.ts): the file is checked first and a
-   * refused one changes nothing; then this page stops merging, lets queued commits finish and rebases the
-   * store. The caller reloads the page, which resumes from the new state as a new incarnation, so
-   * learners reconnect and receive the imported model in their snapshots.
+   * Replace the run's durable state with a model file's (model-file.ts) or a saved state file's
+   * (state-file.ts): the file is checked first and a refused one changes nothing; then this page stops
+   * merging, lets queued commits finish and rebases the store in one transaction. The caller reloads the
+   * page, which resumes from the new state as a new incarnation, so learners reconnect and receive it in
+   * their snapshots. A rebase that fails (a full disk, a refused request) leaves the store as it was: the
+   * events held meanwhile are handled and the run goes on.
    */
   async importModel(bytes: Uint8Array): Promise<void> {
+    await this.rebaseOn((s) => stateFromModelFile(bytes, s.layout, s.fragments));
+  }
+
+  async loadState(bytes: Uint8Array): Promise<void> {
+    await this.rebaseOn((s) => stateFromStateFile(bytes, s.layout, s.fragments));
+  }
+
+  private async rebaseOn(decode: (s: Syncer) => DurableState): Promise<void> {
     const s = this.syncer, store = this.store;
-    if (!s || !store || this.status.state !== 'running') throw new Error('the coordinator is not running');
-    const state = stateFromModelFile(bytes, s.layout, s.fragments);
-    this.halted = true;
-    await this.chain;
-    await store.rebase(state);
+    if (!s || !store || this.status.state !== 'running' || this.rebasing) throw new Error('the coordinator is not running');
+    const state = decode(s);
+    this.rebasing = true;
+    try {
+      await this.chain;
+      await store.rebase(state);
+    } catch (e) {
+      if ((e as { unknownOutcome?: boolean }).unknownOutcome) { this.fail(e); throw e; } // the reload decides which state holds
+      this.rebasing = false;
+      if (!this.chaos.paused) this.flushHeld();
+      throw e;
+    }
   }
 
   /** True once every command the syncer issued has been carried out (nothing waits on a commit). */

@@ -10,7 +10,7 @@ import { Plots } from './plot';
 import { reportJoinUrl } from './join-report';
 import { modelFile, modelFileName } from './model-file';
 import { takeOperatorSecret } from './operator';
-import { loadState, saveState } from './state-file';
+import { saveState } from './state-file';
 
 const cfg = { ...readConfig(), operatorSecret: takeOperatorSecret() };
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
@@ -150,8 +150,15 @@ function download(name: string, blob: Blob): void {
 
 $('c-download').addEventListener('click', () => { if (driver.syncer) download(`${cfg.sync.runId}-step${driver.syncer.globalStep}.tsstate`, saveState(driver.syncer)); });
 $('c-model').addEventListener('click', () => { if (driver.syncer) download(modelFileName(driver.syncer, cfg), modelFile(driver.syncer, cfg)); });
+/** The file an input was given; the input is emptied, so choosing the same file again (after a refusal) is a change too. */
+function chosen(ev: Event): File | undefined {
+  const input = ev.target as HTMLInputElement, file = input.files?.[0];
+  input.value = '';
+  if (file) { driver.status.error = ''; scheduleRender(); } // the last refusal is not this file's
+  return file;
+}
 $('c-import').addEventListener('change', (ev) => {
-  const file = (ev.target as HTMLInputElement).files?.[0];
+  const file = chosen(ev);
   if (!file) return;
   file.arrayBuffer().then((b) => driver.importModel(new Uint8Array(b))).then(() => location.reload(), (e: unknown) => { driver.status.error = `import failed: ${String(e)}`; scheduleRender(); });
 });
@@ -163,9 +170,9 @@ $('c-restart').addEventListener('click', () => {
   driver.restartRun().then(() => location.reload(), (e: unknown) => { driver.status.error = `restart failed: ${String(e)}`; scheduleRender(); });
 });
 $('c-load').addEventListener('change', (ev) => {
-  const file = (ev.target as HTMLInputElement).files?.[0];
-  if (!file || !driver.syncer || !driver.store) return;
-  loadState(driver.syncer, driver.store, file).then(() => { driver.status.error = ''; scheduleRender(); }, (e: unknown) => { driver.status.error = `load failed: ${String(e)}`; scheduleRender(); });
+  const file = chosen(ev);
+  if (!file) return;
+  file.arrayBuffer().then((b) => driver.loadState(new Uint8Array(b))).then(() => location.reload(), (e: unknown) => { driver.status.error = `load failed: ${String(e)}`; scheduleRender(); });
 });
 
 // Chaos panel: every fault is counted and logged by driver.chaos.

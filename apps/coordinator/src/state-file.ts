@@ -1,5 +1,4 @@
-import type { DurableState, Syncer } from '@tabswarm/core';
-import type { DurableStore } from './store';
+import { REASONS, type DurableState, type Fragment, type ParamLayout, type Reason, type Syncer } from '@tabswarm/core';
 
 /**
  * The coordinator's state as one binary file: "TSST", a u32 header length, a JSON header (counters,
@@ -30,29 +29,53 @@ export function saveState(s: Syncer): Blob {
   return new Blob([head, ...arrays.map((a) => a as Float32Array<ArrayBuffer>)], { type: 'application/octet-stream' });
 }
 
+/** An Error with a reason code from core's closed set, as the page shows refusals. */
+const refused = (reason: Reason, detail: string): Error => Object.assign(new Error(`state file refused (${reason}): ${detail}`), { reason });
+
+const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
 /**
- * Load a saved state into a running coordinator built for the same model; throws with a reason otherwise.
- * The loaded state becomes the run's new durable base (θ₀ of the merge log from here on).
+ * The durable state a saved state file holds, checked against this run's model and fragment plan before
+ * anything changes: epoch 0, so the next incarnation restores it (driver.ts loadState). Throws with a
+ * reason code for a file that is not one, is cut short, holds non-finite values, was saved for another
+ * model or fragment plan, or whose counters, versions, dedupe rows or norm windows are out of range.
  */
-export async function loadState(s: Syncer, store: DurableStore, file: Blob): Promise<void> {
-  const buf = await file.arrayBuffer();
-  if (buf.byteLength < 8) throw new Error('not a tabswarm state file (too short)');
-  const dv = new DataView(buf);
-  if (dv.getUint32(0, true) !== MAGIC) throw new Error('not a tabswarm state file (bad magic)');
+export function stateFromStateFile(bytes: Uint8Array, layout: ParamLayout, fragments: readonly Fragment[]): DurableState {
+  const P = fragments.length;
+  if (bytes.byteLength < 8) throw refused('truncated', `${bytes.byteLength} bytes, shorter than the 8-byte preamble`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint32(0, true) !== MAGIC) throw refused('bad-magic', 'not a tabswarm state file');
   const len = dv.getUint32(4, true);
-  if (8 + len > buf.byteLength) throw new Error('truncated state file');
-  const h = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, len))) as Header;
-  if (h.format !== 'tabswarm-state/2') throw new Error(`unknown state format ${String(h.format)}`);
-  if (h.layoutHash !== s.layout.hash) throw new Error(`state is for model ${h.layoutHash}, this run has ${s.layout.hash}`);
-  if (h.P !== s.cfg.P) throw new Error(`state has P=${h.P}, this run has P=${s.cfg.P}`);
-  const total = h.sizes.reduce((a, b) => a + b, 0);
-  if (8 + len + 4 * total !== buf.byteLength) throw new Error('state file length does not match its header');
-  let off = 8 + len;
-  const arrays = h.sizes.map((n) => { const a = new Float32Array(buf.slice(off, off + 4 * n)); off += 4 * n; return a; });
-  if (!arrays.every((a) => a.every(Number.isFinite))) throw new Error('state file holds non-finite values');
-  const P = h.P;
-  const outer = Array.from({ length: P }, (_, p) => ({ buf: arrays[1 + p]!, acc: h.hasAcc ? arrays[1 + P + p]! : null, count: h.counts[p] ?? 0 }));
-  // epoch 0: a file always restores into the running incarnation, whose epoch is ≥ 1.
-  s.restore({ ...h.counters, epoch: 0, theta: arrays[0]!, outer });
-  await store.rebase(s.durable());
+  if (8 + len > bytes.byteLength) throw refused('truncated', `the header promises ${len} bytes, the file has ${bytes.byteLength - 8} after the preamble`);
+  let h: Header;
+  try {
+    h = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + len))) as Header;
+  } catch (e) {
+    throw refused('bad-field', `the header is not UTF-8 JSON: ${String(e)}`);
+  }
+  if (typeof h !== 'object' || h === null || h.format !== 'tabswarm-state/2') throw refused('bad-version', `unknown state format ${JSON.stringify((h as { format?: unknown } | null)?.format)}`);
+  if (h.layoutHash !== layout.hash) throw refused('layout-mismatch', `state is for model ${String(h.layoutHash)}, this run has ${layout.hash}`);
+  if (h.P !== P) throw refused('layout-mismatch', `state has P=${String(h.P)}, this run has P=${P}`);
+  const want = [layout.totalSize, ...fragments.map((f) => f.size), ...(h.hasAcc === true ? fragments.map((f) => f.size) : [])];
+  if (!Array.isArray(h.sizes) || h.sizes.length !== want.length || h.sizes.some((n, i) => n !== want[i])) throw refused('length-mismatch', `arrays of ${JSON.stringify(h.sizes)} values, this run's model and fragments need ${JSON.stringify(want)}`);
+  if (8 + len + 4 * want.reduce((a, b) => a + b, 0) !== bytes.byteLength) throw refused('length-mismatch', 'the file\'s length does not match its header');
+  const c = h.counters as Partial<Header['counters']> | undefined;
+  if (!c || ![c.commitSeq, c.globalStep, c.nextFragment].every(count) || !(Number.isFinite(c.mergedTokens) && c.mergedTokens! >= 0)) throw refused('bad-field', 'counters: want integers >= 0 and finite merged tokens >= 0');
+  if (c.nextFragment! >= P) throw refused('bad-field', `next fragment ${c.nextFragment} is outside [0, ${P})`);
+  if (!Array.isArray(c.versions) || c.versions.length !== P || !c.versions.every((v) => count(v) && v <= c.globalStep!)) throw refused('bad-field', `versions: want ${P} integers from 0 to the global step ${c.globalStep}`);
+  if (!Array.isArray(h.counts) || h.counts.length !== P || !h.counts.every((n) => count(n) && (n === 0 || h.hasAcc === true))) throw refused('bad-field', 'Delayed Nesterov counts: want one integer >= 0 per fragment, 0 without accumulators');
+  const dedupe = c.dedupe;
+  if (!Array.isArray(dedupe) || !dedupe.every((r) => typeof r?.id === 'string' && [r.session, r.seq, r.round].every(count) && count(r.fragment) && r.fragment < P && (r.reason === null || REASONS.includes(r.reason)))) throw refused('bad-field', 'dedupe rows: want id, session, seq, round, fragment in range and a reason code or null');
+  const norms = c.norms;
+  if (norms !== undefined && !(Array.isArray(norms) && norms.length === P && norms.every((w) => Array.isArray(w) && w.every((x) => typeof x === 'number')))) throw refused('bad-field', `norm windows: want ${P} lists of numbers`);
+  let off = bytes.byteOffset + 8 + len;
+  // A copy: the arrays must be 4-byte aligned and must not share the file's buffer.
+  const arrays = want.map((n) => { const a = new Float32Array(bytes.buffer.slice(off, off + 4 * n)); off += 4 * n; return a; });
+  if (!arrays.every((a) => a.every(Number.isFinite))) throw refused('non-finite', 'the state holds NaN or ±Infinity');
+  const outer = fragments.map((_, p) => ({ buf: arrays[1 + p]!, acc: h.hasAcc === true ? arrays[1 + P + p]! : null, count: h.counts[p]! }));
+  return {
+    epoch: 0, commitSeq: c.commitSeq!, theta: arrays[0]!, outer, versions: [...c.versions], globalStep: c.globalStep!, mergedTokens: c.mergedTokens!,
+    nextFragment: c.nextFragment!, dedupe: dedupe.map((r) => ({ id: r.id, session: r.session, seq: r.seq, round: r.round, fragment: r.fragment, reason: r.reason })),
+    ...(norms ? { norms: norms.map((w) => [...w]) } : {}),
+  };
 }

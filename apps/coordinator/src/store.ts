@@ -107,26 +107,38 @@ export class DurableStore {
    * `rebased` (a run started from a model file) the versions and outer state it starts at too.
    */
   async init(state: DurableState, rebased = false): Promise<void> {
-    this.mirror = { ...state, theta: Float32Array.from(state.theta), outer: state.outer.map(copyOuterState) };
-    const recs = this.fragments.map((f, p) => fragRecord(f, this.mirror!, p));
-    this.crcs = recs.map(crcOf);
-    await this.write((tx) => {
-      tx.objectStore('state').put(Float32Array.from(state.theta), 'theta0');
-      if (rebased) tx.objectStore('state').put({ versions: [...state.versions], outer: state.outer.map(copyOuterState) } satisfies LogFrom, 'from');
-      else tx.objectStore('state').delete('from');
-      recs.forEach((r, p) => tx.objectStore('frags').put(r, p));
-      tx.objectStore('state').put(this.meta(), 'meta');
-    });
+    await this.replaceWith(state, rebased, () => undefined);
   }
 
   /**
    * A loaded state file or model file becomes the run's new base: θ₀ is replaced, the versions and outer
-   * state it holds are kept beside it (the log replays from them), and the old log is cleared with it.
+   * state it holds are kept beside it (the log replays from them), and the old log is cleared with it, all
+   * in the one transaction: a rebase that fails (a full disk, a refused request) leaves the run as it was, log included.
    */
   async rebase(state: DurableState): Promise<void> {
-    await this.write((tx) => { tx.objectStore('log').clear(); tx.objectStore('state').delete('prunedThrough'); tx.objectStore('state').put(0, 'logBytes'); });
+    await this.replaceWith(state, true, (tx) => {
+      tx.objectStore('log').clear();
+      tx.objectStore('state').delete('prunedThrough');
+      tx.objectStore('state').put(0, 'logBytes');
+    });
     this.bytes = 0;
-    await this.init(state, true);
+  }
+
+  /** θ₀, the fragments and the meta record of `state`; the mirror follows only once they are on disk. */
+  private async replaceWith(state: DurableState, rebased: boolean, also: (tx: IDBTransaction) => void): Promise<void> {
+    const mirror = { ...state, theta: Float32Array.from(state.theta), outer: state.outer.map(copyOuterState) };
+    const recs = this.fragments.map((f, p) => fragRecord(f, mirror, p));
+    const crcs = recs.map(crcOf);
+    await this.write((tx) => {
+      also(tx);
+      tx.objectStore('state').put(Float32Array.from(state.theta), 'theta0');
+      if (rebased) tx.objectStore('state').put({ versions: [...state.versions], outer: state.outer.map(copyOuterState) } satisfies LogFrom, 'from');
+      else tx.objectStore('state').delete('from');
+      recs.forEach((r, p) => tx.objectStore('frags').put(r, p));
+      tx.objectStore('state').put(metaOf(mirror, this.layoutHash, crcs), 'meta');
+    });
+    this.mirror = mirror;
+    this.crcs = crcs;
   }
 
   /** Write one commit durably. Resolves only after the transaction completed with strict durability. */
@@ -145,7 +157,7 @@ export class DurableStore {
     try {
       await this.write((tx) => {
         tx.objectStore('frags').put(rec, c.fragment);
-        tx.objectStore('state').put(this.meta(), 'meta');
+        tx.objectStore('state').put(metaOf(d, this.layoutHash, this.crcs), 'meta');
         tx.objectStore('log').put(c.entry, c.seq);
         tx.objectStore('state').put(bytes, 'logBytes');
       });
@@ -233,11 +245,6 @@ export class DurableStore {
     return this.mirror;
   }
 
-  private meta(): Meta {
-    const { theta: _t, outer: _o, ...counters } = this.mirror!;
-    return { ...counters, layoutHash: this.layoutHash, crcs: [...this.crcs] };
-  }
-
   private get<T>(store: string, key: IDBValidKey): Promise<T | undefined> {
     return deadline(new Promise<T | undefined>((resolve, reject) => {
       const req = this.db.transaction(store, 'readonly').objectStore(store).get(key);
@@ -246,15 +253,42 @@ export class DurableStore {
     }), `read ${store}`);
   }
 
+  /**
+   * One strict read-write transaction over every store. Past the deadline it is aborted, so a late one
+   * cannot land after its caller moved on; one already committing cannot be, and its error says the
+   * outcome is unknown (`unknownOutcome`: the caller stops, and a reload finds whichever state is on disk).
+   */
   private write(fill: (tx: IDBTransaction) => void): Promise<void> {
+    let tx: IDBTransaction | undefined;
     return deadline(new Promise<void>((resolve, reject) => {
-      const tx = this.db.transaction(['state', 'frags', 'log'], 'readwrite', { durability: 'strict' });
+      tx = this.db.transaction(['state', 'frags', 'log'], 'readwrite', { durability: 'strict' });
       tx.oncomplete = () => resolve();
-      tx.onabort = () => reject(tx.error ?? new Error('commit transaction aborted'));
-      tx.onerror = () => reject(tx.error ?? new Error('commit transaction failed'));
-      fill(tx);
-    }), 'commit');
+      tx.onabort = () => reject(tx!.error ?? new Error('commit transaction aborted'));
+      tx.onerror = () => reject(tx!.error ?? new Error('commit transaction failed'));
+      // A request that throws as it is made (DataCloneError, a closing database) must not leave the
+      // requests before it to commit alone: the transaction is all or nothing.
+      try {
+        fill(tx);
+      } catch (e) {
+        tx.abort();
+        reject(e);
+      }
+    }), 'commit').catch((e: unknown) => {
+      if ((e as { timedOut?: boolean }).timedOut) {
+        try {
+          tx?.abort();
+        } catch {
+          throw Object.assign(new Error(`${(e as Error).message}, and it was already committing: its outcome is unknown`), { unknownOutcome: true });
+        }
+      }
+      throw e;
+    });
   }
+}
+
+function metaOf(d: DurableState, layoutHash: string, crcs: readonly number[]): Meta {
+  const { theta: _t, outer: _o, ...counters } = d;
+  return { ...counters, layoutHash, crcs: [...crcs] };
 }
 
 function fragRecord(f: Fragment, d: DurableState, p: number): FragRecord {
@@ -271,6 +305,6 @@ function crcOf(r: FragRecord): number {
 
 function deadline<T>(p: Promise<T>, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`IndexedDB: ${what} took over ${COMMIT_DEADLINE_MS} ms`)), COMMIT_DEADLINE_MS); });
+  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(Object.assign(new Error(`IndexedDB: ${what} took over ${COMMIT_DEADLINE_MS} ms`), { timedOut: true })), COMMIT_DEADLINE_MS); });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
