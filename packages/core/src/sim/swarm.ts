@@ -122,6 +122,7 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
   const training = (): boolean => res.tokensTrained < o.tokens;
 
   const transmit = (from: string, to: string | null, conn: number, m: Message): void => {
+    if (down.has(to ?? from)) return; // the link is closed: lost, as a send on a closed data channel is
     const bytes = encodeMessage(m);
     if (to === null) res.bytesUp += bytes.length; else res.bytesDown += bytes.length;
     const type = m.type === 'broadcast' ? `broadcast-${m.precision}` : m.type;
@@ -159,9 +160,12 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
     const l = learners.get(id);
     if (l) transmit('syncer', id, l.conn, m);
   };
+  /** Learners whose link is closed until they dial again: what they send meanwhile is lost. */
+  const down = new Set<string>();
   /** The connection closes; both ends hear of it as a new event (never re-entering the syncer). */
   const cut = (id: string): void => {
     learners.get(id)!.conn++;
+    down.add(id);
     pendingRejoins++;
     q.push(now, { k: 'closed', id });
   };
@@ -245,6 +249,7 @@ export function runSwarm(o: SwarmOptions): SwarmResult {
       const l = learners.get(ev.id)!;
       if (!l.alive) { l.restart(); bornAt.set(l, now); scheduleKill(l); }
       l.conn++;
+      down.delete(l.s.id);
       connect(l);
     }
   }
