@@ -240,8 +240,10 @@ export class LearnerSession {
       for (const p of this.held.splice(0)) this.send(p);
     }
     if (m.type === 'status') this.set({ globalLoss: m.loss, yourTokens: m.yourTokens, learnerTokens: m.learnerTokens, share: m.learnerTokens > 0 ? m.yourTokens / m.learnerTokens : null });
-    else if (m.type === 'reject') this.showError('refused', `coordinator refused us: ${m.reason} (${m.detail})`);
-    else this.feed({ kind: 'message', msg: m, now: performance.now() });
+    else {
+      if (m.type === 'reject') this.showError('refused', `coordinator refused us: ${m.reason} (${m.detail})`);
+      this.feed({ kind: 'message', msg: m, now: performance.now() }); // a refusal too: the engine may say hello again
+    }
   }
 
   private countStep(now: number): void {

@@ -3,7 +3,7 @@ import { getCodec } from '../codecs';
 import { makeLayout } from '../layout';
 import type { Message, MessageOf } from '../protocol';
 import { DEFAULT_LR, localWarmup, lrAt } from '../schedule';
-import { LearnerEngine, rebased, type EngineCommand, type EngineConfig } from './engine';
+import { LearnerEngine, rebased, REHELLO_MS, type EngineCommand, type EngineConfig } from './engine';
 
 // Two fragments of two values each (P = 2); fp32 uplink so pushed deltas can be read back exactly.
 const layout = makeLayout([{ name: 'a', shape: [2], kind: 'dense' }, { name: 'b', shape: [2], kind: 'dense' }]);
@@ -158,6 +158,37 @@ describe('LearnerEngine', () => {
     const ack = { type: 'ack', fragment: 0, round: 5, seq: push!.seq, session: 3, outcome: 'merged', reason: null } as const;
     expect(e.handle({ kind: 'message', msg: { ...ack, session: 2 }, now: 12 })).toEqual([]);
     expect(kinds(e.handle({ kind: 'message', msg: ack, now: 12 }))).toEqual(['settled']);
+  });
+
+  it('a push refused as a norm outlier: hello once, and the snapshot replaces the drifted fragments', () => {
+    const e = joined(3); // host copies as of t = 3, 3 steps on each fragment
+    const pull = (fragment: number, round: number, now: number): MessageOf<'push'> | undefined => sent(e.handle({ kind: 'message', msg: { type: 'pull', fragment, round }, now }), 'push')[0];
+    const refusal = (push: MessageOf<'push'>, reason: 'norm-outlier' | 'round-closed'): MessageOf<'ack'> =>
+      ({ type: 'ack', fragment: push.fragment, round: push.round, seq: push.seq, session: 3, outcome: 'rejected', reason });
+    expect(kinds(e.handle({ kind: 'message', msg: refusal(pull(0, 5, 10)!, 'round-closed'), now: 11 }))).toEqual(['settled']); // other refusals change nothing
+    const [a, b] = [pull(0, 7, 12)!, pull(1, 6, 12)!];
+    expect(kinds(e.handle({ kind: 'message', msg: refusal(b, 'norm-outlier'), now: 13 }))).toEqual(['settled', 'hello']);
+    expect(kinds(e.handle({ kind: 'message', msg: refusal(a, 'norm-outlier'), now: 14 })), 'one hello out at a time').toEqual(['settled']);
+    expect(pull(0, 8, 15), 'a pull while the hello is out waits for the snapshot').toBeUndefined();
+    // Nothing merged meanwhile: the snapshot has the versions the tab holds, and replaces both fragments.
+    e.handle({ kind: 'message', msg: snapshot({ params: Float32Array.from([1.5, 2, 3, 4.5]) }), now: 16 });
+    const out = e.handle({ kind: 'stepped', now: 17, ms: 20 }); // adopted at the step boundary
+    expect(of(out, 'load').map((l) => [[...l.params], l.kept])).toEqual([[[1.5, 2, 3, 4.5], []]]);
+    expect([...e.state.cSteps]).toEqual([0, 0]);
+    expect(sent(e.handle({ kind: 'tick', now: 5000 }), 'hello'), 'answered: no hello again').toEqual([]);
+  });
+
+  it('refused as an unknown learner: hello again at once, unless a hello went out less than REHELLO_MS before', () => {
+    const reject: MessageOf<'reject'> = { type: 'reject', reason: 'unknown-learner', detail: 'say hello first' };
+    const e = new LearnerEngine(cfg, layout);
+    e.handle({ kind: 'connected', now: 0 });
+    expect(kinds(e.handle({ kind: 'message', msg: reject, now: 10 })), 'a message sent before the hello').toEqual([]);
+    expect(kinds(e.handle({ kind: 'message', msg: reject, now: REHELLO_MS })), 'the hello was lost').toEqual(['hello']);
+    e.handle({ kind: 'message', msg: snapshot(), now: REHELLO_MS + 5 });
+    expect(kinds(e.handle({ kind: 'message', msg: { ...reject, reason: 'bad-field' }, now: REHELLO_MS + 6 })), 'other refusals change nothing').toEqual([]);
+    expect(kinds(e.handle({ kind: 'message', msg: reject, now: REHELLO_MS + 7 })), 'reordered behind the snapshot: sent before the hello').toEqual([]);
+    expect(kinds(e.handle({ kind: 'message', msg: reject, now: 2 * REHELLO_MS })), 'dropped as silent after joining').toEqual(['hello']);
+    expect(kinds(e.handle({ kind: 'message', msg: reject, now: 2 * REHELLO_MS + 1 })), 'one hello per REHELLO_MS').toEqual([]);
   });
 
   it('pauses at the next boundary and adopts broadcasts at once while paused', () => {

@@ -84,6 +84,9 @@ interface HostCopy extends Stamp { values: Float32Array }
 /** A push in flight for eager re-application: its round and the values it was made from. */
 interface Pushed { round: number; epoch: number; values: Float32Array; t: number; tokens: number }
 
+/** A refusal as 'unknown-learner' this long (ms) after a hello means the hello was lost (LearnerEngine.unknown). */
+export const REHELLO_MS = 1000;
+
 export class LearnerEngine {
   readonly state: LearnerState;
   /** Tokens trained by this session. */
@@ -109,7 +112,10 @@ export class LearnerEngine {
   private readonly pushed = new Map<number, Pushed>();
   private readonly reads = new Map<number, Stamp>();
   private nextTag = 1;
+  /** When the hello still unanswered was said (ms); undefined once a snapshot answered it. */
   private helloAt: number | undefined;
+  /** When the last hello was said (ms), answered or not. */
+  private lastHelloAt: number | undefined;
   private out: EngineCommand[] = [];
   /** What the coordinator is told this tab trains on: cfg.backend until a 'backend' event moves it. */
   private backend: string;
@@ -131,7 +137,7 @@ export class LearnerEngine {
     this.out = [];
     switch (ev.kind) {
       case 'connected': this.pulls.clear(); this.hello(ev.now); for (const p of this.state.resendable()) this.send(p); break; // pulls held were the old link's
-      case 'message': this.message(ev.msg); break;
+      case 'message': this.message(ev.msg, ev.now); break;
       case 'stepped': this.stepped(ev.ms); break;
       case 'read': this.readDone(ev.tag, ev.values); break;
       case 'rebuilt': this.rebuilt(ev.now); break;
@@ -142,7 +148,7 @@ export class LearnerEngine {
     return this.out;
   }
 
-  private message(m: Message): void {
+  private message(m: Message, now: number): void {
     if (m.type === 'snapshot') {
       this.helloAt = undefined;
       this.snapshot = m;
@@ -154,7 +160,33 @@ export class LearnerEngine {
     else if (m.type === 'ack') {
       const push = this.state.settle(m, this.cfg.session);
       if (push) this.out.push({ kind: 'settled', push, ack: m });
-    }
+      if (push && m.reason === 'norm-outlier') this.resync(now);
+    } else if (m.type === 'reject' && m.reason === 'unknown-learner') this.unknown(now);
+  }
+
+  /**
+   * The coordinator does not know this session: the hello was lost (chaos drops and freezes lose
+   * messages, docs/fault-tolerance.md §2) or the syncer dropped this tab as silent while the link stayed up.
+   * Waiting out the hello deadline (15 s in a tab) would have every META refused meanwhile (≈600 after a
+   * 6 s freeze). A refusal of a message sent before the last hello comes within about a round trip of it
+   * (later only if the link reorders, as the simulator's does, by tens of ms); one that comes REHELLO_MS
+   * or more after it answers a message sent after it, so that hello did not arrive, or was forgotten:
+   * say it again.
+   */
+  private unknown(now: number): void {
+    if (this.lastHelloAt === undefined || now - this.lastHelloAt >= REHELLO_MS) this.hello(now);
+  }
+
+  /**
+   * A push refused as a norm outlier says this tab's model has drifted from the run's, most often because
+   * it trained on while nothing merged (a paused or reloading coordinator, lost pushes: docs/fault-tolerance.md
+   * §3). A broadcast of the fragment would overwrite the drift, but when every learner drifted no push
+   * merges and none comes: each later push is larger still and refused too, and the run stalled for good
+   * (a 40 s pause of the coordinator did it). So the tab asks again with a hello, and the snapshot that
+   * answers it replaces every fragment it holds at the snapshot's versions; at most one hello is out.
+   */
+  private resync(now: number): void {
+    if (this.helloAt === undefined && !this.snapshot && this.joined) this.hello(now);
   }
 
   /**
@@ -336,7 +368,7 @@ export class LearnerEngine {
 
   private hello(now: number): void {
     const c = this.cfg;
-    this.helloAt = now;
+    this.helloAt = this.lastHelloAt = now;
     this.send({ type: 'hello', runId: c.runId, learnerId: c.learnerId, session: c.session, layoutHash: this.layout.hash, tokensPerStep: c.tokensPerStep, backend: this.backend, uplinkCodec: 3 });
   }
 
