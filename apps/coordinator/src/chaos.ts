@@ -3,7 +3,7 @@
  * Every injected fault is counted and logged; randomness is seeded so a schedule can be replayed.
  *  - kill: cut a learner's link without a word (as if its tab died): it must rejoin as a new connection.
  *  - freeze: ignore everything a learner sends for T s (a frozen tab): the heartbeat deadline drops it.
- *  - throttle: delay each message from a learner by D ms (a slow link).
+ *  - throttle: delay each message from a learner by D ms (a slow link); 0 ms lifts every throttle.
  *  - drop: lose N% of incoming messages from everyone (lossy network; pushes and METAs go missing).
  *  - pause: the coordinator itself handles nothing for T s (a hung coordinator tab); input is queued.
  */
@@ -38,6 +38,25 @@ export class Chaos {
     this.counts[fault] = (this.counts[fault] ?? 0) + 1;
     this.log.push({ at: this.now(), fault, target, detail });
     if (this.log.length > 500) this.log.shift();
+  }
+
+  /**
+   * Throttle one of `connected` by `ms`, preferring a tab not yet throttled; `ms` = 0 lifts every
+   * throttle, since a random pick would most often leave the slow tab slow. Returns the tab, 'all', or
+   * undefined when there is nobody to throttle.
+   */
+  throttle(connected: readonly string[], ms: number): string | undefined {
+    if (!(ms > 0)) {
+      this.throttleMs.clear();
+      this.record('throttle', 'all', 'lifted');
+      return 'all';
+    }
+    const free = connected.filter((id) => !this.throttleMs.has(id));
+    const id = this.pick(free.length ? free : connected);
+    if (id === undefined) return undefined;
+    this.throttleMs.set(id, ms);
+    this.record('throttle', id, `${ms} ms`);
+    return id;
   }
 
   /** What to do with one incoming message: 'drop' it, or deliver it after `delayMs`. */

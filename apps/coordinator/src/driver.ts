@@ -172,6 +172,7 @@ export class CoordinatorDriver {
   pause(ms: number): void {
     this.chaos.pausedUntil = performance.now() + ms;
     this.chaos.record('pause', 'coordinator', `${ms} ms`);
+    this.refresh(); // the panel counts the pause now, not once it is over
     setTimeout(() => this.flushHeld(), ms);
   }
 

@@ -183,7 +183,7 @@ $('x-freeze').addEventListener('click', () => {
   const id = someLearner();
   if (id) { driver.chaos.frozenUntil.set(id, performance.now() + 1000 * num('x-freeze-s')); driver.chaos.record('freeze', id, `${num('x-freeze-s')} s`); }
 });
-$('x-throttle').addEventListener('click', () => { const id = someLearner(); if (id) { driver.chaos.throttleMs.set(id, num('x-throttle-ms')); driver.chaos.record('throttle', id, `${num('x-throttle-ms')} ms`); } });
+$('x-throttle').addEventListener('click', () => { driver.chaos.throttle(driver.syncer?.connectedIds() ?? [], num('x-throttle-ms')); });
 $('x-drop').addEventListener('click', () => { driver.chaos.dropRate = num('x-drop-pct') / 100; driver.chaos.record('drop', 'all', `${num('x-drop-pct')}%`); });
 $('x-pause').addEventListener('click', () => driver.pause(1000 * num('x-pause-s')));
 
