@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, makeLayout, planFragments, planHash, Syncer, Timeline, waitsForCommit, type DurableState, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
+import { decodeMessage, encodeMessage, makeLayout, Syncer, Timeline, waitsForCommit, type DurableState, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost, type CoordinatorSigner } from '@tabswarm/net';
 import { describeError, type SampleOptions } from '@tabswarm/worker';
 import { Chaos } from './chaos';
@@ -8,11 +8,11 @@ import type { PrunedLog } from './retention';
 import { RunLog, type Verified } from './run-log';
 import { emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './status';
 import { Evaluator } from './evaluator';
-import { recordedEpoch, recordEpoch, runSigner } from './identity';
+import { runSigner } from './identity';
 import { stateFromModelFile } from './model-file';
 import { stateFromStateFile } from './state-file';
-import { askPersistence, lostRunDatabase, lostStateMessage, storageFacts } from './storage';
-import { DurableStore } from './store';
+import { openStore, resumeRun } from './resume';
+import type { DurableStore } from './store';
 import { SessionSteps } from './session-steps';
 
 /**
@@ -69,41 +69,20 @@ export class CoordinatorDriver {
       Object.assign(this.status, { fingerprint: signer.fingerprint, keyMade: made });
       const { info, backend, theta0: initial } = await this.evaluator.boot();
       const layout = makeLayout(info.specs);
-      // A run stored under another fragment plan (another P, or the planner before row splitting) is refused, not misread.
-      const fragments = planFragments(layout, this.cfg.sync.P);
-      const store = this.store = await DurableStore.open(this.cfg.sync.runId, fragments, `${layout.hash}/plan-${planHash(fragments)}`);
-      // Checked before the incarnation counts up: a database found lost stays lost across reloads, however
-      // many, until the operator restarts the run (counting up, the reloads would reach the recorded epoch).
-      const recorded = await recordedEpoch(this.cfg.sync.runId), last = await store.lastIncarnation();
-      if (lostRunDatabase(recorded, last + 1)) {
-        this.status.lostEpoch = recorded;
-        throw new Error(lostStateMessage(this.cfg.sync.runId, last + 1, recorded)); // before anything is written
-      }
-      const epoch = await store.nextIncarnation();
-      await recordEpoch(this.cfg.sync.runId, epoch);
-      const saved = await store.load();
-      this.status.prunedThrough = await store.prunedThrough();
-      this.status.logBytes = store.logBytes;
-      this.status.storage = await storageFacts(await askPersistence());
-      const fromFile = !saved && this.cfg.init !== undefined ? stateFromModelFile(await fetchModel(this.cfg.init), layout, fragments) : undefined;
-      const theta0 = saved?.theta0 ?? fromFile?.theta ?? initial;
+      const store = this.store = await openStore(this.cfg, layout);
       // The run's tokens per step from the model itself at the run's batch (batch × context, or batch for
       // digits): one source for the claims check, the snapshot every learner gets and the LR clock.
-      const s = this.syncer = new Syncer({ ...this.cfg.sync, tokensPerStep: info.tokensPerStep }, layout, theta0, epoch);
-      if (saved) s.restore(saved.state);
-      else {
-        if (fromFile) s.restore(fromFile);
-        await store.init(s.durable(), fromFile !== undefined);
-      }
+      const { syncer: s, epoch, resumed } = await resumeRun(store, this.cfg, layout, info.tokensPerStep, initial, this.status);
+      this.syncer = s;
       this.restoredTokens = s.mergedTokens;
       Object.assign(this.status, {
-        evalBackend: backend, numParams: theta0.length, epoch, resumedFrom: saved ? s.commitSeq : null,
+        evalBackend: backend, numParams: s.model.theta.length, epoch, resumedFrom: resumed ? s.commitSeq : null,
         commitSeq: s.commitSeq, committedHash: paramsHash(s.model.theta), restoredHash: paramsHash(s.model.theta), mergesPerFragment: s.fragments.map(() => 0), contributorsPerFragment: s.fragments.map(() => 0),
       });
       this.host = await hostCoordinator({
         peerId: coordinatorPeerId(this.cfg.sync.runId), signal: this.cfg.signal, iceServers: this.cfg.iceServers,
         ...(this.cfg.operatorSecret ? { token: this.cfg.operatorSecret } : {}),
-        maxMessageBytes: 8 * theta0.length + (1 << 20),
+        maxMessageBytes: 8 * s.model.theta.length + (1 << 20),
         onJoin: () => undefined, // a learner exists for the syncer once it has said hello
         onMessage: (id, bytes) => this.incoming(id, bytes),
         onLeave: (id) => this.feed({ kind: 'leave', id, now: performance.now() }),
@@ -398,11 +377,4 @@ export class CoordinatorDriver {
     }
     this.onChange();
   }
-}
-
-/** A model file by URL, with a deadline: a start must not hang on a server that never answers. */
-async function fetchModel(url: string): Promise<Uint8Array> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(60_000) });
-  if (!r.ok) throw new Error(`init model ${url}: HTTP ${r.status}`);
-  return new Uint8Array(await r.arrayBuffer());
 }
