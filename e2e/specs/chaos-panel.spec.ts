@@ -24,10 +24,32 @@ test('every chaos button injects its fault into a real swarm, the panel counts i
   };
   const set = (input: string, value: number): Promise<void> => coord.locator(input).fill(String(value));
 
+  // Pause the coordinator for 40 s: what arrives waits and is handled after, in order, and the wait counts
+  // as global downtime, from the first message held to the release, beyond grace cap + one heartbeat
+  // (2 s + 5 s): 40 s − 7 s ≈ 33 s. The tabs train on meanwhile (≈2,000 steps each against H = 8), so
+  // their next pushes are refused as norm outliers; each tab then takes a fresh snapshot (a hello) and
+  // merges again. Before, every later push was refused too and the run never merged again.
+  const paused = await swarm.status<CoordinatorView>(coord);
+  await set('#x-pause-s', 40);
+  await coord.click('#x-pause');
+  await expect(counts).toHaveText('pause: 1');
+  const pausing = () => coord.evaluate(() => (window as unknown as { __coordinator: { chaos: { paused: boolean } } }).__coordinator.chaos.paused);
+  expect(await pausing()).toBe(true);
+  await expect.poll(pausing, { timeout: 50_000, message: 'the pause ends' }).toBe(false);
+  await allMerging(await views(), 2, 'both tabs merging after the pause');
+  const resumed = await swarm.status<CoordinatorView>(coord);
+  const down = resumed.downtimeMs - paused.downtimeMs;
+  console.log(`chaos panel: the 40 s pause added ${down.toFixed(0)} ms of downtime; ${(resumed.rejections['norm-outlier'] ?? 0) - (paused.rejections['norm-outlier'] ?? 0)} pushes refused as norm outliers, then merging again`);
+  expect(down, 'downtime of a 40 s pause beyond the 7 s allowance').toBeGreaterThan(32_000);
+  expect(down, 'downtime of a 40 s pause beyond the 7 s allowance').toBeLessThan(33_500);
+  // Nobody was dropped by the pause: before, its held ticks found a tab silent for 40 s at the release.
+  expect((resumed.rejections['unknown-learner'] ?? 0) - (paused.rejections['unknown-learner'] ?? 0), 'messages refused as from an unknown learner after the pause').toBe(0);
+  expect((await views()).map((l) => l.linkOpens), 'links reopened by the pause').toEqual([1, 1]);
+
   // Kill: the link is cut without a goodbye; the killed tab notices, opens a new link and merges again.
   let before = await views();
   await coord.click('#x-kill');
-  await expect(counts).toHaveText(/^kill: 1$/);
+  await expect(counts).toHaveText(/^pause: 1, kill: 1$/);
   await expect.poll(async () => (await views()).reduce((a, l) => a + l.linkOpens, 0), { timeout: 60_000, message: 'the killed tab reconnects' }).toBe(before.reduce((a, l) => a + l.linkOpens, 0) + 1);
   await allMerging(before, 2, 'both tabs merging after the kill');
 
@@ -67,23 +89,8 @@ test('every chaos button injects its fault into a real swarm, the panel counts i
   await coord.click('#x-drop');
   await allMerging(before, 2, 'both tabs merging after the lossy spell');
 
-  // Pause the coordinator for 30 s: what arrives waits and is handled after, in order. The tabs train on
-  // meanwhile (≈1,500 steps each against H = 8), so their next pushes are refused as norm outliers; each
-  // tab then takes a fresh snapshot (a hello) and merges again. Before, every later push was refused too
-  // and the run never merged again.
-  const paused = await swarm.status<CoordinatorView>(coord);
-  await set('#x-pause-s', 30);
-  await coord.click('#x-pause');
-  await expect(counts).toContainText('pause: 1');
-  const pausing = () => coord.evaluate(() => (window as unknown as { __coordinator: { chaos: { paused: boolean } } }).__coordinator.chaos.paused);
-  expect(await pausing()).toBe(true);
-  await expect.poll(pausing, { timeout: 40_000, message: 'the pause ends' }).toBe(false);
-  await allMerging(await views(), 2, 'both tabs merging after the pause');
-  const resumed = await swarm.status<CoordinatorView>(coord);
-  console.log(`chaos panel: after the 30 s pause, ${(resumed.rejections['norm-outlier'] ?? 0) - (paused.rejections['norm-outlier'] ?? 0)} pushes refused as norm outliers, then merging again`);
-
   const end = await swarm.status<Chaos>(coord);
-  await expect(counts).toContainText('kill: 1, ');
+  await expect(counts).toContainText('pause: 1, kill: 1, ');
   expect([end.chaos.kill, end.chaos.freeze, end.chaos.throttle, end.chaos.drop, end.chaos.pause]).toEqual([1, 1, 2, 2, 1]);
   expect([end.state, end.error]).toEqual(['running', '']);
   console.log(`chaos panel: ${await counts.textContent()}; ${end.commitSeq} commits; rejections ${JSON.stringify(end.rejections)}`);

@@ -2,6 +2,7 @@ import { decodeMessage, encodeMessage, makeLayout, Syncer, Timeline, waitsForCom
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost, type CoordinatorSigner } from '@tabswarm/net';
 import { describeError, type SampleOptions } from '@tabswarm/worker';
 import { Chaos } from './chaos';
+import { HeldEvents } from './held-events';
 import type { CoordinatorConfig } from './config';
 import { paramsHash } from './crc32';
 import type { PrunedLog } from './retention';
@@ -40,7 +41,7 @@ export class CoordinatorDriver {
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
   /** Events that arrived while the coordinator was paused or rebasing, handled in order afterwards. */
-  private readonly held: SyncEvent[] = [];
+  private readonly held = new HeldEvents();
   private readonly trained = new SessionSteps();
   private restoredTokens = 0;
   /** Set while a file replaces the run's state (rebaseOn): events wait in `held`, nothing more is merged. */
@@ -136,7 +137,7 @@ export class CoordinatorDriver {
 
   feed(ev: SyncEvent): void {
     if (!this.syncer || this.status.state === 'failed') return;
-    if (this.chaos.paused || this.rebasing) { this.held.push(ev); return; }
+    if (this.chaos.paused || this.rebasing) return this.held.hold(ev, this.chaos.paused);
     let cmds: SyncCommand[];
     try {
       cmds = this.syncer.handle(ev);
@@ -155,8 +156,16 @@ export class CoordinatorDriver {
     setTimeout(() => this.flushHeld(), ms);
   }
 
+  /**
+   * A paused coordinator commits nothing while its learners push on, which is global downtime as much as
+   * a slow disk is (docs/fault-tolerance.md §1): from the first learner message it held, beyond the same
+   * allowance a commit gets. The rounds those messages then close are timed from their release, so the
+   * commits that follow do not count this wait again.
+   */
   private flushHeld(): void {
-    for (const ev of this.held.splice(0)) this.feed({ ...ev, now: performance.now() });
+    const { events, waitedMs } = this.held.release(performance.now());
+    this.status.downtimeMs += Math.max(0, waitedMs - this.downtimeAllowanceMs);
+    for (const ev of events) this.feed(ev);
   }
 
   /** Cut a learner's link silently, as if its tab had died (chaos). */
@@ -188,7 +197,7 @@ export class CoordinatorDriver {
         // Global downtime: a quorum was waiting (since ≈ closedAt − grace) and no commit landed within
         // grace cap + one heartbeat (docs/fault-tolerance.md §1).
         const waited = done - (e.closedAt - e.graceMs);
-        this.status.downtimeMs += Math.max(0, waited - (this.cfg.sync.grace.capMs + this.cfg.sync.heartbeatMinMs));
+        this.status.downtimeMs += Math.max(0, waited - this.downtimeAllowanceMs);
         // performance.now() counts from this page's navigation: after a reload, the time from the reload.
         if (this.status.firstCommitAfterStartMs === null) this.status.firstCommitAfterStartMs = done;
         this.status.commitMs = 0.9 * this.status.commitMs + 0.1 * (done - t0);
@@ -302,6 +311,11 @@ export class CoordinatorDriver {
       if (!this.chaos.paused) this.flushHeld();
       throw e;
     }
+  }
+
+  /** A quorum may wait this long (ms) for its commit before the wait counts as downtime: grace cap + one heartbeat. */
+  private get downtimeAllowanceMs(): number {
+    return this.cfg.sync.grace.capMs + this.cfg.sync.heartbeatMinMs;
   }
 
   /** True once every command the syncer issued has been carried out (nothing waits on a commit). */
