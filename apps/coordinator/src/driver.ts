@@ -1,5 +1,5 @@
 import { decodeMessage, encodeMessage, makeLayout, Syncer, Timeline, waitsForCommit, type DurableState, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
-import { coordinatorPeerId, hostCoordinator, type CoordinatorHost, type CoordinatorSigner } from '@tabswarm/net';
+import { coordinatorPeerId, hostCoordinator, type CoordinatorHost } from '@tabswarm/net';
 import { describeError, type SampleOptions } from '@tabswarm/worker';
 import { Chaos } from './chaos';
 import { HeldEvents } from './held-events';
@@ -12,6 +12,7 @@ import { Evaluator } from './evaluator';
 import { runSigner } from './identity';
 import { stateFromModelFile } from './model-file';
 import { stateFromStateFile } from './state-file';
+import { Outbox } from './outbox';
 import { openStore, resumeRun } from './resume';
 import type { DurableStore } from './store';
 import { SessionSteps } from './session-steps';
@@ -22,8 +23,8 @@ import { SessionSteps } from './session-steps';
  * nothing the syncer says after a merge (its broadcast, its acks, anything later) leaves this page before
  * that merge is on disk. A pull reveals no state, so it skips the queue (core's waitsForCommit): a round
  * opens while the previous round's commit is still being written (docs/method.md §4). Every frame leaves
- * signed with the run's key (docs/security.md §2), through one signing queue, so learners receive frames in
- * the order the syncer issued them. Evaluation of the global model runs in a worker, never on the main thread.
+ * signed with the run's key, in the order the syncer issued it (outbox.ts). Evaluation of the global model
+ * runs in a worker, never on the main thread.
  */
 export class CoordinatorDriver {
   syncer: Syncer | undefined;
@@ -31,9 +32,7 @@ export class CoordinatorDriver {
   readonly status: CoordinatorStatus = emptyStatus();
   readonly chaos: Chaos;
   private host: CoordinatorHost | undefined;
-  private signer: CoordinatorSigner | undefined;
-  /** Frames are signed one after another and handed to the host in that order. */
-  private signing: Promise<void> = Promise.resolve();
+  private outbox: Outbox | undefined;
   private readonly evaluator: Evaluator;
   private evaluating = false;
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -66,7 +65,6 @@ export class CoordinatorDriver {
     try {
       await this.lead();
       const { signer, made } = await runSigner(this.cfg.sync.runId);
-      this.signer = signer;
       Object.assign(this.status, { fingerprint: signer.fingerprint, keyMade: made });
       const { info, backend, theta0: initial } = await this.evaluator.boot();
       const layout = makeLayout(info.specs);
@@ -89,6 +87,7 @@ export class CoordinatorDriver {
         onLeave: (id) => this.feed({ kind: 'leave', id, now: performance.now() }),
         tuning: { linkMbps: this.cfg.linkMbps },
       });
+      this.outbox = new Outbox(signer, this.host, this.status, (e) => this.fail(e));
       setInterval(() => this.feed({ kind: 'tick', now: performance.now() }), 500);
       setInterval(() => void this.evaluate(), this.cfg.evalEveryMs);
       this.status.state = 'running';
@@ -187,7 +186,7 @@ export class CoordinatorDriver {
 
   private async run(c: Exclude<SyncCommand, { kind: 'wake' | 'rejected' }>): Promise<void> {
     if (this.status.state === 'failed') return;
-    const host = this.host!;
+    const out = this.outbox!;
     switch (c.kind) {
       case 'commit': {
         const t0 = performance.now();
@@ -210,45 +209,20 @@ export class CoordinatorDriver {
         if (e.absent) this.status.mergesBelowK++;
         return;
       }
-      case 'send': {
-        const snapshot = c.msg.type === 'snapshot';
-        return this.signed(encodeMessage(c.msg), (bytes) => {
-          this.status.bytesOut += bytes.length;
-          if (snapshot) this.status.snapshotBytes += bytes.length; // a join's whole model, not per-step traffic
-          host.send(c.to, bytes).catch(() => undefined); // a failed send means the link is closing: onLeave follows
-        });
-      }
+      case 'send':
+        return out.send(c.to, encodeMessage(c.msg), c.msg.type === 'snapshot');
       case 'broadcast': {
         const round = c.msg.type === 'broadcast' ? c.msg.version : undefined;
-        return this.signed(encodeMessage(c.msg), (bytes) => { // encoded and signed once for every recipient
-          this.status.bytesOut += bytes.length * c.to.length;
-          void host.broadcast(c.to, bytes).then(() => {
-            if (round === undefined) return;
-            const commitMs = this.commitMs.get(round);
-            this.commitMs.delete(round);
-            this.feed({ kind: 'synced', round, now: performance.now(), ...(commitMs === undefined ? {} : { commitMs }) });
-          });
+        return out.broadcast(c.to, encodeMessage(c.msg), () => {
+          if (round === undefined) return;
+          const commitMs = this.commitMs.get(round);
+          this.commitMs.delete(round);
+          this.feed({ kind: 'synced', round, now: performance.now(), ...(commitMs === undefined ? {} : { commitMs }) });
         });
       }
-      case 'drop': // behind the signing queue, so a refusal said just before it still leaves
-        this.signing = this.signing.then(() => host.drop(c.id, c.reason)).finally(() => this.dropping.delete(c.id));
-        return;
+      case 'drop':
+        return out.drop(c.id, c.reason, () => this.dropping.delete(c.id));
     }
-  }
-
-  /**
-   * Sign `frame` behind every frame before it, then hand it over. Returns at once: the commit queue never
-   * waits for a signature, and a pull (which skips that queue) still leaves after what was issued before it.
-   */
-  private signed(frame: Uint8Array, deliver: (bytes: Uint8Array) => void): void {
-    const signer = this.signer!;
-    this.signing = this.signing.then(async () => {
-      if (this.status.state === 'failed') return;
-      const t0 = performance.now();
-      const bytes = await signer.seal(frame);
-      this.status.signMs = 0.9 * this.status.signMs + 0.1 * (performance.now() - t0);
-      deliver(bytes);
-    }).catch((e: unknown) => this.fail(e)); // a key that cannot sign: stop rather than send anything unsigned
   }
 
   private wake(at: number): void {
@@ -341,10 +315,7 @@ export class CoordinatorDriver {
       const to = s.connectedIds();
       const learnerTokens = [...s.learners.values()].reduce((n, l) => n + l.tokensMerged, 0);
       for (const id of to) { // each learner hears its own share, so each gets its own signed frame
-        this.signed(encodeMessage({ type: 'status', globalStep: step, loss, learners: to.length, learnerTokens, yourTokens: s.learners.get(id)?.tokensMerged ?? 0 }), (bytes) => {
-          this.status.bytesOut += bytes.length;
-          this.host?.send(id, bytes).catch(() => undefined); // a failed send means the link is closing: onLeave follows
-        });
+        this.outbox?.send(id, encodeMessage({ type: 'status', globalStep: step, loss, learners: to.length, learnerTokens, yourTokens: s.learners.get(id)?.tokensMerged ?? 0 }));
       }
     } catch (e) {
       this.status.evalFailures++;
