@@ -41,7 +41,7 @@ export function mergeWeights(cs: readonly Merged[], cfg: SyncConfig): number[] {
  * The mean of the ⌈n/2⌉ smallest weights. When k < n/2 contributors inflate their claims, those smallest
  * weights are all honest, so the cap c is at most the honest mean and the k inflated weights hold at most
  * k·c / (k·c + Σ_honest min(hᵢ, c)) of the merge: exactly their share k/n when every honest weight reaches
- * c, more by the honest weights below it (≤ k·c / (k·c + (n − k)·h_min)). Real tabs measured 1.10-1.15×
+ * c, more by the honest weights below it (≤ k·c / (k·c + (n − k)·h_min)). Real tabs measured 1.10-1.16×
  * their share (docs/fault-tolerance.md §3). A cap at the median does worse: with the inflated ones on top it
  * is the mean of the middle honest weights, above the honest mean. Honest learners above c are capped too:
  * token weighting acts below it only.
