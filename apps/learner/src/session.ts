@@ -1,5 +1,5 @@
 import { encodeMessage, gather, LearnerEngine, makeLayout, openSigned, type EngineCommand, type EngineEvent, type Message } from '@tabswarm/core';
-import { connectLearner, coordinatorPeerId, pinCoordinator, type LearnerLink, type LearnerPin } from '@tabswarm/net';
+import { connectLearner, coordinatorPeerId, pageClock, pinCoordinator, type LearnerLink, type LearnerPin } from '@tabswarm/net';
 import { describePreset, startTrainer, TrainerError, type BackendName, type InitInfo, type Trainer } from '@tabswarm/worker';
 import { calibrate, choiceKey, pickBackend, remember, type ChoiceStore } from './backend-choice';
 import { HANG_DEADLINE_MS, isRecoverable, RecoveryBudget, trainDeadlineMs } from './recovery';
@@ -80,7 +80,12 @@ export class LearnerSession {
           ? this.lostId(reason)
           : this.set({ state: this.running && this.status.state !== 'paused' ? 'connecting' : this.status.state }),
       });
-      setInterval(() => this.feed({ kind: 'tick', now: performance.now() }), 1000); // the hello deadline
+      // Every second: the hello deadline and the keepalive (KEEPALIVE_MS), on the link's worker-driven clock.
+      // With a main-thread interval instead, a hidden tab on a loaded machine was still dropped by the
+      // syncer as silent for 5.3 s while the page answered every ping (docs/browser.md §5).
+      const clock = pageClock();
+      const tick = (): void => { this.feed({ kind: 'tick', now: performance.now() }); clock.setTimeout(tick, 1000); };
+      clock.setTimeout(tick, 1000);
     } catch (e) {
       this.fail(e);
     }

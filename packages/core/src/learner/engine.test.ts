@@ -3,7 +3,7 @@ import { getCodec } from '../codecs';
 import { makeLayout } from '../layout';
 import type { Message, MessageOf } from '../protocol';
 import { DEFAULT_LR, localWarmup, lrAt } from '../schedule';
-import { LearnerEngine, rebased, REHELLO_MS, type EngineCommand, type EngineConfig } from './engine';
+import { KEEPALIVE_MS, LearnerEngine, rebased, REHELLO_MS, type EngineCommand, type EngineConfig } from './engine';
 
 // Two fragments of two values each (P = 2); fp32 uplink so pushed deltas can be read back exactly.
 const layout = makeLayout([{ name: 'a', shape: [2], kind: 'dense' }, { name: 'b', shape: [2], kind: 'dense' }]);
@@ -39,7 +39,26 @@ describe('LearnerEngine', () => {
     expect(e.handle({ kind: 'tick', now: 999 })).toEqual([]);
     expect(kinds(e.handle({ kind: 'tick', now: 1001 }))).toEqual(['hello']);
     e.handle({ kind: 'message', msg: snapshot(), now: 1002 });
-    expect(e.handle({ kind: 'tick', now: 5000 })).toEqual([]);
+    expect(e.handle({ kind: 'tick', now: 1001 + KEEPALIVE_MS - 1 })).toEqual([]); // answered: no hello, nor yet a heartbeat
+  });
+
+  it('says heartbeat on a tick KEEPALIVE_MS after it last sent anything, so a step longer than the silence limit is not a death', () => {
+    const unanswered = new LearnerEngine(cfg, layout);
+    unanswered.handle({ kind: 'connected', now: 0 });
+    expect(kinds(unanswered.handle({ kind: 'tick', now: 2 * KEEPALIVE_MS }))).toEqual(['hello']); // not joined: hello, never heartbeat
+
+    const e = joined(3); // its last META went out at 4 ms; the fourth step is in flight
+    expect(e.handle({ kind: 'tick', now: 4 + KEEPALIVE_MS - 1 })).toEqual([]);
+    expect(e.handle({ kind: 'tick', now: 4 + KEEPALIVE_MS })).toEqual([{ kind: 'send', msg: { type: 'heartbeat', t: 3, nowMs: 4 + KEEPALIVE_MS } }]);
+    expect(e.handle({ kind: 'tick', now: 4 + 2 * KEEPALIVE_MS - 1 })).toEqual([]); // the heartbeat restarted the clock
+    const end = 5 * KEEPALIVE_MS; // the long step ends: its META restarts the clock too
+    expect(sent(e.handle({ kind: 'stepped', now: end, ms: end - 4 }), 'meta')).toHaveLength(1);
+    expect(sent(e.handle({ kind: 'tick', now: end + KEEPALIVE_MS - 1 }), 'heartbeat')).toEqual([]);
+    // Paused, it goes silent (the syncer drops it, as any learner that stopped), and says heartbeat again once resumed.
+    e.handle({ kind: 'pause', paused: true, now: end + 1 });
+    expect(e.handle({ kind: 'tick', now: end + 10 * KEEPALIVE_MS })).toEqual([]);
+    e.handle({ kind: 'pause', paused: false, now: end + 10 * KEEPALIVE_MS });
+    expect(sent(e.handle({ kind: 'tick', now: end + 10 * KEEPALIVE_MS + 1 }), 'heartbeat')).toEqual([{ type: 'heartbeat', t: 4, nowMs: end + 10 * KEEPALIVE_MS + 1 }]);
   });
 
   it('refuses a snapshot whose run trains another number of tokens per step than its hello said', () => {

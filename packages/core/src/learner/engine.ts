@@ -87,6 +87,14 @@ interface Pushed { round: number; epoch: number; values: Float32Array; t: number
 /** A refusal as 'unknown-learner' this long (ms) after a hello means the hello was lost (LearnerEngine.unknown). */
 export const REHELLO_MS = 1000;
 
+/**
+ * A joined, unpaused learner that has sent nothing for this long (ms) says 'heartbeat' on its next tick.
+ * The syncer drops a learner silent for max(5 s, 3 × its mean step time) (syncer/config.ts), and on a
+ * loaded machine one step outlasted that while the tab was alive (docs/browser.md §5). A learner that
+ * steps faster sends a META every step and never needs it; a paused one goes silent and is dropped.
+ */
+export const KEEPALIVE_MS = 2000;
+
 export class LearnerEngine {
   readonly state: LearnerState;
   /** Tokens trained by this session. */
@@ -117,6 +125,9 @@ export class LearnerEngine {
   /** When the last hello was said (ms), answered or not. */
   private lastHelloAt: number | undefined;
   private out: EngineCommand[] = [];
+  /** The current event's time (ms), and when this learner last sent anything (KEEPALIVE_MS). */
+  private now = 0;
+  private lastSentAt = 0;
   /** What the coordinator is told this tab trains on: cfg.backend until a 'backend' event moves it. */
   private backend: string;
 
@@ -135,6 +146,7 @@ export class LearnerEngine {
 
   handle(ev: EngineEvent): EngineCommand[] {
     this.out = [];
+    this.now = ev.now;
     switch (ev.kind) {
       case 'connected': this.pulls.clear(); this.hello(ev.now); for (const p of this.state.resendable()) this.send(p); break; // pulls held were the old link's
       case 'message': this.message(ev.msg, ev.now); break;
@@ -285,9 +297,16 @@ export class LearnerEngine {
 
   private tick(now: number): void {
     if (this.helloAt !== undefined && now - this.helloAt > this.cfg.helloDeadlineMs) this.hello(now);
+    this.remind(now);
+    if (this.joined && !this.paused && this.helloAt === undefined && now - this.lastSentAt >= KEEPALIVE_MS) {
+      this.send({ type: 'heartbeat', t: this.state.t, nowMs: now });
+    }
+  }
+
+  /** A learner waiting in lockstep sends nothing, so a round the syncer abandoned would leave it waiting
+   * with nobody told: say where it stands again, at most once per hello deadline. */
+  private remind(now: number): void {
     if (this.training || this.helloAt !== undefined || !this.waitsForSync()) { this.waitingSince = undefined; return; }
-    // A learner waiting in lockstep sends nothing, so a round the syncer abandoned would leave it waiting
-    // with nobody told: say where it stands again, at most once per hello deadline.
     if (this.waitingSince === undefined) this.waitingSince = now;
     else if (now - this.waitingSince > this.cfg.helloDeadlineMs) { this.waitingSince = now; this.send(this.state.meta(this.stepMs ?? 0)); }
   }
@@ -384,6 +403,7 @@ export class LearnerEngine {
   }
 
   private send(msg: Message): void {
+    this.lastSentAt = this.now;
     this.out.push({ kind: 'send', msg });
   }
 }
