@@ -1,14 +1,15 @@
 import { decodeMessage, encodeMessage, makeLayout, Syncer, Timeline, waitsForCommit, type DurableState, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost } from '@tabswarm/net';
-import { describeError, type SampleOptions } from '@tabswarm/worker';
+import type { SampleOptions } from '@tabswarm/worker';
 import { Chaos } from './chaos';
 import { HeldEvents } from './held-events';
 import type { CoordinatorConfig } from './config';
 import { paramsHash } from './crc32';
 import type { PrunedLog } from './retention';
 import { RunLog, type Verified } from './run-log';
-import { emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './status';
+import { countCommit, emptyStatus, goodput, outerStatus, type CoordinatorStatus } from './status';
 import { Evaluator } from './evaluator';
+import { EvalLoop } from './eval-loop';
 import { runSigner } from './identity';
 import { stateFromModelFile } from './model-file';
 import { stateFromStateFile } from './state-file';
@@ -34,9 +35,8 @@ export class CoordinatorDriver {
   private host: CoordinatorHost | undefined;
   private outbox: Outbox | undefined;
   private readonly evaluator: Evaluator;
-  private evaluating = false;
+  private readonly evalLoop: EvalLoop;
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
-  private evaluatedAt = -1;
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
   /** Events that arrived while the coordinator was paused or rebasing, handled in order afterwards. */
@@ -58,6 +58,7 @@ export class CoordinatorDriver {
     this.chaos = new Chaos(cfg.chaosSeed, () => performance.now());
     this.log = new RunLog(cfg, this.status, () => this.refresh());
     this.evaluator = new Evaluator(cfg);
+    this.evalLoop = new EvalLoop(this.evaluator, this.status, (id, bytes) => this.outbox?.send(id, bytes));
     this.status.timeline = this.timeline.points; // the same array, filled in place
   }
 
@@ -192,21 +193,8 @@ export class CoordinatorDriver {
         const t0 = performance.now();
         await this.log.commit(this.store!, c.commit);
         const done = performance.now();
-        const e = c.commit.entry;
-        // Global downtime: a quorum was waiting (since ≈ closedAt − grace) and no commit landed within
-        // grace cap + one heartbeat (docs/fault-tolerance.md §1).
-        const waited = done - (e.closedAt - e.graceMs);
-        this.status.downtimeMs += Math.max(0, waited - this.downtimeAllowanceMs);
-        // performance.now() counts from this page's navigation: after a reload, the time from the reload.
-        if (this.status.firstCommitAfterStartMs === null) this.status.firstCommitAfterStartMs = done;
-        this.status.commitMs = 0.9 * this.status.commitMs + 0.1 * (done - t0);
         this.commitMs.set(c.commit.version, done - t0);
-        this.status.commitSeq = c.commit.seq;
-        this.status.committedHash = paramsHash(this.store!.state!.theta);
-        this.status.mergesPerFragment[e.fragment]!++;
-        this.status.contributorsPerFragment[e.fragment] = e.contributors.length;
-        this.status.contributorsTotal += e.contributors.length;
-        if (e.absent) this.status.mergesBelowK++;
+        countCommit(this.status, c.commit.entry, { seq: c.commit.seq, hash: paramsHash(this.store!.state!.theta), t0, done, allowanceMs: this.downtimeAllowanceMs });
         return;
       }
       case 'send':
@@ -297,33 +285,8 @@ export class CoordinatorDriver {
     return this.queued === 0;
   }
 
-  /**
-   * Held-out loss of the global model, in the evaluation worker; skipped when nothing merged since or one
-   * is still running. A failed evaluation costs one point of the loss curve, never the run: it is counted
-   * and shown, and the next interval tries again on a new worker.
-   */
   private async evaluate(): Promise<void> {
-    const s = this.syncer;
-    if (!s || this.evaluating || s.merges === this.evaluatedAt || this.status.state !== 'running') return;
-    this.evaluating = true;
-    const merges = s.merges, step = s.globalStep, tokens = s.mergedTokens;
-    try {
-      const loss = await this.evaluator.loss(Float32Array.from(s.model.theta));
-      this.evaluatedAt = merges;
-      this.status.loss.push({ step, tokens, loss, at: performance.now() });
-      // Each learner hears its own share of the merged tokens (its page shows it), so one frame per learner.
-      const to = s.connectedIds();
-      const learnerTokens = [...s.learners.values()].reduce((n, l) => n + l.tokensMerged, 0);
-      for (const id of to) { // each learner hears its own share, so each gets its own signed frame
-        this.outbox?.send(id, encodeMessage({ type: 'status', globalStep: step, loss, learners: to.length, learnerTokens, yourTokens: s.learners.get(id)?.tokensMerged ?? 0 }));
-      }
-    } catch (e) {
-      this.status.evalFailures++;
-      this.status.evalError = describeError(e);
-    } finally {
-      this.evaluating = false;
-    }
-    this.refresh();
+    if (this.syncer && await this.evalLoop.run(this.syncer)) this.refresh();
   }
 
   /**

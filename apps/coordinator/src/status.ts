@@ -1,5 +1,5 @@
 import type { StorageFacts } from './storage';
-import { describeOuter, type OuterMode, type Reason, type Syncer, type TimelinePoint } from '@tabswarm/core';
+import { describeOuter, type MergeLogEntry, type OuterMode, type Reason, type Syncer, type TimelinePoint } from '@tabswarm/core';
 
 /** What the dashboard shows and Playwright polls (window.__tabswarm). */
 export interface CoordinatorStatus {
@@ -83,6 +83,24 @@ export interface CoordinatorStatus {
    * global step each came from, which drawing (a count of finished strokes) the prediction is of, and why the
    * last attempt failed (empty when it did not). */
   demo: { sample: string; sampleStep: number; prediction: number[] | null; predictionStep: number; drawing: number; error: string };
+}
+
+/**
+ * A durable commit on the dashboard: its write time (ms, an EMA), its merge's counts, and the global
+ * downtime it shows (docs/fault-tolerance.md §1): a quorum was waiting since ≈ closedAt − grace, and what
+ * passed beyond `allowanceMs` (grace cap + one heartbeat) before the commit landed is downtime. Times are
+ * performance.now() (ms since this page's navigation, so after a reload since the reload).
+ */
+export function countCommit(st: CoordinatorStatus, e: MergeLogEntry, c: { seq: number; hash: string; t0: number; done: number; allowanceMs: number }): void {
+  st.downtimeMs += Math.max(0, c.done - (e.closedAt - e.graceMs) - c.allowanceMs);
+  if (st.firstCommitAfterStartMs === null) st.firstCommitAfterStartMs = c.done;
+  st.commitMs = 0.9 * st.commitMs + 0.1 * (c.done - c.t0);
+  st.commitSeq = c.seq;
+  st.committedHash = c.hash;
+  st.mergesPerFragment[e.fragment]!++;
+  st.contributorsPerFragment[e.fragment] = e.contributors.length;
+  st.contributorsTotal += e.contributors.length;
+  if (e.absent) st.mergesBelowK++;
 }
 
 export function outerStatus(s: Syncer): Pick<CoordinatorStatus, 'outerMode' | 'outerStep' | 'outerModeMerges'> {
