@@ -25,8 +25,24 @@ export function chunkLength(entries: readonly MergeLogEntry[], maxBytes: number)
   return n;
 }
 
-/** A pruned piece of the log as NDJSON (θ₀ first in the piece that starts at commit 1). */
-export interface PrunedPart { from: number; through: number; ndjson: Blob }
+/**
+ * A pruned piece of the log as NDJSON, commits `from` to `through`; `head`: the first piece pruned from
+ * this log, so its NDJSON opens with the θ₀ line (the log starts at commit 1, or at N + 1 for a run
+ * rebased on a state file saved at commit N).
+ */
+export interface PrunedPart { from: number; through: number; head: boolean; ndjson: Blob }
+
+/**
+ * One retention step's piece, from the log's keys (commit seqs) and entries read oldest first after
+ * `prunedThrough`: as many as chunkLength takes, named by their own keys. Not `prunedThrough + 1` on:
+ * a log rebased on a state file saved at commit N holds keys from N + 1 with nothing pruned (store.ts
+ * rebase), and counting from 1 there named, deleted and counted commits that were not in the chunk.
+ */
+export function nextChunk(prunedThrough: number, keys: readonly number[], entries: readonly MergeLogEntry[], maxBytes: number): { from: number; through: number; head: boolean; entries: MergeLogEntry[] } | undefined {
+  const n = chunkLength(entries, maxBytes);
+  if (n === 0) return undefined;
+  return { from: keys[0]!, through: keys[n - 1]!, head: prunedThrough === 0, entries: entries.slice(0, n) };
+}
 
 /**
  * The pruned pieces this page still holds for download and replay, oldest first. Memory is bounded: past
@@ -56,17 +72,17 @@ export class PrunedLog {
 
   /** The held pieces joined into runs of consecutive commits: one download each. */
   runs(): PrunedPart[] {
-    const out: Array<{ from: number; through: number; blobs: Blob[] }> = [];
+    const out: Array<{ from: number; through: number; head: boolean; blobs: Blob[] }> = [];
     for (const p of this.parts) {
       const last = out.at(-1);
-      if (last && last.through + 1 === p.from) { last.through = p.through; last.blobs.push(p.ndjson); } else out.push({ from: p.from, through: p.through, blobs: [p.ndjson] });
+      if (last && last.through + 1 === p.from) { last.through = p.through; last.blobs.push(p.ndjson); } else out.push({ from: p.from, through: p.through, head: p.head, blobs: [p.ndjson] });
     }
-    return out.map((r) => ({ from: r.from, through: r.through, ndjson: new Blob(r.blobs, { type: 'application/x-ndjson' }) }));
+    return out.map((r) => ({ from: r.from, through: r.through, head: r.head, ndjson: new Blob(r.blobs, { type: 'application/x-ndjson' }) }));
   }
 
-  /** True when the held pieces cover every commit from 1 on without a gap (so a replay can start at θ₀). */
+  /** True when the held pieces cover the log from its start (the θ₀ line) without a gap, so a replay can start there. */
   whole(): boolean {
     const r = this.runs();
-    return r.length === 1 && r[0]!.from === 1;
+    return r.length === 1 && r[0]!.head;
   }
 }

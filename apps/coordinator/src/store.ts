@@ -1,6 +1,6 @@
 import { applyCommit, copyOuterState, gather, logLine, scatter, theta0Line, type Commit, type DurableState, type Fragment, type LogFrom, type MergeLogEntry } from '@tabswarm/core';
 import { crc32 } from './crc32';
-import { chunkLength, entryBytes, type PrunedPart } from './retention';
+import { entryBytes, nextChunk, type PrunedPart } from './retention';
 
 /**
  * The coordinator's durable state in IndexedDB (docs/fault-tolerance.md §2). One database per run:
@@ -180,15 +180,18 @@ export class DurableStore {
    * tail continues from. Undefined when there is nothing to prune.
    */
   async pruneChunk(keepLast: number, maxBytes: number): Promise<PrunedPart | undefined> {
-    const from = ((await this.get<number>('state', 'prunedThrough')) ?? 0) + 1;
+    const pruned = await this.prunedThrough();
     const last = (this.mirror?.commitSeq ?? 0) - keepLast;
-    if (last < from) return undefined;
-    const candidates = await this.range(from, last, CHUNK_ENTRIES);
-    if (candidates.length === 0) return undefined;
-    const entries = candidates.slice(0, chunkLength(candidates, maxBytes));
-    const through = from + entries.length - 1;
-    const head = from === 1 ? [`${await this.headLine()}\n`] : [];
-    const ndjson = new Blob([...head, ...entries.map((e) => `${logLine(e)}\n`)], { type: 'application/x-ndjson' });
+    if (last <= pruned) return undefined;
+    // The chunk is named by the keys read, not counted from prunedThrough + 1: after a state file saved
+    // at commit N the log holds N + 1 on with nothing pruned. Recording prunedThrough = N at the rebase
+    // instead would say that log lost commits it never had: its download would lose the θ₀ line and
+    // Verify log by replay would refuse it (run-log.ts), and databases rebased before have no such record.
+    const read = await this.range(pruned + 1, last, CHUNK_ENTRIES);
+    const chunk = nextChunk(pruned, read.keys, read.entries, maxBytes);
+    if (!chunk) return undefined;
+    const { from, through, head, entries } = chunk;
+    const ndjson = new Blob([...(head ? [`${await this.headLine()}\n`] : []), ...entries.map((e) => `${logLine(e)}\n`)], { type: 'application/x-ndjson' });
     const bytes = Math.max(0, this.bytes - entries.reduce((s, e) => s + entryBytes(e), 0));
     await this.write((tx) => {
       tx.objectStore('log').delete(IDBKeyRange.bound(from, through));
@@ -196,7 +199,7 @@ export class DurableStore {
       tx.objectStore('state').put(bytes, 'logBytes');
     });
     this.bytes = bytes;
-    return { from, through, ndjson };
+    return { from, through, head, ndjson };
   }
 
   /** What the stored merge-log entries cost, bytes (retention.ts entryBytes). */
@@ -209,11 +212,15 @@ export class DurableStore {
     return (await this.get<number>('state', 'prunedThrough')) ?? 0;
   }
 
-  private range(from: number, through: number, count: number): Promise<MergeLogEntry[]> {
-    return deadline(new Promise<MergeLogEntry[]>((resolve, reject) => {
-      const req = this.db.transaction('log', 'readonly').objectStore('log').getAll(IDBKeyRange.bound(from, through), count);
-      req.onsuccess = () => resolve(req.result as MergeLogEntry[]);
-      req.onerror = () => reject(req.error ?? new Error('reading the log failed'));
+  /** At most `count` log keys and their entries from `from` to `through`, oldest first, in one read. */
+  private range(from: number, through: number, count: number): Promise<{ keys: number[]; entries: MergeLogEntry[] }> {
+    return deadline(new Promise<{ keys: number[]; entries: MergeLogEntry[] }>((resolve, reject) => {
+      const log = this.db.transaction('log', 'readonly').objectStore('log');
+      const bound = IDBKeyRange.bound(from, through);
+      const keys = log.getAllKeys(bound, count), entries = log.getAll(bound, count);
+      // Requests in a transaction complete in order: the keys are in once the entries are.
+      entries.onsuccess = () => resolve({ keys: keys.result as number[], entries: entries.result as MergeLogEntry[] });
+      for (const r of [keys, entries]) r.onerror = () => reject(r.error ?? new Error('reading the log failed'));
     }), 'read the merge log');
   }
 
