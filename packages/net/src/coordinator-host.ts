@@ -198,6 +198,8 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
   };
 
   const admit = (learnerId: string, secret: string, conn: ConnectionHandle): void => {
+    // Again at open: the arrival check saw only links already open, not the others pending beside this one.
+    if (!links.has(learnerId) && links.size >= maxLearners) return refuseConnection(conn, 'full');
     const bound = boundSecret(learnerId);
     if (bound !== undefined && !sameSecret(bound, secret)) return refuseOpen(conn, 'id-in-use', 'another session holds this learner id');
     held.delete(learnerId);

@@ -1,6 +1,6 @@
 /** hostCoordinator + connectLearner over the in-memory fake PeerJS (test/fake-peer.ts), on a fake clock. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { hostCoordinator, type CoordinatorHost } from './coordinator-host';
+import { hostCoordinator, type CoordinatorHost, type CoordinatorOptions } from './coordinator-host';
 import { coordinatorPeerId } from './ids';
 import { connectLearner, type LifecycleTarget } from './learner-link';
 import type { SignalConfig } from './transport';
@@ -20,9 +20,9 @@ function world() {
   const inbox: Array<[string, string]> = [];
   const cleanup: Array<{ close(): void }> = [];
   /** `onLeave`: what the caller does with the host while it reports a leave (the driver refreshes and sends). */
-  const host = async (onLeave?: (h: CoordinatorHost, id: string) => void): Promise<CoordinatorHost> => {
+  const host = async (onLeave?: (h: CoordinatorHost, id: string) => void, extra: Partial<CoordinatorOptions> = {}): Promise<CoordinatorHost> => {
     const h: CoordinatorHost = await hostCoordinator({
-      peerId: COORD, signal, iceServers: [], maxMessageBytes: 1 << 20, clock, random: () => 0.5, createPeer: net.factory,
+      ...extra, peerId: COORD, signal, iceServers: [], maxMessageBytes: 1 << 20, clock, random: () => 0.5, createPeer: net.factory,
       onJoin: (id, link) => events.push(['join', id, link.replaced]),
       onMessage: (id, b) => inbox.push([id, td.decode(b)]),
       onLeave: (id, reason) => { events.push(['leave', id, reason]); onLeave?.(h, id); },
@@ -144,6 +144,22 @@ describe('coordinator host and learner link', () => {
     await owner.link.send(te.encode('still here'));
     await settle();
     expect(w.inbox).toEqual([['alice', 'still here']]);
+  });
+
+  // The arrival-time check alone let every connection that was still negotiating together in (up to 64).
+  it('maxLearners holds for new ids whose connections were pending at once', async () => {
+    const w = (current = world());
+    const h = await w.host(undefined, { maxLearners: 1 });
+    const ls = ['a', 'b', 'c'].map((id) => w.learner(id));
+    await settle();
+    expect(h.learners()).toEqual(['a']);
+    expect(w.events).toEqual([['join', 'a', false]]);
+    expect(h.stats().refusedConnections).toEqual({ full: 2 });
+    expect(ls.map((l) => l.link.state)).toEqual(['open', 'waiting', 'waiting']); // refused, they retry later
+    const again = w.learner('a'); // the same id reconnecting is not a new learner: it replaces its link
+    await settle();
+    expect(again.link.state).toBe('open');
+    expect(h.learners()).toEqual(['a']);
   });
 
   it('the binding outlives a closed link for sessionHoldMs, then the id is free', async () => {
