@@ -21,7 +21,7 @@ export interface ChannelTuning {
   maxPartials: number;
   /** Bytes all incomplete incoming messages may reserve (default 2 × maxMessageBytes). */
   maxBufferedBytes: number;
-  /** Drop an incomplete incoming message after this long without a chunk, in ms (default 30 s). */
+  /** Drop an incomplete incoming message after this long without a chunk, in ms (default 30 s); a stall of our own thread does not count (heartbeat.ts liveNow). */
   partialIdleMs: number;
   /** Cap on this side's sends, megabits/s (rate-limit.ts; default Infinity: no cap). */
   linkMbps: number;

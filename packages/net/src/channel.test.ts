@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Channel, type ChannelOptions } from './channel';
-import { CHUNK_HEADER_BYTES, writeChunkHeader } from './chunk';
+import { CHUNK_HEADER_BYTES, chunkFrames, writeChunkHeader } from './chunk';
 import { NetError } from './errors';
 import { FakeClock, settle } from '../test/fake-clock';
 import { FakeConn } from '../test/fake-peer';
@@ -24,6 +24,17 @@ function pair(over: Partial<ChannelOptions> = {}) {
 }
 
 const filled = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
+
+/** A channel on a connection with nothing behind it: the test hands it frames itself. */
+function lone() {
+  const clock = new FakeClock();
+  const conn = new FakeConn('a', undefined, { serialization: 'raw', reliable: true });
+  conn.markOpen();
+  const got: Uint8Array[] = [], closes: string[] = [];
+  const ch = new Channel(conn, { maxMessageBytes: 1 << 20, clock, onMessage: (m) => got.push(m), onClose: (r, d) => closes.push(`${r}: ${d}`) });
+  const frames = (msgId: number, bytes: Uint8Array) => [...chunkFrames(msgId, bytes)].map((f) => f.slice().buffer);
+  return { clock, conn, ch, got, closes, frames };
+}
 
 describe('Channel', () => {
   it('delivers whole messages, large and small, in order, counting bytes', async () => {
@@ -106,6 +117,45 @@ describe('Channel', () => {
     expect(closes.b).toEqual(['heartbeat-timeout']);
     expect(a.closed && b.closed).toBe(true);
     await expect(a.send(new Uint8Array(1))).rejects.toMatchObject({ code: 'closed' });
+  });
+
+  // A 31 s stall of our own thread: the peer's next chunks queued up behind it. The partial message must
+  // not be judged idle on that time (as the heartbeat does not judge silence on it), whichever runs first.
+  it('a long stall of our thread does not drop a partial message whose next chunk is queued: overdue tick first', async () => {
+    const { clock, conn, ch, got, closes, frames } = lone();
+    const msg = filled(200_000, 7), f = frames(7, msg); // 4 chunks of 64 KiB
+    conn.deliver(f[0]);
+    clock.t = 31_000; // no timer ran meanwhile
+    clock.advance(0); // the overdue tick fires before the queued frames
+    for (const x of f.slice(1)) conn.deliver(x);
+    await settle();
+    expect(closes).toEqual([]);
+    expect(ch.stats().refused).toEqual({});
+    expect(got.map((m) => Buffer.from(m).equals(Buffer.from(msg)))).toEqual([true]);
+  });
+
+  it('a long stall of our thread does not drop a partial message whose next chunk is queued: another first chunk first', async () => {
+    const { clock, conn, ch, got, closes, frames } = lone();
+    const one = frames(1, filled(200_000, 1)), two = frames(2, filled(200_000, 2)); // two sends in flight, interleaved
+    conn.deliver(one[0]);
+    clock.t = 31_000; // no timer ran meanwhile
+    conn.deliver(two[0]); // a new message's first chunk sweeps the partials before the overdue tick runs
+    for (let i = 1; i < 4; i++) { conn.deliver(one[i]); conn.deliver(two[i]); }
+    clock.advance(0);
+    await settle();
+    expect(closes).toEqual([]);
+    expect(ch.stats().refused).toEqual({});
+    expect(got.map((m) => m.length)).toEqual([200_000, 200_000]);
+  });
+
+  it('still drops a partial message that gets no chunk for 30 s while the link is live', async () => {
+    const { clock, b, cb, closes } = pair();
+    cb.deliver(lone().frames(9, filled(200_000, 9))[0]); // a peer that starts a message and never finishes it
+    for (let i = 0; i < 29; i++) await clock.advanceAsync(1000);
+    expect(b.stats().partials).toBe(1);
+    await clock.advanceAsync(1000);
+    expect(b.stats()).toMatchObject({ partials: 0, refused: { timeout: 1 } });
+    expect(closes).toEqual({ a: [], b: [] }); // a timeout is not fatal
   });
 
   it('waits for bufferedamountlow above the high-water mark', async () => {

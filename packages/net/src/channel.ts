@@ -68,7 +68,8 @@ export class Channel {
     if (Number.isFinite(t.linkMbps)) this.bucket = new TokenBucket(mbpsToBytesPerMs(t.linkMbps), t.chunkBytes + CHUNK_HEADER_BYTES, this.clock);
     this.reassembler = new Reassembler(
       makeLimits(this.maxMessageBytes, { chunkBytes: t.chunkBytes, maxPartials: t.maxPartials, maxBufferedBytes: t.maxBufferedBytes, idleTimeoutMs: t.partialIdleMs }),
-      () => this.clock.now(),
+      // Idle time on the heartbeat's live clock: after a stall of our thread the next chunks may be queued behind it.
+      () => this.heartbeat.liveNow(),
     );
     this.heartbeat = new Heartbeat({
       intervalMs: t.heartbeatIntervalMs, timeoutMs: t.heartbeatTimeoutMs, clock: this.clock,

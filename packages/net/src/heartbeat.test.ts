@@ -100,6 +100,18 @@ describe('Heartbeat', () => {
     expect(dead).toHaveLength(1);
   });
 
+  it('liveNow runs with the clock but leaves out a stall of our thread, seen before or after the overdue tick', () => {
+    const { clock, hb } = setup();
+    clock.advance(3500); // on-time ticks at 1, 2, 3 s
+    expect(hb.liveNow()).toBe(3500);
+    clock.t = 40_000; // a stall: no timer runs
+    expect(hb.liveNow()).toBe(5000); // at most two intervals since the 3 s tick
+    clock.advance(0); // the overdue tick
+    expect(hb.liveNow()).toBe(5000);
+    clock.advance(1500);
+    expect(hb.liveNow()).toBe(6500);
+  });
+
   it('validates its parameters', () => {
     const clock = new FakeClock();
     expect(() => new Heartbeat({ clock, intervalMs: 1000, timeoutMs: 1000, send: () => undefined, onDead: () => undefined })).toThrow(RangeError);

@@ -56,6 +56,8 @@ export class Heartbeat {
   private stopped = true;
   private smoothed: number | undefined;
   private last: number | undefined;
+  private live = 0; // liveNow() at liveAt, in ms
+  private liveAt: number; // clock.now() at the last tick (or start), in ms
 
   constructor(private readonly o: HeartbeatOptions) {
     this.intervalMs = o.intervalMs ?? DEFAULT_HEARTBEAT.intervalMs;
@@ -63,7 +65,7 @@ export class Heartbeat {
     if (!(this.intervalMs > 0) || !(this.timeoutMs > this.intervalMs)) {
       throw new RangeError(`heartbeat needs 0 < intervalMs < timeoutMs, got ${this.intervalMs} / ${this.timeoutMs}`);
     }
-    this.lastHeard = o.clock.now();
+    this.lastHeard = this.liveAt = o.clock.now();
   }
 
   /** Smoothed round-trip time in ms; undefined until the first pong. */
@@ -75,6 +77,15 @@ export class Heartbeat {
     return this.last;
   }
 
+  /**
+   * A clock in ms that runs with clock.now() but counts at most two intervals from one tick to the next:
+   * time our own thread stalled (a late tick, see tick()) is left out. For timeouts on the peer's progress,
+   * which cannot show while frames queue behind us (channel.ts: incomplete messages).
+   */
+  liveNow(): number {
+    return this.live + Math.min(this.o.clock.now() - this.liveAt, 2 * this.intervalMs);
+  }
+
   /** Milliseconds since any frame was heard. */
   get silentMs(): number {
     return this.o.clock.now() - this.lastHeard;
@@ -83,7 +94,8 @@ export class Heartbeat {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.lastHeard = this.o.clock.now();
+    this.live = this.liveNow();
+    this.lastHeard = this.liveAt = this.o.clock.now();
     this.schedule();
   }
 
@@ -131,6 +143,8 @@ export class Heartbeat {
   private tick(): void {
     this.timer = undefined;
     if (this.stopped) return;
+    this.live = this.liveNow();
+    this.liveAt = this.o.clock.now();
     const silent = this.silentMs;
     // A tick that fires more than one interval late means OUR thread stalled (a long task, a frozen or
     // throttled tab): the peer's frames may be queued behind us, so judge silence on the next tick.
