@@ -40,6 +40,9 @@ export class LearnerSession {
    * an impostor never receives one, not even a resend of an unacked push (docs/security.md §2). */
   private trusted = false;
   private held: Message[] = [];
+  /** Bumped when a link opens. A frame speaks only for the link it came on: a check that ends after the next
+   * link opened must neither trust that link (it may be an impostor on the coordinator's id) nor restart it. */
+  private linkGen = 0;
 
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = initialStatus(cfg);
@@ -68,6 +71,7 @@ export class LearnerSession {
         onOpen: () => {
           this.status.linkOpens++;
           this.clearError('link');
+          this.linkGen++;
           this.trusted = false;
           this.held = [];
           this.feed({ kind: 'connected', now: performance.now() }); // hello, then every push not yet acked (held until trusted)
@@ -222,18 +226,25 @@ export class LearnerSession {
   }
 
   private receive(bytes: Uint8Array): void {
+    const gen = this.linkGen; // at receipt: the check below may end after another link opened
     this.inbox = this.inbox.then(() => openSigned(bytes, this.pin)).then((d) => {
+      const current = gen === this.linkGen;
       if (d.ok) {
+        if (!current) return; // that link is gone; the engine said hello again on this one
         this.clearError('link'); // a frame that opens: the link works
         return this.deliver(d.value);
       }
-      if (d.reason !== 'wrong-key' && d.reason !== 'bad-signature' && d.reason !== 'unsigned') return this.showError('link', `coordinator sent an invalid message: ${d.reason}`);
-      // Not the run's coordinator: nothing it said is used, this tab's secret is burnt for the next load,
-      // and the link starts over, with a backoff, until the coordinator with the pinned key answers.
+      if (d.reason !== 'wrong-key' && d.reason !== 'bad-signature' && d.reason !== 'unsigned') {
+        return current ? this.showError('link', `coordinator sent an invalid message: ${d.reason}`) : undefined;
+      }
+      // Not the run's coordinator: nothing it said is used, this tab's secret is burnt for the next load (it
+      // went to that stranger, whichever link it was), and this link starts over, with a backoff, until the
+      // coordinator with the pinned key answers.
       const refusals = this.status.identityRefusals;
       refusals[d.reason] = (refusals[d.reason] ?? 0) + 1;
-      this.showError('link', `coordinator identity refused: ${d.reason} (${d.detail})`);
       burnSecret();
+      if (!current) return;
+      this.showError('link', `coordinator identity refused: ${d.reason} (${d.detail})`);
       this.link?.restart('untrusted-coordinator');
     }).catch((e: unknown) => this.fail(e));
   }
