@@ -110,16 +110,37 @@ async function detailOf(name: BackendName): Promise<string | undefined> {
 }
 
 /**
+ * Makes a hung `tf.setBackend(name)` harmless. TF.js (4.22 engine.js) outdates a pending async init only
+ * when another async init starts or the backend is removed; a later setBackend to a backend already
+ * initialised or with a sync factory (the rollback target, cpu, webgl) leaves it pending, so `tf.ready()`
+ * waits on it, every op throws "Backend ... has not yet been initialized", and if it resolves late its
+ * setBackend installs its instance behind the newer name. removeBackend outdates and clears it; the same
+ * factory is registered again, with its priority, so a later init may retry.
+ */
+function abandonPendingInit(name: BackendName): void {
+  const engine = tf.engine() as unknown as { backendName: string | null; pendingBackendInit: Promise<boolean> | null | undefined };
+  if (engine.backendName !== name || engine.pendingBackendInit == null) return;
+  const factory = tf.findBackendFactory(name);
+  const priority = tf.engine().registryFactory[name]?.priority;
+  tf.removeBackend(name);
+  tf.registerBackend(name, factory, priority);
+}
+
+/**
  * Makes `name` the active TF.js backend, or explains why not. Never throws and never takes longer than
- * `timeoutMs` (+ one macrotask). After a timeout the hung init is abandoned: TF.js ignores a stale
- * pending init once another setBackend call starts.
+ * `timeoutMs` (+ one macrotask). Once it has failed, the attempt is abandoned: a prepare() still running
+ * (requestAdapter, a dynamic import) never reaches tf.setBackend, and a hung factory is cut loose
+ * (abandonPendingInit), so the next initBackend works at once.
  */
 export async function initBackend(name: BackendName, timeoutMs = DEFAULT_INIT_TIMEOUT_MS, opts: BackendInitOptions = {}): Promise<BackendInit> {
   const { allowFallback = false, now = () => performance.now() } = opts;
   const t0 = now();
   let adapter: AdapterInfo | undefined;
+  let abandoned = false;
   const run = async (): Promise<BackendInit> => {
     adapter = await prepare(name, allowFallback, (a) => { adapter = a; });
+    // Past the deadline something else may own the engine (a model training on the rollback backend).
+    if (abandoned) throw new Error(`init ${name} abandoned`);
     const ok = await tf.setBackend(name);
     if (!ok) return { ok: false, backend: name, initMs: now() - t0, reason: `tf.setBackend('${name}') returned false (its factory failed; see console)`, ...(adapter ? { adapter } : {}) };
     await tf.ready();
@@ -130,6 +151,8 @@ export async function initBackend(name: BackendName, timeoutMs = DEFAULT_INIT_TI
   try {
     return await withDeadline(run(), timeoutMs, `init ${name}`);
   } catch (e) {
+    abandoned = true;
+    abandonPendingInit(name);
     return { ok: false, backend: name, initMs: now() - t0, reason: describeError(e), ...(adapter ? { adapter } : {}) };
   }
 }
