@@ -26,10 +26,13 @@ export class DeviceLossWatch {
     return this.lostInfo;
   }
 
-  /** Starts watching `device` (the one the active model lives on). */
-  watch(device: GpuDeviceLike): void {
+  /**
+   * Watches `device`, the one the active model lives on; undefined (a backend without one) stops watching.
+   * Only that device counts: one left behind by a backend switch may go without harm.
+   */
+  watch(device: GpuDeviceLike | undefined): void {
     this.device = device;
-    // Only the device the model is on now: one left behind by a backend switch may go without harm.
+    if (!device) return;
     device.lost.then(
       (i) => this.device === device && this.markLost({ reason: String(i?.reason ?? 'unknown'), message: String(i?.message ?? '') }),
       (e: unknown) => this.device === device && this.markLost({ reason: 'unknown', message: `device.lost rejected: ${describeError(e)}` }),

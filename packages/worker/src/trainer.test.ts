@@ -282,6 +282,20 @@ describe('TrainerCore.switchBackend', () => {
     expect((await core.train(1, 0.5)).steps).toBe(1);
     await expect(core.switchBackend('tpu')).rejects.toMatchObject({ code: 'bad-argument' });
   });
+
+  it('after switching off WebGPU, the device left behind is no longer watched', async () => {
+    let lose!: (i: { reason: string }) => void;
+    const gpu: GpuDeviceLike = { lost: new Promise((r) => (lose = r)), destroy: () => undefined };
+    const init = async (backend: BackendName): Promise<BackendInit> => ({ ok: true, backend, initMs: 1, ...(backend === 'webgpu' ? { device: gpu } : {}) });
+    const core = new TrainerCore({ loadDataset: async () => ({}), createTrainModel: () => new FakeModel() }, init);
+    await core.init({ workload: 'digits', dataBaseUrl: 'x', batch: 4, seed: 1, backend: 'webgpu' });
+    await core.switchBackend('wasm');
+    lose({ reason: 'unknown' });
+    expect(await core.train(1, 0.5)).toMatchObject({ steps: 1 });
+    core.noteUnhandled(Object.assign(new Error('Instance reference no longer exists'), { name: 'AbortError' }));
+    expect(await core.train(1, 0.5)).toMatchObject({ steps: 1 });
+    expect(await core.debugLoseDevice()).toBe(false);
+  });
 });
 
 describe('helpers', () => {

@@ -162,7 +162,7 @@ export class TrainerCore {
     // Whatever reaches here was chosen by the probe or named by the caller: a fallback adapter is allowed.
     const r = await this.initFn(backend, undefined, { allowFallback: true });
     if (!r.ok) throw new TrainerError('backend-failed', `${backend}: ${r.reason}`);
-    if (r.device) this.loss.watch(r.device);
+    this.loss.watch(r.device);
     this.backend = backend;
     this.adapter = r.adapter ?? this.probed.get(backend)?.adapter;
     let model: TrainModel;
