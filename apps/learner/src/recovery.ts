@@ -9,7 +9,7 @@ import { isDeviceLost, TrainerError, WorkerCrashedError, WorkerTerminatedError, 
 export function isRecoverable(e: unknown): boolean {
   if (e instanceof WorkerCrashedError || e instanceof WorkerTimeoutError || isDeviceLost(e)) return true;
   if (e instanceof WorkerTerminatedError) return !e.message.startsWith('trainer terminated'); // ours on purpose: final
-  return e instanceof TrainerError && (e.code === 'state-invalid' || e.code === 'step-failed' || e.code === 'non-finite-loss');
+  return e instanceof TrainerError && (e.code === 'state-invalid' || e.code === 'step-failed' || e.code === 'non-finite-loss' || e.code === 'write-failed');
 }
 
 /** At most `max` rebuilds per `windowMs`: a tab whose worker keeps dying leaves cleanly instead of thrashing. */

@@ -15,13 +15,14 @@ export type TrainerErrorCode =
   | 'bad-argument' // rejected before touching any state
   | 'step-failed' // a training step threw; parameters are suspect until setParams
   | 'non-finite-loss' // a training step produced NaN/Inf; parameters are suspect until setParams
+  | 'write-failed' // setParams or writeFragment threw part-way; parameters are suspect until setParams
   | 'state-invalid' // an earlier failure left parameters suspect; only setParams/init/dispose are accepted
-  | 'model-failed' // the model threw outside a step (data load, read, write, evaluate)
+  | 'model-failed' // the model could not be built or answered wrongly outside a step (data load, read, evaluate)
   | 'internal'; // anything else, wrapped so that only TrainerErrors cross the boundary
 
 const CODES: ReadonlySet<string> = new Set<TrainerErrorCode>([
   'device-lost', 'no-backend', 'backend-failed', 'not-initialised', 'bad-argument', 'step-failed',
-  'non-finite-loss', 'state-invalid', 'model-failed', 'internal',
+  'non-finite-loss', 'write-failed', 'state-invalid', 'model-failed', 'internal',
 ]);
 
 export class TrainerError extends Error {

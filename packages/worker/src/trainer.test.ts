@@ -162,6 +162,17 @@ describe('TrainerCore', () => {
     expect(await core.train(1, 0.1)).toMatchObject({ steps: 1 });
   });
 
+  it('a write that throws part-way is write-failed (recoverable, unlike a refused model) and leaves the parameters suspect', async () => {
+    const { core, start, models } = setup();
+    await start();
+    const oom = (): never => { throw new Error('out of memory'); };
+    models[0]!.writeFragment = oom;
+    await expect(core.writeFragment(FRAG_B, floats(1, 2, 3, 4))).rejects.toThrow(/^write-failed: writeFragment 1 threw: out of memory; parameters are now suspect/);
+    await expect(core.getParams()).rejects.toMatchObject({ code: 'state-invalid' });
+    models[0]!.setParams = oom;
+    await expect(core.setParams(new ArrayBuffer(40))).rejects.toMatchObject({ code: 'write-failed' });
+  });
+
   it('a non-finite loss is a failure, not a result', async () => {
     const { core, start, models } = setup();
     await start();

@@ -201,7 +201,7 @@ export class TrainerCore {
         m.setParams(new Float32Array(buf));
         if (this.suspect) m.resetOptimizer();
       } catch (e) {
-        throw this.poison('model-failed', 'setParams threw', e);
+        throw this.poison('write-failed', 'setParams threw', e);
       }
       this.suspect = undefined;
     });
@@ -260,7 +260,7 @@ export class TrainerCore {
       try {
         m.writeFragment(f, current === undefined ? new Float32Array(buf) : rebased(new Float32Array(buf), current, new Float32Array(rebase!)));
       } catch (e) {
-        throw this.poison('model-failed', `writeFragment ${f.index} threw`, e);
+        throw this.poison('write-failed', `writeFragment ${f.index} threw`, e);
       }
     });
   }
