@@ -14,7 +14,7 @@ export type TrainerErrorCode =
   | 'not-initialised' // call needs init() first
   | 'bad-argument' // rejected before touching any state
   | 'step-failed' // a training step threw; parameters are suspect until setParams
-  | 'non-finite-loss' // a training step produced NaN/Inf; parameters are suspect until setParams
+  | 'non-finite-loss' // a training step's loss or gradient norm was NaN/Inf; parameters are suspect until setParams
   | 'write-failed' // setParams or writeFragment threw part-way; parameters are suspect until setParams
   | 'state-invalid' // an earlier failure left parameters suspect; only setParams/init/dispose are accepted
   | 'model-failed' // the model could not be built or answered wrongly outside a step (data load, read, evaluate)

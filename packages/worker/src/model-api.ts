@@ -35,8 +35,11 @@ export interface TrainModel {
   setParams(flat: Float32Array): void;
   readFragment(f: Fragment): Promise<Float32Array>;
   writeFragment(f: Fragment, values: Float32Array): void;
-  /** One AdamW step; `optimizerSteps` is AdamW's step count after it. */
-  step(lr: number): Promise<{ loss: number; optimizerSteps: number }>;
+  /**
+   * One AdamW step. `loss` is the batch's before the update; `gradNorm` (global L2, before clipping) is the
+   * only sign that the update itself went non-finite; `optimizerSteps` is AdamW's step count after it.
+   */
+  step(lr: number): Promise<{ loss: number; gradNorm: number; optimizerSteps: number }>;
   evaluate(): Promise<number>;
   sample(o: SampleOptions): Promise<string>;
   predict(pixels: Float32Array): Promise<number[]>;

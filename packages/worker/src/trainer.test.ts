@@ -27,7 +27,7 @@ class FakeModel implements TrainModel {
   steps = 0;
   resets = 0;
   disposed = false;
-  plan: Array<'ok' | 'throw' | 'nan' | 'hang'> = [];
+  plan: Array<'ok' | 'throw' | 'nan' | 'nan-grad' | 'hang'> = [];
   async getParams(): Promise<Float32Array> {
     return this.params.slice();
   }
@@ -42,14 +42,14 @@ class FakeModel implements TrainModel {
   writeFragment(f: Fragment, values: Float32Array): void {
     for (const s of f.segments) this.params.set(values.subarray(s.dstOffset, s.dstOffset + s.size), s.srcOffset);
   }
-  async step(lr: number): Promise<{ loss: number; optimizerSteps: number }> {
+  async step(lr: number): Promise<{ loss: number; gradNorm: number; optimizerSteps: number }> {
     const what = this.plan.shift() ?? 'ok';
     if (what === 'hang') return new Promise(() => undefined);
     this.params[0] = (this.params[0] ?? 0) + lr; // a half-applied update before failing, as a real backend might
     if (what === 'throw') throw new Error('kernel exploded');
     this.steps++;
     this.moments.steps++;
-    return { loss: what === 'nan' ? NaN : 2 / this.steps, optimizerSteps: this.moments.steps };
+    return { loss: what === 'nan' ? NaN : 2 / this.steps, gradNorm: what === 'nan-grad' ? Infinity : 1, optimizerSteps: this.moments.steps };
   }
   async evaluate(): Promise<number> {
     return 1.5;
@@ -173,12 +173,18 @@ describe('TrainerCore', () => {
     await expect(core.setParams(new ArrayBuffer(40))).rejects.toMatchObject({ code: 'write-failed' });
   });
 
-  it('a non-finite loss is a failure, not a result', async () => {
+  it('a non-finite loss or gradient norm is a failure, not a result', async () => {
     const { core, start, models } = setup();
     await start();
     models[0]!.plan = ['nan'];
     await expect(core.train(1, 0.1)).rejects.toMatchObject({ code: 'non-finite-loss' });
     await expect(core.getParams()).rejects.toMatchObject({ code: 'state-invalid' });
+    // The loss is taken before the update: a non-finite gradient makes the parameters NaN under a finite loss,
+    // and a read of them (a push) could come before the next step's loss shows it.
+    await core.setParams(new ArrayBuffer(40));
+    models[0]!.plan = ['nan-grad'];
+    await expect(core.train(2, 0.1)).rejects.toThrow(/^non-finite-loss: step 1\/2 gave gradient norm Infinity; parameters are now suspect/);
+    await expect(core.readFragment(FRAG_B)).rejects.toMatchObject({ code: 'state-invalid' });
   });
 
   it('reads and writes fragments as whole, owned buffers', async () => {

@@ -223,14 +223,17 @@ export class TrainerCore {
       const t0 = this.now();
       let sum = 0, optimizerSteps = 0;
       for (let i = 1; i <= n; i++) {
-        let loss: number;
+        let loss: number, gradNorm: number;
         const s0 = this.slowdown > 1 ? this.now() : 0;
         try {
-          ({ loss, optimizerSteps } = await this.loss.race(m.step(lr)));
+          ({ loss, gradNorm, optimizerSteps } = await this.loss.race(m.step(lr)));
         } catch (e) {
           throw this.poison('step-failed', `step ${i}/${n} threw`, e);
         }
         if (!Number.isFinite(loss)) throw this.poison('non-finite-loss', `step ${i}/${n} gave loss ${loss}`);
+        // A NaN/Inf gradient makes every parameter NaN while this step's loss (taken before the update) is finite;
+        // a fragment read before the next step would carry them into a push, whose encoder refuses them.
+        if (!Number.isFinite(gradNorm)) throw this.poison('non-finite-loss', `step ${i}/${n} gave gradient norm ${gradNorm}`);
         sum += loss;
         // A device `slowdown`× slower: idle (slowdown − 1) × this step's own compute time (ms), so the
         // step's wall time (and msPerStep, and the stepMs the coordinator sees) scales with it.
