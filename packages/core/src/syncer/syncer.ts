@@ -37,6 +37,9 @@ export class Syncer {
   abandoned = 0;
   /** Round-robin pointer: the fragment the next round opens on, when it is due. */
   nextFragment = 0;
+  /** Fragments whose last round merged nothing (abandoned, or its merge refused): still due, so schedule
+   * opens them again when the fragment in turn is not due, instead of waiting for it (docs/method.md §4). */
+  private readonly unmerged = new Set<number>();
   /** Commits so far: +1 per merged round, across reloads (restore). */
   commitSeq = 0;
   readonly dedupe = new DedupeTable();
@@ -101,6 +104,7 @@ export class Syncer {
     this.mergedTokens = d.mergedTokens;
     this.commitSeq = d.commitSeq;
     this.rounds.clear();
+    this.unmerged.clear();
     this.dedupe.clear();
     for (const row of d.dedupe) this.dedupe.set(row);
     // A state written before the norm windows were durable has none: those fragments start cold, under
@@ -250,7 +254,7 @@ export class Syncer {
     // even below K, rather than stall the run; with no push at all the round is abandoned.
     if (now >= r.openedAt + this.cfg.roundTimeoutMs) r.waitingFor.clear(); // stop waiting for the silent
     const everyoneAnswered = r.waitingFor.size === 0;
-    if (everyoneAnswered && r.pushes.size === 0) { this.rounds.delete(r.round); this.abandoned++; return; }
+    if (everyoneAnswered && r.pushes.size === 0) { this.rounds.delete(r.round); this.unmerged.add(r.fragment); this.abandoned++; return; }
     if (everyoneAnswered || (r.deadline !== undefined && now >= r.deadline)) this.close(r, now);
   }
 
@@ -310,6 +314,7 @@ export class Syncer {
    * pushes were hostile or honest, the model stays finite and the next round starts from it.
    */
   private refuseRound(r: Round, pushes: readonly Contribution[], reason: Reason, detail: string): void {
+    this.unmerged.add(r.fragment);
     for (const c of pushes) {
       this.count(reason);
       this.badput.invalid += c.cTokens / this.cfg.P;
@@ -331,18 +336,35 @@ export class Syncer {
     for (const r of [...this.rounds.values()]) this.advance(r, now);
   }
 
-  /** Open rounds round-robin while fewer than τ are in flight and the next fragment is due. */
+  /**
+   * Open rounds round-robin while fewer than τ are in flight and the next fragment is due. When it is not,
+   * a due fragment whose last round merged nothing is opened instead, without moving the pointer: in
+   * lockstep its learners take no step until it merges, so the next fragment would never come due.
+   */
   private schedule(now: number): void {
     while (this.rounds.size < this.cfg.tau) {
-      const p = this.nextFragment;
-      if ([...this.rounds.values()].some((r) => r.fragment === p) || !fragmentDue(this.cfg, this.model.versions[p]!, p, this.learners.values())) return;
+      const p = this.openable();
+      if (p === undefined) return;
       const ready = [...this.learners.values()].filter((l) => l.connected && (l.cSteps[p] ?? 0) >= 1).map((l) => l.id);
       const r = openRound(++this.globalStep, p, now, ready);
       this.rounds.set(r.round, r);
       this.timing.opened(r);
-      this.nextFragment = (p + 1) % this.cfg.P;
+      this.unmerged.delete(p);
+      if (p === this.nextFragment) this.nextFragment = (p + 1) % this.cfg.P;
       this.out.push({ kind: 'broadcast', to: ready, msg: { type: 'pull', fragment: p, round: r.round } });
     }
+  }
+
+  /** The fragment the next round opens on: nextFragment when it is due, else the first due unmerged one after it. */
+  private openable(): number | undefined {
+    const due = (p: number): boolean =>
+      ![...this.rounds.values()].some((r) => r.fragment === p) && fragmentDue(this.cfg, this.model.versions[p]!, p, this.learners.values());
+    if (due(this.nextFragment)) return this.nextFragment;
+    for (let i = 1; i < this.cfg.P; i++) {
+      const p = (this.nextFragment + i) % this.cfg.P;
+      if (this.unmerged.has(p) && due(p)) return p;
+    }
+    return undefined;
   }
 
   /** Ask for a tick at the earliest deadline, once per distinct deadline (the driver keeps one timer). */

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { getCodec } from '../codecs';
+import { makeLayout } from '../layout';
+import type { Message } from '../protocol';
+import { makeSyncConfig } from './config';
+import type { Msg, SyncCommand } from './events';
+import { Syncer } from './syncer';
+
+/**
+ * A fragment whose round merged nothing (abandoned, or its merge refused) is still due: the syncer must
+ * open it again even when the round-robin pointer has moved on to a fragment that is not due, or a lockstep
+ * run (docs/method.md §9), whose learners stop at the first fragment that reached its bar, waits for good.
+ */
+const layout = makeLayout([
+  { name: 'a', shape: [2], kind: 'dense' },
+  { name: 'b', shape: [2], kind: 'dense' },
+]);
+const fp32 = getCodec(0);
+if (!fp32.ok) throw new Error('fp32 codec missing');
+const lockstep = (): Syncer =>
+  new Syncer(makeSyncConfig({ runId: 'r', P: 2, H: 4, tau: 1, K: 1, lockstep: true, uplinkCodec: 0, minStepMs: 1e-3, tokensPerStep: 10, stepBound: Number.MAX_VALUE }), layout, Float32Array.from([1, 2, 3, 4]));
+const hello: Msg<'hello'> = { type: 'hello', runId: 'r', learnerId: 'x', session: 1, layoutHash: layout.hash, tokensPerStep: 10, backend: 'cpu', uplinkCodec: 0 };
+// Fragment 0's bar before its first merge is ⌈H·1/P⌉ = 2 steps, fragment 1's is 4: x stops after 2 steps.
+const meta = (versions = [0, 0]): Msg<'meta'> => ({ type: 'meta', t: 2, cSteps: [2, 2], cTokens: [20, 20], versions, stepMs: 100 });
+const pulls = (cmds: SyncCommand[]): Array<Msg<'pull'>> =>
+  cmds.flatMap((c) => ((c.kind === 'send' || c.kind === 'broadcast') && c.msg.type === 'pull' ? [c.msg] : []));
+
+describe('a round that merged nothing', () => {
+  it('is reopened on its fragment when that is due and the next fragment in turn is not (lockstep, the push never came)', () => {
+    const s = lockstep();
+    s.handle({ kind: 'join', id: 'x', now: 0, hello });
+    expect(pulls(s.handle({ kind: 'message', id: 'x', now: 1, msg: meta() }))).toEqual([{ type: 'pull', fragment: 0, round: 1 }]);
+    // x's push is lost. It waits in lockstep: a heartbeat every second, its META again every 15 s (its
+    // hello deadline), for 10 minutes; the syncer ticks every second.
+    const seen: Array<[number, Msg<'pull'>]> = [];
+    for (let now = 1001; now <= 601_001; now += 1000) {
+      const msg: Message = (now - 1) % 15_000 === 0 ? meta() : { type: 'heartbeat', t: 2, nowMs: now };
+      for (const out of [s.handle({ kind: 'message', id: 'x', now, msg }), s.handle({ kind: 'tick', now })]) for (const p of pulls(out)) seen.push([now, p]);
+    }
+    // Round 1 is abandoned at its 30 s timeout and fragment 0 is pulled again at once, then every 30 s
+    // while no push comes; round-robin still points at fragment 1.
+    expect(seen[0]).toEqual([30_001, { type: 'pull', fragment: 0, round: 2 }]);
+    expect(s.abandoned).toBe(20);
+    expect(seen.every(([, p]) => p.fragment === 0)).toBe(true);
+    expect(s.nextFragment).toBe(1);
+    // The push of the latest pull merges fragment 0; fragment 1 follows in turn once it is due.
+    const last = seen[seen.length - 1]![1];
+    const merged = s.handle({ kind: 'message', id: 'x', now: 601_002, msg: { type: 'push', fragment: 0, round: last.round, epoch: 1, baseVersion: 0, seq: 1, t: 2, cSteps: 2, cTokens: 20, codec: 0, payload: fp32.value.encode(Float32Array.from([0, 0])) } });
+    expect(merged.some((c) => c.kind === 'commit')).toBe(true);
+    expect(pulls(s.handle({ kind: 'message', id: 'x', now: 601_003, msg: { ...meta([last.round, 0]), t: 4, cSteps: [0, 4], cTokens: [0, 40] } }))).toEqual([{ type: 'pull', fragment: 1, round: last.round + 1 }]);
+  });
+});
