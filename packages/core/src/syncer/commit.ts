@@ -21,6 +21,9 @@ export interface Commit {
   nextFragment: number;
   /** The fragment's norm-cap window after this merge (guards.ts RunningMedian), oldest first. */
   norms: number[];
+  /** The dedupe rows this merge adds: its contributors', less those of a session its learner has since
+   * left for a new one (syncer.ts ownSession), whose rows they would erase. */
+  dedupe: DedupeRow[];
   /** The merge-log line, with the contributions' payloads so that the log alone replays the run. */
   entry: MergeLogEntry;
 }
@@ -63,7 +66,7 @@ export function applyCommit(d: DurableState, c: Commit, fragments: readonly Frag
   d.norms = fragments.map((_, p) => (p === c.fragment ? [...c.norms] : [...(d.norms?.[p] ?? [])]));
   const table = new DedupeTable();
   for (const row of d.dedupe) table.set(row);
-  for (const k of c.entry.contributors) table.set({ id: k.id, session: k.session, seq: k.seq, round: c.entry.round, fragment: c.fragment, reason: null });
+  for (const row of c.dedupe) table.set(row);
   d.dedupe = table.mergedRows();
 }
 

@@ -8,7 +8,7 @@ import { BanList } from './bans';
 import { commitBroadcasts } from './broadcast';
 import { copyOuter, type Commit, type DurableState } from './commit';
 import { quorumOf, type SyncConfig } from './config';
-import { DedupeTable, type Outcome } from './dedupe';
+import { DedupeTable, type DedupeRow, type Outcome } from './dedupe';
 import type { Msg, SyncCommand, SyncEvent } from './events';
 import { GlobalModel } from './global-model';
 import { badputCause, RunningMedian } from './guards';
@@ -273,16 +273,18 @@ export class Syncer {
     this.merges++;
     // A push carries one fragment, 1/P of the model: it credits cTokens/P merged tokens, so the progress
     // clock counts each trained token once when all P fragments of it have been merged.
+    const rows: DedupeRow[] = [];
     for (const c of pushes) {
       const credited = creditedTokens(c, this.cfg) / this.cfg.P;
       this.mergedTokens += credited;
       const l = this.learners.get(c.id);
       if (l) { l.merges++; l.tokensMerged += credited; }
-      this.dedupe.set({ id: c.id, session: c.session, seq: c.seq, round: r.round, fragment: p, reason: null });
+      if (this.ownSession(c)) rows.push({ id: c.id, session: c.session, seq: c.seq, round: r.round, fragment: p, reason: null });
     }
+    for (const row of rows) this.dedupe.set(row);
     const commit: Commit = {
       seq: ++this.commitSeq, epoch: this.epoch, fragment: p, version: r.round, values: Float32Array.from(values), outer: copyOuter(this.model.outer[p]!),
-      globalStep: this.globalStep, mergedTokens: this.mergedTokens, nextFragment: this.nextFragment, norms: this.norms[p]!.window,
+      globalStep: this.globalStep, mergedTokens: this.mergedTokens, nextFragment: this.nextFragment, norms: this.norms[p]!.window, dedupe: rows,
       entry: {
         round: r.round, fragment: p, version: r.round, openedAt: r.openedAt, closedAt: now, graceMs: r.graceMs ?? 0, ...(q ? { quantized: q } : {}), outer, ...(absent > 0 ? { absent } : {}),
         contributors: pushes.map((c, i) => ({ id: c.id, session: c.session, seq: c.seq, baseVersion: c.baseVersion, cSteps: c.cSteps, cTokens: c.cTokens, weight: weights[i]!, codec: c.codec, payload: c.payload })),
@@ -319,11 +321,22 @@ export class Syncer {
       this.count(reason);
       this.badput.invalid += c.cTokens / this.cfg.P;
       this.out.push({ kind: 'rejected', from: c.id, reason, detail: `round ${r.round}: ${detail}` });
-      this.dedupe.set({ id: c.id, session: c.session, seq: c.seq, round: r.round, fragment: r.fragment, reason });
+      if (this.ownSession(c)) this.dedupe.set({ id: c.id, session: c.session, seq: c.seq, round: r.round, fragment: r.fragment, reason });
       if (this.learners.get(c.id)?.connected) {
         this.out.push({ kind: 'send', to: c.id, msg: { type: 'ack', fragment: r.fragment, round: r.round, seq: c.seq, session: c.session, outcome: 'rejected', reason } });
       }
     }
+  }
+
+  /**
+   * Whether a push's session is still its learner's: a tab that reloaded since it pushed is a new session,
+   * and the old one can never resend (its memory went with it). A round that closes after the reload must
+   * not write the old session's row: the table keeps one session per learner (dedupe.ts), so that row
+   * would erase the new session's, and a resend of a merged push would be answered round-closed.
+   */
+  private ownSession(c: Contribution): boolean {
+    const l = this.learners.get(c.id);
+    return l === undefined || l.session === c.session;
   }
 
   private tick(now: number): void {
