@@ -127,6 +127,25 @@ describe('claims the coordinator can check (issue 10)', () => {
     expect(s.progress).toBeLessThan(1e-3);
   });
 
+  it('badput counts a refused or superseded claim at most as a merge credits it: 2H steps of the run\'s batch', () => {
+    // Before: a round refused for leaving fp32 added each push's claimed cTokens to the invalid badput, and
+    // a merge added every other learner's META cTokens, never checked, to the superseded badput.
+    const s = new Syncer(cfgOf({ stepBound: Number.MAX_VALUE }), layout, init); // the outer step is the check here
+    lone(s, 0);
+    s.handle({ kind: 'tick', now: 1_000_000 });
+    const steps = 400_000; // within the elapsed-time bound, as above
+    expect(lone(s, 1_000_000).push(new Float32Array(64).fill(-3e38), { cSteps: steps, cTokens: 8 * steps }, steps)).toBe('non-finite');
+    expect(s.badput.invalid).toBe(2 * 8 * 8); // stepsCapFactor · H steps × 8 tokens, P = 1
+    const t = new Syncer(cfgOf(), layout, init);
+    for (const id of ['x', 'y']) t.handle({ kind: 'join', id, now: 0, hello: hello(id) });
+    t.handle({ kind: 'message', id: 'x', now: 1000, msg: { type: 'meta', t: 100, cSteps: [8], cTokens: [64], versions: [0], stepMs: 20 } });
+    t.handle({ kind: 'message', id: 'y', now: 1000, msg: { type: 'meta', t: 100, cSteps: [8], cTokens: [1e12], versions: [0], stepMs: 20 } });
+    t.handle({ kind: 'message', id: 'x', now: 1001, msg: { type: 'push', fragment: 0, round: 1, epoch: 1, baseVersion: 0, seq: 1, t: 100, cSteps: 8, cTokens: 64, codec: 0, payload: fp32.ok ? fp32.value.encode(honest(8)) : new Uint8Array() } });
+    // y never answers: the round closes without it at the end of the grace window (2 steps of 20 ms).
+    expect(t.handle({ kind: 'tick', now: 1100 }).some((c) => c.kind === 'commit')).toBe(true);
+    expect(t.badput.superseded).toBe(8 * 8); // y's 8 steps of 8 tokens, not the trillion it claimed
+  });
+
   it('steps claimed over several pushes are bounded by elapsed time, not only each push', () => {
     const s = new Syncer(cfgOf({ minStepMs: 100 }), layout, init);
     const x = lone(s);

@@ -168,8 +168,13 @@ export class Syncer {
         }
         l.t = msg.t; l.stepMs = msg.stepMs; l.versions = [...msg.versions];
         // Counters only count toward a fragment the learner holds at its current version: a META sent
-        // before a broadcast arrived would otherwise make that fragment look due again at once.
-        msg.cSteps.forEach((s, p) => { l.cSteps[p] = msg.versions[p] === this.model.versions[p] ? s : 0; l.cTokens[p] = msg.cTokens[p] ?? 0; });
+        // before a broadcast arrived would otherwise make that fragment look due again at once. Its tokens
+        // (pending, then superseded badput if a merge closes without it) are unchecked claims: credited at
+        // most like a push's (merge-round.ts creditedTokens).
+        msg.cSteps.forEach((s, p) => {
+          l.cSteps[p] = msg.versions[p] === this.model.versions[p] ? s : 0;
+          l.cTokens[p] = creditedTokens({ cSteps: s, cTokens: msg.cTokens[p] ?? 0 }, this.cfg);
+        });
         return this.pullLate(l);
       case 'push': return this.push(l, msg, now);
       case 'heartbeat': l.t = Math.max(l.t, msg.t); return;
@@ -319,7 +324,7 @@ export class Syncer {
     this.unmerged.add(r.fragment);
     for (const c of pushes) {
       this.count(reason);
-      this.badput.invalid += c.cTokens / this.cfg.P;
+      this.badput.invalid += creditedTokens(c, this.cfg) / this.cfg.P; // at most a merge's credit, as in push()
       this.out.push({ kind: 'rejected', from: c.id, reason, detail: `round ${r.round}: ${detail}` });
       if (this.ownSession(c)) this.dedupe.set({ id: c.id, session: c.session, seq: c.seq, round: r.round, fragment: r.fragment, reason });
       if (this.learners.get(c.id)?.connected) {
