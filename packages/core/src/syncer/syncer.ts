@@ -356,8 +356,10 @@ export class Syncer {
 
   /**
    * Open rounds round-robin while fewer than τ are in flight and the next fragment is due. When it is not,
-   * a due fragment whose last round merged nothing is opened instead, without moving the pointer: in
-   * lockstep its learners take no step until it merges, so the next fragment would never come due.
+   * another due fragment is opened instead, without moving the pointer, if the fragment in turn has a round
+   * in flight (one that waits up to 30 s for a lost push must not hold up the others: τ rounds are meant to
+   * be in flight), or if its own last round merged nothing (in lockstep its learners take no step until it
+   * merges, so the next fragment would never come due).
    */
   private schedule(now: number): void {
     while (this.rounds.size < this.cfg.tau) {
@@ -373,14 +375,15 @@ export class Syncer {
     }
   }
 
-  /** The fragment the next round opens on: nextFragment when it is due, else the first due unmerged one after it. */
+  /** The fragment the next round opens on: nextFragment when it is due, else the first due one after it that schedule may open. */
   private openable(): number | undefined {
     const due = (p: number): boolean =>
       ![...this.rounds.values()].some((r) => r.fragment === p) && fragmentDue(this.cfg, this.model.versions[p]!, p, this.learners.values());
     if (due(this.nextFragment)) return this.nextFragment;
+    const turnBusy = [...this.rounds.values()].some((r) => r.fragment === this.nextFragment);
     for (let i = 1; i < this.cfg.P; i++) {
       const p = (this.nextFragment + i) % this.cfg.P;
-      if (this.unmerged.has(p) && due(p)) return p;
+      if ((turnBusy || this.unmerged.has(p)) && due(p)) return p;
     }
     return undefined;
   }
