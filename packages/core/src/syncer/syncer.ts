@@ -16,6 +16,7 @@ import { fragmentDue, newLearner, silenceLimitMs, type LearnerRecord } from './l
 import { absentVotes, creditedTokens, mergeRound, mergeWeights } from './merge-round';
 import { openRound, type Contribution, type Round } from './round';
 import { RoundTiming } from './round-timing';
+import { FragmentTurn } from './turn';
 import { OuterPolicy } from '../outer-policy';
 
 /** Bans remembered at once (bans.ts). */
@@ -35,11 +36,8 @@ export class Syncer {
   mergedTokens = 0;
   merges = 0;
   abandoned = 0;
-  /** Round-robin pointer: the fragment the next round opens on, when it is due. */
-  nextFragment = 0;
-  /** Fragments whose last round merged nothing (abandoned, or its merge refused): still due, so schedule
-   * opens them again when the fragment in turn is not due, instead of waiting for it (docs/method.md §4). */
-  private readonly unmerged = new Set<number>();
+  /** Round-robin over the fragments, with the cases that open one out of turn (turn.ts). */
+  private readonly turn: FragmentTurn;
   /** Commits so far: +1 per merged round, across reloads (restore). */
   commitSeq = 0;
   readonly dedupe = new DedupeTable();
@@ -63,7 +61,13 @@ export class Syncer {
     this.model = new GlobalModel(layout, this.fragments, init, cfg.outer, cfg.historyDepth);
     this.outerPolicy = new OuterPolicy(cfg.outer, cfg.P);
     this.timing = new RoundTiming(cfg);
+    this.turn = new FragmentTurn(cfg.P);
     this.norms = this.fragments.map(() => new RunningMedian(cfg.normWindow, cfg.normWarmup));
+  }
+
+  /** The fragment in turn: the next round opens on it when it is due (turn.ts). */
+  get nextFragment(): number {
+    return this.turn.next;
   }
 
   get progress(): number {
@@ -99,12 +103,11 @@ export class Syncer {
     if (d.globalStep < Math.max(...d.versions)) throw new RangeError(`global step ${d.globalStep} is behind a fragment version`);
     if (!Number.isInteger(d.nextFragment) || d.nextFragment < 0 || d.nextFragment >= this.cfg.P) throw new RangeError(`next fragment ${d.nextFragment} is outside [0, ${this.cfg.P})`);
     this.model.restore(d);
-    this.nextFragment = d.nextFragment;
+    this.turn.restore(d.nextFragment);
     this.globalStep = d.globalStep;
     this.mergedTokens = d.mergedTokens;
     this.commitSeq = d.commitSeq;
     this.rounds.clear();
-    this.unmerged.clear();
     this.dedupe.clear();
     for (const row of d.dedupe) this.dedupe.set(row);
     // A state written before the norm windows were durable has none: those fragments start cold, under
@@ -259,7 +262,7 @@ export class Syncer {
     // even below K, rather than stall the run; with no push at all the round is abandoned.
     if (now >= r.openedAt + this.cfg.roundTimeoutMs) r.waitingFor.clear(); // stop waiting for the silent
     const everyoneAnswered = r.waitingFor.size === 0;
-    if (everyoneAnswered && r.pushes.size === 0) { this.rounds.delete(r.round); this.unmerged.add(r.fragment); this.abandoned++; return; }
+    if (everyoneAnswered && r.pushes.size === 0) { this.rounds.delete(r.round); this.turn.mergedNothing(r.fragment); this.abandoned++; return; }
     if (everyoneAnswered || (r.deadline !== undefined && now >= r.deadline)) this.close(r, now);
   }
 
@@ -321,7 +324,7 @@ export class Syncer {
    * pushes were hostile or honest, the model stays finite and the next round starts from it.
    */
   private refuseRound(r: Round, pushes: readonly Contribution[], reason: Reason, detail: string): void {
-    this.unmerged.add(r.fragment);
+    this.turn.mergedNothing(r.fragment);
     for (const c of pushes) {
       this.count(reason);
       this.badput.invalid += creditedTokens(c, this.cfg) / this.cfg.P; // at most a merge's credit, as in push()
@@ -354,38 +357,20 @@ export class Syncer {
     for (const r of [...this.rounds.values()]) this.advance(r, now);
   }
 
-  /**
-   * Open rounds round-robin while fewer than τ are in flight and the next fragment is due. When it is not,
-   * another due fragment is opened instead, without moving the pointer, if the fragment in turn has a round
-   * in flight (one that waits up to 30 s for a lost push must not hold up the others: τ rounds are meant to
-   * be in flight), or if its own last round merged nothing (in lockstep its learners take no step until it
-   * merges, so the next fragment would never come due).
-   */
+  /** Open rounds while fewer than τ are in flight and a fragment may open (turn.ts), pulling its ready learners. */
   private schedule(now: number): void {
+    const busy = (p: number): boolean => [...this.rounds.values()].some((r) => r.fragment === p);
+    const due = (p: number): boolean => fragmentDue(this.cfg, this.model.versions[p]!, p, this.learners.values());
     while (this.rounds.size < this.cfg.tau) {
-      const p = this.openable();
+      const p = this.turn.pick(busy, due);
       if (p === undefined) return;
       const ready = [...this.learners.values()].filter((l) => l.connected && (l.cSteps[p] ?? 0) >= 1).map((l) => l.id);
       const r = openRound(++this.globalStep, p, now, ready);
       this.rounds.set(r.round, r);
       this.timing.opened(r);
-      this.unmerged.delete(p);
-      if (p === this.nextFragment) this.nextFragment = (p + 1) % this.cfg.P;
+      this.turn.opened(p);
       this.out.push({ kind: 'broadcast', to: ready, msg: { type: 'pull', fragment: p, round: r.round } });
     }
-  }
-
-  /** The fragment the next round opens on: nextFragment when it is due, else the first due one after it that schedule may open. */
-  private openable(): number | undefined {
-    const due = (p: number): boolean =>
-      ![...this.rounds.values()].some((r) => r.fragment === p) && fragmentDue(this.cfg, this.model.versions[p]!, p, this.learners.values());
-    if (due(this.nextFragment)) return this.nextFragment;
-    const turnBusy = [...this.rounds.values()].some((r) => r.fragment === this.nextFragment);
-    for (let i = 1; i < this.cfg.P; i++) {
-      const p = (this.nextFragment + i) % this.cfg.P;
-      if ((turnBusy || this.unmerged.has(p)) && due(p)) return p;
-    }
-    return undefined;
   }
 
   /** Ask for a tick at the earliest deadline, once per distinct deadline (the driver keeps one timer). */
