@@ -1,23 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { getCodec } from '../codecs';
-import { makeLayout } from '../layout';
 import { applyCommit, initialDurable } from './commit';
 import { makeSyncConfig } from './config';
 import type { Msg, SyncCommand } from './events';
 import { Syncer } from './syncer';
+import { fp32, init, layout } from './syncer-fixtures';
 
-const layout = makeLayout([
-  { name: 'a', shape: [2], kind: 'dense' },
-  { name: 'b', shape: [2], kind: 'dense' },
-]);
-const init = Float32Array.from([1, 2, 3, 4]);
-const fp32 = getCodec(0);
-if (!fp32.ok) throw new Error('fp32 codec missing');
 const cfg = makeSyncConfig({ runId: 'r', P: 2, H: 4, tau: 2, K: 1, uplinkCodec: 0, minStepMs: 1e-3, tokensPerStep: 10, stepBound: Number.MAX_VALUE });
 const hello = (id: string, session: number): Msg<'hello'> => ({ type: 'hello', runId: 'r', learnerId: id, session, layoutHash: layout.hash, tokensPerStep: 10, backend: 'cpu', uplinkCodec: 0 });
 const meta = (cSteps: number[]): Msg<'meta'> => ({ type: 'meta', t: 4, cSteps, cTokens: cSteps.map((c) => 10 * c), versions: [0, 0], stepMs: 100 });
 const push = (round: number, fragment: number, seq: number, cSteps: number): Msg<'push'> => ({
-  type: 'push', fragment, round, epoch: 1, baseVersion: 0, seq, t: 4, cSteps, cTokens: 10 * cSteps, codec: 0, payload: fp32.value.encode(Float32Array.from([0, 0])),
+  type: 'push', fragment, round, epoch: 1, baseVersion: 0, seq, t: 4, cSteps, cTokens: 10 * cSteps, codec: 0, payload: fp32.encode(Float32Array.from([0, 0])),
 });
 const acks = (cmds: SyncCommand[]): Array<Msg<'ack'>> => cmds.flatMap((c) => (c.kind === 'send' && c.msg.type === 'ack' ? [c.msg] : []));
 

@@ -1,24 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { getCodec } from '../codecs';
-import { makeLayout } from '../layout';
 import type { Message } from '../protocol';
 import { makeSyncConfig } from './config';
 import type { Msg, SyncCommand } from './events';
 import { Syncer } from './syncer';
+import { fp32, init, layout } from './syncer-fixtures';
 
 /**
- * Rounds open round-robin, up to τ in flight. A fragment whose round merged nothing (abandoned, or its merge refused) is still due: the syncer must
- * open it again even when the round-robin pointer has moved on to a fragment that is not due, or a lockstep
- * run (docs/method.md §9), whose learners stop at the first fragment that reached its bar, waits for good.
+ * Rounds open round-robin, up to τ in flight (turn.ts). A fragment whose round merged nothing (abandoned,
+ * or its merge refused) is still due: the syncer must open it again even when the round-robin pointer has
+ * moved on to a fragment that is not due, or a lockstep run (docs/method.md §9), whose learners stop at the
+ * first fragment that reached its bar, waits for good. And a round in flight must not hold up the others.
  */
-const layout = makeLayout([
-  { name: 'a', shape: [2], kind: 'dense' },
-  { name: 'b', shape: [2], kind: 'dense' },
-]);
-const fp32 = getCodec(0);
-if (!fp32.ok) throw new Error('fp32 codec missing');
 const lockstep = (): Syncer =>
-  new Syncer(makeSyncConfig({ runId: 'r', P: 2, H: 4, tau: 1, K: 1, lockstep: true, uplinkCodec: 0, minStepMs: 1e-3, tokensPerStep: 10, stepBound: Number.MAX_VALUE }), layout, Float32Array.from([1, 2, 3, 4]));
+  new Syncer(makeSyncConfig({ runId: 'r', P: 2, H: 4, tau: 1, K: 1, lockstep: true, uplinkCodec: 0, minStepMs: 1e-3, tokensPerStep: 10, stepBound: Number.MAX_VALUE }), layout, init);
 const hello: Msg<'hello'> = { type: 'hello', runId: 'r', learnerId: 'x', session: 1, layoutHash: layout.hash, tokensPerStep: 10, backend: 'cpu', uplinkCodec: 0 };
 // Fragment 0's bar before its first merge is ⌈H·1/P⌉ = 2 steps, fragment 1's is 4: x stops after 2 steps.
 const meta = (versions = [0, 0]): Msg<'meta'> => ({ type: 'meta', t: 2, cSteps: [2, 2], cTokens: [20, 20], versions, stepMs: 100 });
@@ -45,16 +39,16 @@ describe('a round that merged nothing', () => {
     expect(s.nextFragment).toBe(1);
     // The push of the latest pull merges fragment 0; fragment 1 follows in turn once it is due.
     const last = seen[seen.length - 1]![1];
-    const merged = s.handle({ kind: 'message', id: 'x', now: 601_002, msg: { type: 'push', fragment: 0, round: last.round, epoch: 1, baseVersion: 0, seq: 1, t: 2, cSteps: 2, cTokens: 20, codec: 0, payload: fp32.value.encode(Float32Array.from([0, 0])) } });
+    const merged = s.handle({ kind: 'message', id: 'x', now: 601_002, msg: { type: 'push', fragment: 0, round: last.round, epoch: 1, baseVersion: 0, seq: 1, t: 2, cSteps: 2, cTokens: 20, codec: 0, payload: fp32.encode(Float32Array.from([0, 0])) } });
     expect(merged.some((c) => c.kind === 'commit')).toBe(true);
     expect(pulls(s.handle({ kind: 'message', id: 'x', now: 601_003, msg: { ...meta([last.round, 0]), t: 4, cSteps: [0, 4], cTokens: [0, 40] } }))).toEqual([{ type: 'pull', fragment: 1, round: last.round + 1 }]);
   });
 
   it('does not stop the other fragments: with the fragment in turn still in flight (its pushes lost), a due one opens (τ = 2)', () => {
-    const s = new Syncer(makeSyncConfig({ runId: 'r', P: 2, H: 4, tau: 2, K: 1, uplinkCodec: 0, minStepMs: 1e-3, tokensPerStep: 10, stepBound: Number.MAX_VALUE }), layout, Float32Array.from([1, 2, 3, 4]));
+    const s = new Syncer(makeSyncConfig({ runId: 'r', P: 2, H: 4, tau: 2, K: 1, uplinkCodec: 0, minStepMs: 1e-3, tokensPerStep: 10, stepBound: Number.MAX_VALUE }), layout, init);
     s.handle({ kind: 'join', id: 'x', now: 0, hello });
     const push = (fragment: number, round: number, baseVersion: number, seq: number, t: number): Msg<'push'> =>
-      ({ type: 'push', fragment, round, epoch: 1, baseVersion, seq, t, cSteps: 4, cTokens: 40, codec: 0, payload: fp32.value.encode(Float32Array.from([0, 0])) });
+      ({ type: 'push', fragment, round, epoch: 1, baseVersion, seq, t, cSteps: 4, cTokens: 40, codec: 0, payload: fp32.encode(Float32Array.from([0, 0])) });
     // Both fragments due (bars 2 and 4 before the first merge): rounds 1 on fragment 0 and 2 on fragment 1.
     expect(pulls(s.handle({ kind: 'message', id: 'x', now: 1, msg: { type: 'meta', t: 4, cSteps: [4, 4], cTokens: [40, 40], versions: [0, 0], stepMs: 100 } })))
       .toEqual([{ type: 'pull', fragment: 0, round: 1 }, { type: 'pull', fragment: 1, round: 2 }]);

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { getCodec } from '../codecs';
-import { makeLayout } from '../layout';
 import type { FullBroadcastMsg, Message } from '../protocol';
 import { DEFAULT_GRACE } from '../grace';
 import { makeSyncConfig, type SyncConfig } from './config';
 import type { Msg, SyncCommand } from './events';
 import { Syncer } from './syncer';
-
-// Two tensors of two values each; P=2 puts one in each fragment.
-const layout = makeLayout([
-  { name: 'a', shape: [2], kind: 'dense' },
-  { name: 'b', shape: [2], kind: 'dense' },
-]);
-const init = Float32Array.from([1, 2, 3, 4]);
-const fp32 = getCodec(0);
-if (!fp32.ok) throw new Error('fp32 codec missing');
+import { fp32, init, layout } from './syncer-fixtures'; // two tensors of two values: P=2 puts one in each fragment
 
 // minStepMs is tiny so these millisecond-scale scripts never trip the claims guard, and stepBound huge so
 // their hand-made deltas (no optimizer made them) pass the absolute norm cap: both are tested in guards.test.ts.
@@ -29,7 +19,7 @@ const meta = (steps: number, versions = [0, 0]): Msg<'meta'> => ({
 });
 const push = (round: number, fragment: number, delta: number[], extra: Partial<Msg<'push'>> = {}): Msg<'push'> => ({
   type: 'push', fragment, round, epoch: 1, baseVersion: 0, seq: round, t: 4, cSteps: 4, cTokens: 40, codec: 0,
-  payload: fp32.value.encode(Float32Array.from(delta)), ...extra,
+  payload: fp32.encode(Float32Array.from(delta)), ...extra,
 });
 const sent = (cmds: SyncCommand[], type: Message['type']): Message[] =>
   cmds.flatMap((c) => (c.kind === 'send' || c.kind === 'broadcast') && c.msg.type === type ? [c.msg] : []);
