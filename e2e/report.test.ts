@@ -32,7 +32,7 @@ describe('reportHtml', () => {
       state: 'running', error: '', globalStep: 9, merges: 4, mergedTokens: 80, numParams: 101_770, epoch: 1, resumedFrom: null, commitSeq: 4,
       committedHash: '', restoredHash: '', firstCommitAfterStartMs: null, downtimeMs: 0,
       goodput: { trained: 90, merged: 80, ratio: 0.9, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 10 },
-      chaos: {}, learners: [], loss, evalFailures: 0, evalError: '', rejections: {}, refusedConnections: {}, fingerprint: '', bytesIn: 0, bytesOut: 0, contributorsTotal: 8,
+      chaos: {}, learners: [], loss, evalFailures: 0, evalError: '', rejections: {}, repulls: 0, refusedConnections: {}, fingerprint: '', bytesIn: 0, bytesOut: 0, contributorsTotal: 8,
       timeline: [{ ...timeline[1]!, learners: { '</script><b>': 1 } }],
     } satisfies ReportView;
     const html = reportHtml(view, { learners: 2 }, summarize({ ...view, mergesPerFragment: [4], snapshotBytes: 0, learnerSteps: 9 }, undefined));

@@ -5,7 +5,7 @@ const view = (over: Partial<SummaryView> = {}): SummaryView => ({
   state: 'running', error: '', globalStep: 0, merges: 0, mergedTokens: 0, numParams: 101_770, epoch: 1, resumedFrom: null, commitSeq: 0,
   committedHash: '', restoredHash: '', firstCommitAfterStartMs: null, downtimeMs: 0,
   goodput: { trained: 0, merged: 0, ratio: null, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 0 },
-  chaos: {}, learners: [], loss: [], evalFailures: 0, evalError: '', rejections: {}, refusedConnections: {}, fingerprint: '', bytesIn: 0, bytesOut: 0,
+  chaos: {}, learners: [], loss: [], evalFailures: 0, evalError: '', rejections: {}, repulls: 0, refusedConnections: {}, fingerprint: '', bytesIn: 0, bytesOut: 0,
   mergesPerFragment: [0, 0], contributorsTotal: 0, snapshotBytes: 0, learnerSteps: 0, ...over,
 });
 

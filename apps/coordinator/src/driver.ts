@@ -312,7 +312,7 @@ export class CoordinatorDriver {
     if (s) {
       const now = performance.now();
       if (this.host) this.status.refusedConnections = this.host.stats().refusedConnections;
-      Object.assign(this.status, { globalStep: s.globalStep, merges: s.merges, mergedTokens: s.mergedTokens, chaos: { ...this.chaos.counts } }, outerStatus(s));
+      Object.assign(this.status, { globalStep: s.globalStep, merges: s.merges, mergedTokens: s.mergedTokens, repulls: s.repulls, chaos: { ...this.chaos.counts } }, outerStatus(s));
       this.status.learners = [...s.learners.values()].map((l) => {
         this.trained.saw(l.id, l.session, l.t);
         return { id: l.id, backend: l.backend, connected: l.connected, stepMs: l.stepMs, t: l.t, merges: l.merges, tokens: l.tokensMerged, lastSeenMs: now - l.lastSeen, strikes: l.strikes };

@@ -70,6 +70,7 @@ function render(s: CoordinatorStatus): void {
   $('c-params').textContent = `${s.numParams.toLocaleString('en')}, model ${describePreset(cfg.workload, cfg.model)} (eval on ${s.evalBackend}${s.evalFailures ? `; ${s.evalFailures} evaluations failed, last: ${s.evalError}` : ''})`;
   $('c-bytes').textContent = `${(s.bytesIn / 1e6).toFixed(2)} MB / ${(s.bytesOut / 1e6).toFixed(2)} MB`;
   $('c-rejections').textContent = Object.entries(s.rejections).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+  $('c-repulls').textContent = s.repulls ? `${s.repulls} (a push was overdue: lost on the way, or slow)` : '0';
   $('c-storage').textContent = storageLine(s);
   prunedButtons();
   $('c-lost').hidden = s.lostEpoch === null;

@@ -29,6 +29,8 @@ export interface CoordinatorStatus {
   mergedTokens: number;
   learners: Array<{ id: string; backend: string; connected: boolean; stepMs: number | undefined; t: number; merges: number; tokens: number; lastSeenMs: number; strikes: number }>;
   rejections: Partial<Record<Reason, number>>;
+  /** Pulls sent again to a learner whose push was overdue (core syncer/repull.ts): lost pushes this recovered. */
+  repulls: number;
   /** The run key's fingerprint (base64url SHA-256 of the Ed25519 public key): the join URL's `#coord=`. */
   fingerprint: string;
   /** Whether the join URL reached the page server for `npm start` to print (join-report.ts); '' before a try. */
@@ -143,7 +145,7 @@ export function goodput(s: Syncer, trained: readonly number[], restoredTokens: n
 export function emptyStatus(): CoordinatorStatus {
   return {
     state: 'starting', error: '', epoch: 0, resumedFrom: null, commitSeq: 0, committedHash: '', restoredHash: '', commitMs: 0, firstCommitAfterStartMs: null,
-    globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], contributorsTotal: 0, mergesBelowK: 0, mergedTokens: 0,
+    globalStep: 0, merges: 0, mergesPerFragment: [], contributorsPerFragment: [], contributorsTotal: 0, mergesBelowK: 0, mergedTokens: 0, repulls: 0,
     learners: [], rejections: {}, refusedConnections: {}, fingerprint: '', joinReport: '', signMs: 0, bytesIn: 0, bytesOut: 0, snapshotBytes: 0, learnerSteps: 0, loss: [], timeline: [], evalBackend: '–', evalFailures: 0, evalError: '', numParams: 0,
     goodput: { trained: 0, merged: 0, ratio: null, stale: 0, filtered: 0, invalid: 0, superseded: 0, killedOrLost: 0, pending: 0 }, downtimeMs: 0, chaos: {},
     outerMode: null, outerStep: '–', outerModeMerges: { nesterov: 0, 'delayed-nesterov': 0 }, storage: null, lostEpoch: null, keyMade: false, framesAfterDrop: 0, quotaErrors: 0, prunedThrough: 0, logBytes: 0, prunedDroppedThrough: 0, storageWait: '',

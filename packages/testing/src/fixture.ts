@@ -21,6 +21,8 @@ export interface CoordinatorView {
   loss: Array<{ step: number; tokens: number; loss: number; at: number }>;
   evalFailures: number; evalError: string;
   rejections: Record<string, number>;
+  /** Pulls sent again because a push was overdue (core syncer/repull.ts). */
+  repulls: number;
   refusedConnections: Record<string, number>;
   bytesIn: number;
   bytesOut: number;

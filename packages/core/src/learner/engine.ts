@@ -27,9 +27,11 @@ import type { ParamLayout } from '../layout';
 import type { Message, MessageOf } from '../protocol';
 import { DEFAULT_LR, localWarmup, lrAt, type LrSchedule } from '../schedule';
 import type { EngineCommand, EngineConfig, EngineEvent } from './engine-io';
+import { HelloClock } from './hello';
 import { LearnerState } from './state';
 
 export type { EngineCommand, EngineConfig, EngineEvent } from './engine-io';
+export { REHELLO_MS } from './hello';
 
 /** What a readback or host copy of fragment p is as of: the step, the base it is measured from, its counters. */
 interface Stamp {
@@ -44,9 +46,6 @@ interface Stamp {
 interface HostCopy extends Stamp { values: Float32Array }
 /** A push in flight for eager re-application: its round and the values it was made from. */
 interface Pushed { round: number; epoch: number; values: Float32Array; t: number; tokens: number }
-
-/** A refusal as 'unknown-learner' this long (ms) after a hello means the hello was lost (LearnerEngine.unknown). */
-export const REHELLO_MS = 1000;
 
 /**
  * A joined, unpaused learner that has sent nothing for this long (ms) says 'heartbeat' on its next tick.
@@ -81,10 +80,8 @@ export class LearnerEngine {
   private readonly pushed = new Map<number, Pushed>();
   private readonly reads = new Map<number, Stamp>();
   private nextTag = 1;
-  /** When the hello still unanswered was said (ms); undefined once a snapshot answered it. */
-  private helloAt: number | undefined;
-  /** When the last hello was said (ms), answered or not. */
-  private lastHelloAt: number | undefined;
+  /** Whether a hello is out, and when to say it again (hello.ts). */
+  private readonly hellos: HelloClock;
   private out: EngineCommand[] = [];
   /** The current event's time (ms), and when this learner last sent anything (KEEPALIVE_MS). */
   private now = 0;
@@ -95,6 +92,7 @@ export class LearnerEngine {
   constructor(readonly cfg: EngineConfig, readonly layout: ParamLayout) {
     this.state = new LearnerState(layout, cfg.byzantine);
     this.backend = cfg.backend;
+    this.hellos = new HelloClock(cfg.helloDeadlineMs);
   }
 
   get joined(): boolean {
@@ -123,7 +121,7 @@ export class LearnerEngine {
 
   private message(m: Message, now: number): void {
     if (m.type === 'snapshot') {
-      this.helloAt = undefined;
+      this.hellos.snapshot(now);
       this.snapshot = m;
       if (!this.training) this.boundary();
     } else if (m.type === 'broadcast') {
@@ -147,7 +145,7 @@ export class LearnerEngine {
    * say it again.
    */
   private unknown(now: number): void {
-    if (this.lastHelloAt === undefined || now - this.lastHelloAt >= REHELLO_MS) this.hello(now);
+    if (this.hellos.quiet(now)) this.hello(now);
   }
 
   /**
@@ -159,7 +157,7 @@ export class LearnerEngine {
    * answers it replaces every fragment it holds at the snapshot's versions; at most one hello is out.
    */
   private resync(now: number): void {
-    if (this.helloAt === undefined && !this.snapshot && this.joined) this.hello(now);
+    if (!this.hellos.out && !this.snapshot && this.joined) this.hello(now);
   }
 
   /**
@@ -170,8 +168,14 @@ export class LearnerEngine {
    * against a dead epoch or base.
    */
   private pull(m: MessageOf<'pull'>): void {
-    if (this.helloAt !== undefined || this.snapshot || !this.joined) { this.pulls.set(m.fragment, m); return; }
-    if (!this.state.fragments[m.fragment]) return;
+    // Pulled again for a round this tab answered: its push was lost on the way (syncer/repull.ts). The same
+    // push goes again, whatever the tab holds now; one whose ack came is not made twice.
+    const sent = this.state.unackedFor(m.fragment, m.round);
+    if (sent) return this.send(sent);
+    const mine = this.pushed.get(m.fragment);
+    if (mine && mine.round === m.round && mine.epoch === this.state.epoch) return;
+    if (this.hellos.out || this.snapshot || !this.joined) { this.pulls.set(m.fragment, m); return; }
+    if (!this.state.fragments[m.fragment] || m.round <= this.state.baseVersions[m.fragment]!) return; // a version is the round that made it: that round has closed
     const h = this.host.get(m.fragment);
     if (h && this.current(h) && h.cSteps >= 1) return this.push(m, h);
     this.pulls.set(m.fragment, m);
@@ -257,9 +261,9 @@ export class LearnerEngine {
   }
 
   private tick(now: number): void {
-    if (this.helloAt !== undefined && now - this.helloAt > this.cfg.helloDeadlineMs) this.hello(now);
+    if (this.hellos.overdue(now)) this.hello(now);
     this.remind(now);
-    if (this.joined && !this.paused && this.helloAt === undefined && now - this.lastSentAt >= KEEPALIVE_MS) {
+    if (this.joined && !this.paused && !this.hellos.out && now - this.lastSentAt >= KEEPALIVE_MS) {
       this.send({ type: 'heartbeat', t: this.state.t, nowMs: now });
     }
   }
@@ -267,7 +271,7 @@ export class LearnerEngine {
   /** A learner waiting in lockstep sends nothing, so a round the syncer abandoned would leave it waiting
    * with nobody told: say where it stands again, at most once per hello deadline. */
   private remind(now: number): void {
-    if (this.training || this.helloAt !== undefined || !this.waitsForSync()) { this.waitingSince = undefined; return; }
+    if (this.training || this.hellos.out || !this.waitsForSync()) { this.waitingSince = undefined; return; }
     if (this.waitingSince === undefined) this.waitingSince = now;
     else if (now - this.waitingSince > this.cfg.helloDeadlineMs) { this.waitingSince = now; this.send(this.state.meta(this.stepMs ?? 0)); }
   }
@@ -348,7 +352,7 @@ export class LearnerEngine {
 
   private hello(now: number): void {
     const c = this.cfg;
-    this.helloAt = this.lastHelloAt = now;
+    this.hellos.hello(now);
     this.send({ type: 'hello', runId: c.runId, learnerId: c.learnerId, session: c.session, layoutHash: this.layout.hash, tokensPerStep: c.tokensPerStep, backend: this.backend, uplinkCodec: 3 });
   }
 

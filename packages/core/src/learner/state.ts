@@ -120,6 +120,13 @@ export class LearnerState {
     return p;
   }
 
+  /** The push not yet acked that answered `round` of fragment p in the epoch held now, if any: what a pull
+   * repeated for that round is answered with (the same seq, so the coordinator merges it at most once). */
+  unackedFor(fragment: number, round: number): Msg<'push'> | undefined {
+    for (const p of this.unacked.values()) if (p.fragment === fragment && p.round === round && p.epoch === this.epoch) return p;
+    return undefined;
+  }
+
   /** Pushes to send again after a reconnect, oldest first: the coordinator answers each exactly once. */
   resendable(): Array<Msg<'push'>> {
     return [...this.unacked.values()];

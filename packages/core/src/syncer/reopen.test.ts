@@ -31,14 +31,18 @@ describe('a round that merged nothing', () => {
       const msg: Message = (now - 1) % 15_000 === 0 ? meta() : { type: 'heartbeat', t: 2, nowMs: now };
       for (const out of [s.handle({ kind: 'message', id: 'x', now, msg }), s.handle({ kind: 'tick', now })]) for (const p of pulls(out)) seen.push([now, p]);
     }
-    // Round 1 is abandoned at its 30 s timeout and fragment 0 is pulled again at once, then every 30 s
-    // while no push comes; round-robin still points at fragment 1.
-    expect(seen[0]).toEqual([30_001, { type: 'pull', fragment: 0, round: 2 }]);
+    // Each round pulls x again after 1, 2, 4 and 8 s (repull.ts) while x is heard from. Round 1 is abandoned
+    // at its 30 s timeout and fragment 0 opens again at once, then every 30 s while no push comes;
+    // round-robin still points at fragment 1.
+    expect(seen.filter(([, p]) => p.round === 1).map(([t]) => t)).toEqual([1001, 3001, 7001, 15_001]);
+    const opened = seen.filter(([, p], i) => p.round > 1 && seen.findIndex(([, q]) => q.round === p.round) === i);
+    expect(opened[0]).toEqual([30_001, { type: 'pull', fragment: 0, round: 2 }]);
+    expect(opened.length).toBe(20);
     expect(s.abandoned).toBe(20);
     expect(seen.every(([, p]) => p.fragment === 0)).toBe(true);
     expect(s.nextFragment).toBe(1);
     // The push of the latest pull merges fragment 0; fragment 1 follows in turn once it is due.
-    const last = seen[seen.length - 1]![1];
+    const last = opened[opened.length - 1]![1];
     const merged = s.handle({ kind: 'message', id: 'x', now: 601_002, msg: { type: 'push', fragment: 0, round: last.round, epoch: 1, baseVersion: 0, seq: 1, t: 2, cSteps: 2, cTokens: 20, codec: 0, payload: fp32.encode(Float32Array.from([0, 0])) } });
     expect(merged.some((c) => c.kind === 'commit')).toBe(true);
     expect(pulls(s.handle({ kind: 'message', id: 'x', now: 601_003, msg: { ...meta([last.round, 0]), t: 4, cSteps: [0, 4], cTokens: [0, 40] } }))).toEqual([{ type: 'pull', fragment: 1, round: last.round + 1 }]);

@@ -23,6 +23,8 @@ export interface Round {
   /** When each learner was pulled (ms), so a late-ready learner is pulled once and its response timed. */
   pulledAt: Map<string, number>;
   pushes: Map<string, Contribution>;
+  /** Learners pulled again because their push was overdue (repull.ts): how many times, and when last (ms). */
+  repulls?: Map<string, { n: number; at: number }>;
   quorumAt?: number;
   graceMs?: number;
   /** What Eq. 3 alone would have allowed (ms), kept beside the window actually used (docs/method.md §4). */

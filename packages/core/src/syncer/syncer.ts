@@ -14,6 +14,7 @@ import { GlobalModel } from './global-model';
 import { badputCause, RunningMedian } from './guards';
 import { fragmentDue, newLearner, silenceLimitMs, type LearnerRecord } from './learners';
 import { absentVotes, creditedTokens, mergeRound, mergeWeights } from './merge-round';
+import { overdue } from './repull';
 import { openRound, type Contribution, type Round } from './round';
 import { RoundTiming } from './round-timing';
 import { FragmentTurn } from './turn';
@@ -36,6 +37,8 @@ export class Syncer {
   mergedTokens = 0;
   merges = 0;
   abandoned = 0;
+  /** Pulls sent again to a learner whose push was overdue (repull.ts). */
+  repulls = 0;
   /** Round-robin over the fragments, with the cases that open one out of turn (turn.ts). */
   private readonly turn: FragmentTurn;
   /** Commits so far: +1 per merged round, across reloads (restore). */
@@ -192,7 +195,9 @@ export class Syncer {
     const ack = (o: Outcome, seq: number): void => {
       this.out.push({ kind: 'send', to: l.id, msg: { type: 'ack', fragment: o.fragment, round: o.round, seq, session: l.session, outcome: o.reason === null ? 'merged' : 'rejected', reason: o.reason } });
     };
-    this.timing.pushed(l, m.round, now, m.epoch !== this.epoch || this.dedupe.get(l.id, l.session, m.seq) !== undefined);
+    // An answer to a pull sent again does not time the learner: the first pull's answer was lost, not slow.
+    const resend = m.epoch !== this.epoch || this.dedupe.get(l.id, l.session, m.seq) !== undefined || this.rounds.get(m.round)?.repulls?.has(l.id) === true;
+    this.timing.pushed(l, m.round, now, resend);
     const a = admitPush({
       cfg: this.cfg, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress, fragments: this.fragments, rounds: this.rounds, model: this.model,
       norms: this.norms, prior: this.dedupe.get(l.id, l.session, m.seq), now,
@@ -354,7 +359,13 @@ export class Syncer {
         this.leave(l.id, now);
       }
     }
-    for (const r of [...this.rounds.values()]) this.advance(r, now);
+    for (const r of [...this.rounds.values()]) {
+      for (const id of overdue(r, this.learners, this.cfg.grace.slackMs, now)) {
+        this.repulls++;
+        this.out.push({ kind: 'send', to: id, msg: { type: 'pull', fragment: r.fragment, round: r.round } });
+      }
+      this.advance(r, now);
+    }
   }
 
   /** Open rounds while fewer than τ are in flight and a fragment may open (turn.ts), pulling its ready learners. */
