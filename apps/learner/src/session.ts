@@ -275,7 +275,7 @@ export class LearnerSession {
     const e = this.engine;
     if (!e) return;
     const st = e.state;
-    this.set({ steps: st.t, tokens: e.tokens, globalStep: st.globalStep, epoch: st.epoch, versions: [...st.baseVersions], unacked: st.resendable().length });
+    this.set({ steps: st.t, tokens: e.tokens, globalStep: st.globalStep, epoch: st.epoch, versions: [...st.baseVersions], unacked: st.resendable().length, lastSeq: st.lastSeq });
   }
 
   /** The same inner loop with no network: what this tab does alone, for measuring the swarm's overhead. */

@@ -29,7 +29,10 @@ export interface LearnerStatus {
   tokens: number;
   merges: number;
   rejected: number;
+  /** Push frames sent, resends included (after a reconnect, or when pulled again for a round: core syncer/repull.ts). */
   pushes: number;
+  /** The seq of the last push this session made: pushes made, each counted once. */
+  lastSeq: number;
   /** Pushes sent and not yet acked (kept for a resend after a reconnect). */
   unacked: number;
   /** learner/session/seq of every push acked as merged (the last 10,000): tests check none is lost. */
@@ -65,7 +68,7 @@ export interface LearnerStatus {
 /** A tab before its start: nothing probed, trained or merged yet. */
 export function initialStatus(cfg: LearnerConfig): LearnerStatus {
   return {
-    state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', backendSource: '', calibration: '', model: describePreset(cfg.workload, cfg.model), link: '', firstMergeMs: null, firstMergeAt: null, steps: 0, optimizerSteps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, unacked: 0, mergedKeys: [],
+    state: 'idle', learnerId: cfg.learnerId, backend: '–', why: '', backendSource: '', calibration: '', model: describePreset(cfg.workload, cfg.model), link: '', firstMergeMs: null, firstMergeAt: null, steps: 0, optimizerSteps: 0, stepsPerSec: 0, tokens: 0, merges: 0, rejected: 0, pushes: 0, lastSeq: 0, unacked: 0, mergedKeys: [],
     loss: undefined, globalLoss: undefined, share: null, yourTokens: 0, learnerTokens: 0, globalStep: 0, recoveries: 0, lastFault: '', recoveryMs: 0, linkOpens: 0, epoch: 0, versions: [], slowdown: cfg.slowdown, byzantine: cfg.byzantine ?? null,
     coordinator: cfg.coordinator ?? '', pinnedBy: cfg.coordinator === undefined ? 'first use' : 'join URL', identityRefusals: {}, error: '',
   };

@@ -127,6 +127,11 @@ export class LearnerState {
     return undefined;
   }
 
+  /** The seq of the last push this session made (0 before one): any push with a seq up to it was made by now. */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
   /** Pushes to send again after a reconnect, oldest first: the coordinator answers each exactly once. */
   resendable(): Array<Msg<'push'>> {
     return [...this.unacked.values()];
