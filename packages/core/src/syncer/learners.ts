@@ -1,6 +1,8 @@
 import { dueBar } from '../fragments';
 import { ResponseTime } from '../grace';
+import type { Msg } from './events';
 import { quorumOf, type SyncConfig } from './config';
+import { creditedTokens } from './merge-round';
 
 /** What the syncer knows of one learner. Counters are those of its last META (or push). */
 export interface LearnerRecord {
@@ -50,4 +52,31 @@ export function fragmentDue(cfg: Pick<SyncConfig, 'H' | 'P' | 'K' | 'merge'>, ve
   if (connected.length === 0) return false;
   const bar = dueBar(cfg.H, cfg.P, p, version);
   return connected.filter((l) => (l.cSteps[p] ?? 0) >= bar).length >= quorumOf(cfg, connected.length);
+}
+
+/**
+ * A META's counters into l; false (and nothing changed) when it does not carry one entry per fragment.
+ * Steps count only toward a fragment the learner holds at the model's current `versions`: a META sent
+ * before a broadcast arrived would otherwise make that fragment look due again at once. Its tokens
+ * (pending, then superseded badput if a merge closes without it) are unchecked claims: credited at most
+ * like a push's (merge-round.ts creditedTokens).
+ */
+export function applyMeta(l: LearnerRecord, m: Msg<'meta'>, versions: readonly number[], cfg: SyncConfig): boolean {
+  if (m.cSteps.length !== cfg.P || m.cTokens.length !== cfg.P || m.versions.length !== cfg.P) return false;
+  l.t = m.t; l.stepMs = m.stepMs; l.versions = [...m.versions];
+  m.cSteps.forEach((s, p) => {
+    l.cSteps[p] = m.versions[p] === versions[p] ? s : 0;
+    l.cTokens[p] = creditedTokens({ cSteps: s, cTokens: m.cTokens[p] ?? 0 }, cfg);
+  });
+  return true;
+}
+
+/** Disconnected records beyond `max`, oldest join first (Map order), are deleted; returns their ids. */
+export function forgetDisconnected(learners: Map<string, LearnerRecord>, max: number): string[] {
+  const gone: string[] = [];
+  for (const [id, l] of learners) {
+    if (learners.size <= max) break;
+    if (!l.connected) { learners.delete(id); gone.push(id); }
+  }
+  return gone;
 }

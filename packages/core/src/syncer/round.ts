@@ -37,4 +37,13 @@ export function openRound(round: number, fragment: number, now: number, learners
   return { round, fragment, openedAt: now, waitingFor: new Set(ids), pulledAt: new Map(ids.map((id) => [id, now])), pushes: new Map() };
 }
 
+/** Learner `id`, with `cSteps` steps on r's fragment, joins r late (pulled at `at`, ms) if it has work and
+ * was not pulled yet; whether it did. */
+export function pulledLate(r: Round, id: string, cSteps: number, at: number): boolean {
+  if (cSteps < 1 || r.pulledAt.has(id)) return false;
+  r.pulledAt.set(id, at);
+  r.waitingFor.add(id);
+  return true;
+}
+
 export type PushMsg = Msg<'push'>;

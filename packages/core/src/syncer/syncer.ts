@@ -12,10 +12,10 @@ import { DedupeTable, type DedupeRow, type Outcome } from './dedupe';
 import type { Msg, SyncCommand, SyncEvent } from './events';
 import { GlobalModel } from './global-model';
 import { badputCause, RunningMedian } from './guards';
-import { fragmentDue, newLearner, silenceLimitMs, type LearnerRecord } from './learners';
+import { applyMeta, forgetDisconnected, fragmentDue, newLearner, silenceLimitMs, type LearnerRecord } from './learners';
 import { absentVotes, creditedTokens, mergeRound, mergeWeights } from './merge-round';
 import { overdue } from './repull';
-import { openRound, type Contribution, type Round } from './round';
+import { openRound, pulledLate, type Contribution, type Round } from './round';
 import { RoundTiming } from './round-timing';
 import { FragmentTurn } from './turn';
 import { OuterPolicy } from '../outer-policy';
@@ -168,20 +168,13 @@ export class Syncer {
     l.lastSeen = now;
     switch (msg.type) {
       case 'meta':
-        if (msg.cSteps.length !== this.cfg.P || msg.cTokens.length !== this.cfg.P || msg.versions.length !== this.cfg.P) {
+        if (!applyMeta(l, msg, this.model.versions, this.cfg)) {
           this.refuse(id, 'bad-field', `meta carries ${msg.cSteps.length} fragments, run has ${this.cfg.P}`, false);
           return this.strike(id, now);
         }
-        l.t = msg.t; l.stepMs = msg.stepMs; l.versions = [...msg.versions];
-        // Counters only count toward a fragment the learner holds at its current version: a META sent
-        // before a broadcast arrived would otherwise make that fragment look due again at once. Its tokens
-        // (pending, then superseded badput if a merge closes without it) are unchecked claims: credited at
-        // most like a push's (merge-round.ts creditedTokens).
-        msg.cSteps.forEach((s, p) => {
-          l.cSteps[p] = msg.versions[p] === this.model.versions[p] ? s : 0;
-          l.cTokens[p] = creditedTokens({ cSteps: s, cTokens: msg.cTokens[p] ?? 0 }, this.cfg);
-        });
-        return this.pullLate(l);
+        // A learner that became ready after a round opened (it joined, or its first META came late) is pulled too.
+        for (const r of this.rounds.values()) if (pulledLate(r, id, l.cSteps[r.fragment] ?? 0, now)) this.sendPull(r, id);
+        return;
       case 'push': return this.push(l, msg, now);
       case 'heartbeat': l.t = Math.max(l.t, msg.t); return;
       // Only what the tables show (the coordinator's and the classroom's): no rule reads the backend.
@@ -248,15 +241,9 @@ export class Syncer {
     this.leave(id, now);
   }
 
-  /** A learner that became ready after a round opened (it joined, or its first META came late) is pulled
-   * too: the pull goes to every connected learner with work on the fragment, whenever it shows up. */
-  private pullLate(l: LearnerRecord): void {
-    for (const r of this.rounds.values()) {
-      if ((l.cSteps[r.fragment] ?? 0) < 1 || r.pulledAt.has(l.id)) continue;
-      r.pulledAt.set(l.id, l.lastSeen);
-      r.waitingFor.add(l.id);
-      this.out.push({ kind: 'send', to: l.id, msg: { type: 'pull', fragment: r.fragment, round: r.round } });
-    }
+  /** One learner's pull for round r: a late one (round.ts pulledLate), or again (repull.ts). */
+  private sendPull(r: Round, id: string): void {
+    this.out.push({ kind: 'send', to: id, msg: { type: 'pull', fragment: r.fragment, round: r.round } });
   }
 
   /** Quorum, then grace, then close (docs/method.md §4). */
@@ -360,10 +347,7 @@ export class Syncer {
       }
     }
     for (const r of [...this.rounds.values()]) {
-      for (const id of overdue(r, this.learners, this.cfg.grace.slackMs, now)) {
-        this.repulls++;
-        this.out.push({ kind: 'send', to: id, msg: { type: 'pull', fragment: r.fragment, round: r.round } });
-      }
+      for (const id of overdue(r, this.learners, this.cfg.grace.slackMs, now)) { this.repulls++; this.sendPull(r, id); }
       this.advance(r, now);
     }
   }
@@ -399,11 +383,7 @@ export class Syncer {
    */
   private prune(now: number): void {
     this.banned.prune(now);
-    if (this.learners.size <= Syncer.MAX_LEARNERS) return;
-    for (const [id, l] of this.learners) {
-      if (this.learners.size <= Syncer.MAX_LEARNERS) break;
-      if (!l.connected) { this.learners.delete(id); this.dedupe.forget(id); }
-    }
+    for (const id of forgetDisconnected(this.learners, Syncer.MAX_LEARNERS)) this.dedupe.forget(id);
   }
 
   private count(reason: Reason): void {
