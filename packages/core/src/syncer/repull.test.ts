@@ -40,8 +40,9 @@ describe('a push lost on the way', () => {
     const merged = s.handle({ kind: 'message', id: 'y', now: 1020, msg: push(1, [3, 3]) });
     const commit = merged.find((c) => c.kind === 'commit');
     expect(commit?.kind === 'commit' && commit.commit.entry.contributors.map((c) => c.id)).toEqual(['x', 'y']);
-    // The answer to the second pull does not time y: its first answer was lost, not 1 s slow.
-    expect(s.learners.get('y')!.response.bound(5)).toBeUndefined();
+    // The answer times y from its first pull (1,010 ms: srtt 1010, rttvar 505), so a link that slow is not
+    // pulled again next round; x answered in 2 ms.
+    expect(s.learners.get('y')!.response.bound(5)).toBe(1010 + 4 * 505);
     expect(s.learners.get('x')!.response.bound(5)).toBe(2 + 5);
   });
 
@@ -56,6 +57,21 @@ describe('a push lost on the way', () => {
     const out = s.handle({ kind: 'tick', now: 30_010 }); // the round timeout: it merges what came
     const commit = out.find((c) => c.kind === 'commit');
     expect(commit?.kind === 'commit' && commit.commit.entry.contributors.map((c) => c.id)).toEqual(['x']);
+  });
+
+  it('on a slow link, not lost: pulled again once, then the link is learned and the next round waits for it', () => {
+    const s = lostPush();
+    s.handle({ kind: 'message', id: 'y', now: 600, msg: meta(5) }); // sent before y got the pull, 2 s late: all of y's messages are
+    expect(pulls(s.handle({ kind: 'tick', now: 1010 }))).toHaveLength(1);
+    // y's push arrives 2 s after its pull: round 1 merges, and round 2 (fragment 1, due too) pulls both at once.
+    const out = s.handle({ kind: 'message', id: 'y', now: 2010, msg: push(1, [3, 3]) });
+    const opened = out.flatMap((c) => (c.kind === 'broadcast' && c.msg.type === 'pull' ? [c.msg.round] : []));
+    expect([out.some((c) => c.kind === 'commit'), opened]).toEqual([true, [2]]);
+    expect(s.learners.get('y')!.response.bound(5)).toBe(2000 + 4 * 1000);
+    for (let now = 2100; now <= 7900; now += 100) {
+      for (const id of ['x', 'y']) s.handle({ kind: 'message', id, now, msg: { type: 'heartbeat', t: 5, nowMs: now } });
+      expect(pulls(s.handle({ kind: 'tick', now })).filter(([id]) => id === 'y'), `at ${now} ms`).toEqual([]);
+    }
   });
 
   it('is not asked for from a learner not heard from HEARD_AFTER_MS after its pull (busy, or its push is on the way)', () => {

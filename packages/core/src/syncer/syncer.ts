@@ -188,9 +188,9 @@ export class Syncer {
     const ack = (o: Outcome, seq: number): void => {
       this.out.push({ kind: 'send', to: l.id, msg: { type: 'ack', fragment: o.fragment, round: o.round, seq, session: l.session, outcome: o.reason === null ? 'merged' : 'rejected', reason: o.reason } });
     };
-    // An answer to a pull sent again does not time the learner: the first pull's answer was lost, not slow.
-    const resend = m.epoch !== this.epoch || this.dedupe.get(l.id, l.session, m.seq) !== undefined || this.rounds.get(m.round)?.repulls?.has(l.id) === true;
-    this.timing.pushed(l, m.round, now, resend);
+    // A round's first answer times its learner from the first pull, pulled again or not (repull.ts): leaving
+    // those out (Karn's rule) would never learn a link slower than the first re-pull, pulled again every round.
+    this.timing.pushed(l, m.round, now, m.epoch !== this.epoch || this.dedupe.get(l.id, l.session, m.seq) !== undefined);
     const a = admitPush({
       cfg: this.cfg, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress, fragments: this.fragments, rounds: this.rounds, model: this.model,
       norms: this.norms, prior: this.dedupe.get(l.id, l.session, m.seq), now,
