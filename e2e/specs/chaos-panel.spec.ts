@@ -80,8 +80,8 @@ test('every chaos button injects its fault into a real swarm, the panel counts i
   // Drop 20% of every message, then none again: pushes, METAs and hellos go missing. A round whose pushes
   // were all lost pulls its tabs again after ≥ 1 s (core repull.ts), and a lost hello is said again after
   // ≥ 2 s; before, such a round waited out its 30 s timeout, and with both rounds in flight soon stuck the
-  // same way, 180 s of this spell alone made 133 commits, with gaps of up to 46 s; with the re-pulls 1,370
-  // and 1,326, the longest gap 1.6 and 1.8 s (runs one after the other). Here: 40 commits in 4.9–5.7 s.
+  // same way, 180 s of this spell alone made 133 commits, with gaps of up to 46 s; with the re-pulls
+  // 1,224–1,370, the longest gap 1.5–1.8 s (three runs). Here: 40 commits in 4.9–6.5 s.
   before = await views();
   await set('#x-drop-pct', 20);
   await coord.click('#x-drop');
