@@ -29,7 +29,7 @@ export interface CoordinatorStatus {
   mergedTokens: number;
   learners: Array<{ id: string; backend: string; connected: boolean; stepMs: number | undefined; t: number; merges: number; tokens: number; lastSeenMs: number; strikes: number }>;
   rejections: Partial<Record<Reason, number>>;
-  /** Pulls sent again to a learner whose push was overdue (core syncer/repull.ts): lost pushes this recovered. */
+  /** Pulls sent again to a learner whose push was overdue (core syncer/repull.ts): lost on the way, or slow. */
   repulls: number;
   /** The run key's fingerprint (base64url SHA-256 of the Ed25519 public key): the join URL's `#coord=`. */
   fingerprint: string;
