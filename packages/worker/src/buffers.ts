@@ -1,9 +1,10 @@
 /**
- * Checks and ownership of the buffers that cross the worker boundary: done before the model is touched,
- * so a bad argument never leaves a half-applied write.
+ * Checks of what crosses the worker boundary, and ownership of the buffers that do: done before the model
+ * is touched, so a bad argument never leaves a half-applied write.
  */
 import { validateFragment, type Fragment, type ParamLayout } from '@tabswarm/core';
 import { TrainerError } from './errors';
+import type { SampleOptions } from './model-api';
 
 export const badArgument = (detail: string): TrainerError => new TrainerError('bad-argument', detail);
 
@@ -25,4 +26,16 @@ export function ownBuffer(v: Float32Array): ArrayBuffer {
 export function checkFragment(f: Fragment, layout: ParamLayout): void {
   const r = validateFragment(layout, f);
   if (!r.ok) throw badArgument(r.detail);
+}
+
+/** The text demo's request, bounded: budgetMs ≤ 60 s, which the client adds to the call's deadline (client.ts). */
+export function checkSampleOptions(o: SampleOptions): void {
+  const ok = typeof o?.prompt === 'string' && o.prompt.length <= 1024 && Number.isInteger(o.length) && o.length >= 0 && o.length <= 4096
+    && o.temperature > 0 && Number.isFinite(o.temperature) && Number.isInteger(o.seed) && o.budgetMs >= 0 && o.budgetMs <= 60_000;
+  if (!ok) throw badArgument(`sample ${JSON.stringify(o)}: want a prompt of <= 1024 chars, length in [0, 4096], temperature > 0, an integer seed, budgetMs in [0, 60000]`);
+}
+
+/** The digits demo's drawing: one 28 × 28 image of float32 pixels. */
+export function checkPixels(pixels: ArrayBuffer): void {
+  if (!(pixels instanceof ArrayBuffer) || pixels.byteLength !== 4 * 784) throw badArgument(`predict wants 784 float32 pixels, got ${describeBytes(pixels)}`);
 }

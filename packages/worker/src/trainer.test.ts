@@ -1,99 +1,14 @@
-import { makeLayout, type Fragment, type TensorSpec } from '@tabswarm/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BackendName } from './api';
 import type { BackendInit, GpuDeviceLike } from './backends';
-import type { ModelModule, OptimizerState, TrainModel } from './model-api';
-import { checkFragment, ownBuffer } from './buffers';
+import type { ModelModule } from './model-api';
+import { FakeModel, FRAG_B, floats, setup, SPECS } from './trainer-fixtures';
 import { TrainerCore } from './trainer';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-const SPECS: TensorSpec[] = [
-  { name: 'w', shape: [2, 3], kind: 'dense' },
-  { name: 'b', shape: [4], kind: 'dense' },
-];
-const N = 10;
-/** Fragment 1 = tensor 'b' (elements 6..9). */
-const FRAG_B: Fragment = { index: 1, size: 4, segments: [{ name: 'b', kind: 'dense', srcOffset: 6, dstOffset: 0, size: 4, rowStart: 0, rows: 4 }] };
-
-/** A model over a plain Float32Array; `plan` scripts what each step does. */
-class FakeModel implements TrainModel {
-  specs = SPECS;
-  tokensPerStep = 128;
-  params = new Float32Array(N);
-  steps = 0;
-  resets = 0;
-  disposed = false;
-  plan: Array<'ok' | 'throw' | 'nan' | 'nan-grad' | 'hang'> = [];
-  async getParams(): Promise<Float32Array> {
-    return this.params.slice();
-  }
-  setParams(flat: Float32Array): void {
-    this.params.set(flat);
-  }
-  async readFragment(f: Fragment): Promise<Float32Array> {
-    const out = new Float32Array(f.size);
-    for (const s of f.segments) out.set(this.params.subarray(s.srcOffset, s.srcOffset + s.size), s.dstOffset);
-    return out;
-  }
-  writeFragment(f: Fragment, values: Float32Array): void {
-    for (const s of f.segments) this.params.set(values.subarray(s.dstOffset, s.dstOffset + s.size), s.srcOffset);
-  }
-  async step(lr: number): Promise<{ loss: number; gradNorm: number; optimizerSteps: number }> {
-    const what = this.plan.shift() ?? 'ok';
-    if (what === 'hang') return new Promise(() => undefined);
-    this.params[0] = (this.params[0] ?? 0) + lr; // a half-applied update before failing, as a real backend might
-    if (what === 'throw') throw new Error('kernel exploded');
-    this.steps++;
-    this.moments.steps++;
-    return { loss: what === 'nan' ? NaN : 2 / this.steps, gradNorm: what === 'nan-grad' ? Infinity : 1, optimizerSteps: this.moments.steps };
-  }
-  async evaluate(): Promise<number> {
-    return 1.5;
-  }
-  async sample(o: { prompt: string; length: number }): Promise<string> {
-    return o.prompt + 'x'.repeat(o.length);
-  }
-  async predict(pixels: Float32Array): Promise<number[]> {
-    return [pixels[0]!, 1 - pixels[0]!];
-  }
-  resetOptimizer(): void {
-    this.resets++;
-  }
-  moments = { m: new Float32Array(N), v: new Float32Array(N), steps: 0 };
-  async optimizerState(): Promise<OptimizerState> {
-    return { m: this.moments.m.slice(), v: this.moments.v.slice(), steps: this.moments.steps };
-  }
-  setOptimizerState(s: OptimizerState): void {
-    this.moments = { m: s.m.slice(), v: s.v.slice(), steps: s.steps };
-  }
-  dispose(): void {
-    this.disposed = true;
-  }
-}
-
-function setup(device?: GpuDeviceLike) {
-  const models: FakeModel[] = [];
-  let loads = 0;
-  const mod: ModelModule = {
-    loadDataset: async () => ((loads++), { rows: 3 }),
-    createTrainModel: () => {
-      const m = new FakeModel();
-      models.push(m);
-      return m;
-    },
-  };
-  const init = async (backend: BackendName): Promise<BackendInit> => ({ ok: true, backend, initMs: 1, ...(device ? { device } : {}) });
-  let t = 0;
-  const core = new TrainerCore(mod, init, () => (t += 10));
-  const start = () => core.init({ workload: 'digits', dataBaseUrl: 'http://x/data/', batch: 4, seed: 1, backend: 'cpu' });
-  return { core, models, start, loads: () => loads };
-}
-
-const floats = (...v: number[]): ArrayBuffer => Float32Array.from(v).buffer;
 
 describe('TrainerCore', () => {
   it('refuses to work before init, and init reports the layout', async () => {
@@ -261,81 +176,5 @@ describe('TrainerCore', () => {
     await start();
     expect(await core.debugLoseDevice()).toBe(false);
     expect(await core.memory()).toMatchObject({ backend: 'cpu', numTensors: expect.any(Number), unreliable: expect.any(Boolean) });
-  });
-});
-
-describe('TrainerCore.switchBackend', () => {
-  it('moves parameters and AdamW moments to the new backend, with a fresh data seed', async () => {
-    const models: FakeModel[] = [], seeds: number[] = [], inits: string[] = [];
-    const mod: ModelModule = {
-      loadDataset: async () => ({}),
-      createTrainModel: (_w, _d, o) => { seeds.push(o.seed); const m = new FakeModel(); models.push(m); return m; },
-    };
-    const init = async (backend: BackendName): Promise<BackendInit> => { inits.push(backend); return { ok: true, backend, initMs: 1 }; };
-    const core = new TrainerCore(mod, init);
-    await core.init({ workload: 'digits', dataBaseUrl: 'x', batch: 4, seed: 7, backend: 'webgl' });
-    await core.train(3, 0.5);
-    models[0]!.moments = { m: new Float32Array(N).fill(0.25), v: new Float32Array(N).fill(0.5), steps: 3 };
-    const before = new Float32Array(await core.getParams());
-    expect(await core.switchBackend('wasm')).toMatchObject({ backend: 'wasm', numParams: N });
-    expect(inits).toEqual(['webgl', 'wasm']);
-    expect(models[0]!.disposed).toBe(true);
-    expect(new Float32Array(await core.getParams())).toEqual(before);
-    expect(models[1]!.moments).toEqual({ m: new Float32Array(N).fill(0.25), v: new Float32Array(N).fill(0.5), steps: 3 });
-    expect(seeds).toEqual([7, 8]);
-    expect(await core.train(1, 0.5)).toMatchObject({ steps: 1, optimizerSteps: 4 }); // AdamW's count went on: 3 steps, then this one
-  });
-
-  it('a backend that fails to start leaves the model where it was, state intact', async () => {
-    const models: FakeModel[] = [];
-    const mod: ModelModule = { loadDataset: async () => ({}), createTrainModel: () => { const m = new FakeModel(); models.push(m); return m; } };
-    const init = async (backend: BackendName): Promise<BackendInit> => backend === 'webgpu' ? { ok: false, backend, initMs: 1, reason: 'no adapter' } : { ok: true, backend, initMs: 1 };
-    const core = new TrainerCore(mod, init);
-    await core.init({ workload: 'digits', dataBaseUrl: 'x', batch: 4, seed: 1, backend: 'wasm' });
-    await core.train(2, 0.5);
-    const before = new Float32Array(await core.getParams());
-    await expect(core.switchBackend('webgpu')).rejects.toThrow(/^backend-failed: switch to webgpu: backend-failed: webgpu: no adapter; still on wasm/);
-    expect(new Float32Array(await core.getParams())).toEqual(before);
-    expect((await core.train(1, 0.5)).steps).toBe(1);
-    await expect(core.switchBackend('tpu')).rejects.toMatchObject({ code: 'bad-argument' });
-  });
-
-  it('after switching off WebGPU, the device left behind is no longer watched', async () => {
-    let lose!: (i: { reason: string }) => void;
-    const gpu: GpuDeviceLike = { lost: new Promise((r) => (lose = r)), destroy: () => undefined };
-    const init = async (backend: BackendName): Promise<BackendInit> => ({ ok: true, backend, initMs: 1, ...(backend === 'webgpu' ? { device: gpu } : {}) });
-    const core = new TrainerCore({ loadDataset: async () => ({}), createTrainModel: () => new FakeModel() }, init);
-    await core.init({ workload: 'digits', dataBaseUrl: 'x', batch: 4, seed: 1, backend: 'webgpu' });
-    await core.switchBackend('wasm');
-    lose({ reason: 'unknown' });
-    expect(await core.train(1, 0.5)).toMatchObject({ steps: 1 });
-    core.noteUnhandled(Object.assign(new Error('Instance reference no longer exists'), { name: 'AbortError' }));
-    expect(await core.train(1, 0.5)).toMatchObject({ steps: 1 });
-    expect(await core.debugLoseDevice()).toBe(false);
-  });
-});
-
-describe('helpers', () => {
-  it('ownBuffer transfers a whole buffer as is and copies a view', () => {
-    const whole = new Float32Array([1, 2]);
-    expect(ownBuffer(whole)).toBe(whole.buffer);
-    const view = new Float32Array([1, 2, 3, 4]).subarray(1, 3);
-    const b = ownBuffer(view);
-    expect(b.byteLength).toBe(8);
-    expect([...new Float32Array(b)]).toEqual([2, 3]);
-  });
-
-  it("checkFragment wants segments that fit the model's layout and tile the fragment", () => {
-    const layout = makeLayout(SPECS);
-    expect(() => checkFragment(FRAG_B, layout)).not.toThrow();
-    // row 1 of w (elements 3..5) and rows [1, 3) of b: slices of split tensors are fine
-    const slices: Fragment = { index: 0, size: 5, segments: [
-      { name: 'w', kind: 'dense', srcOffset: 3, dstOffset: 0, size: 3, rowStart: 1, rows: 1 },
-      { name: 'b', kind: 'dense', srcOffset: 7, dstOffset: 3, size: 2, rowStart: 1, rows: 2 }] };
-    expect(() => checkFragment(slices, layout)).not.toThrow();
-    expect(() => checkFragment(FRAG_B, makeLayout([{ name: 'b', shape: [3], kind: 'dense' }]))).toThrow(/bad-argument: .*rows \[0, \+4\) are outside the tensor's 3/);
-    expect(() => checkFragment({ ...FRAG_B, segments: [{ ...FRAG_B.segments[0]!, srcOffset: 5 }] }, layout)).toThrow(/outside the parameters/);
-    expect(() => checkFragment({ ...FRAG_B, size: 5 }, layout)).toThrow(/cover 4 of 5/);
-    expect(() => checkFragment({ index: 0, size: 0, segments: [] }, layout)).toThrow(/malformed/);
   });
 });

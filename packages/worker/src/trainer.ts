@@ -18,7 +18,7 @@ import type { AdapterInfo, BackendName, InitInfo, InitOptions, MemoryInfo, Probe
 import { initBackend, type BackendInit } from './backends';
 import { parseBackend } from './choose';
 import { DeviceLossWatch } from './device-loss';
-import { badArgument, checkFragment, describeBytes, ownBuffer } from './buffers';
+import { badArgument, checkFragment, checkPixels, checkSampleOptions, describeBytes, ownBuffer } from './buffers';
 import { describeError, TrainerError, type TrainerErrorCode } from './errors';
 import type { ModelConfig, ModelModule, SampleOptions, TrainModel, Workload } from './model-api';
 import { probeBackends } from './probe';
@@ -269,37 +269,30 @@ export class TrainerCore {
   }
 
   evaluate(): Promise<number> {
-    return this.run('evaluate', async () => {
-      try {
-        return await this.loss.race(this.ready().evaluate());
-      } catch (e) {
-        throw e instanceof TrainerError ? e : new TrainerError('model-failed', `evaluate: ${describeError(e)}`);
-      }
-    });
+    return this.run('evaluate', () => this.modelCall('evaluate', (m) => m.evaluate()));
   }
 
   sample(o: SampleOptions): Promise<string> {
-    return this.run('sample', async () => {
-      const ok = typeof o?.prompt === 'string' && o.prompt.length <= 1024 && Number.isInteger(o.length) && o.length >= 0 && o.length <= 4096
-        && o.temperature > 0 && Number.isFinite(o.temperature) && Number.isInteger(o.seed) && o.budgetMs >= 0 && o.budgetMs <= 60_000;
-      if (!ok) throw badArgument(`sample ${JSON.stringify(o)}: want a prompt of <= 1024 chars, length in [0, 4096], temperature > 0, an integer seed, budgetMs in [0, 60000]`);
-      try {
-        return await this.loss.race(this.ready().sample(o));
-      } catch (e) {
-        throw e instanceof TrainerError ? e : new TrainerError('model-failed', `sample: ${describeError(e)}`);
-      }
+    return this.run('sample', () => {
+      checkSampleOptions(o);
+      return this.modelCall('sample', (m) => m.sample(o));
     });
   }
 
   predict(pixels: ArrayBuffer): Promise<number[]> {
-    return this.run('predict', async () => {
-      if (!(pixels instanceof ArrayBuffer) || pixels.byteLength !== 4 * 784) throw badArgument(`predict wants 784 float32 pixels, got ${describeBytes(pixels)}`);
-      try {
-        return await this.loss.race(this.ready().predict(new Float32Array(pixels)));
-      } catch (e) {
-        throw e instanceof TrainerError ? e : new TrainerError('model-failed', `predict: ${describeError(e)}`);
-      }
+    return this.run('predict', () => {
+      checkPixels(pixels);
+      return this.modelCall('predict', (m) => m.predict(new Float32Array(pixels)));
     });
+  }
+
+  /** A read of the ready model (the demo's calls): what the model throws is 'model-failed', params stay trusted. */
+  private async modelCall<T>(what: string, fn: (m: TrainModel) => Promise<T>): Promise<T> {
+    try {
+      return await this.loss.race(fn(this.ready()));
+    } catch (e) {
+      throw e instanceof TrainerError ? e : new TrainerError('model-failed', `${what}: ${describeError(e)}`);
+    }
   }
 
   resetOptimizer(): Promise<void> {
