@@ -132,7 +132,7 @@ function storageLine(s: CoordinatorStatus): string {
   const st = s.storage;
   if (!st) return '–';
   const mb = (b: number): string => (b / 1e6).toLocaleString('en', { maximumFractionDigits: 1 });
-  const persisted = { granted: 'persistent (the browser will not evict it)', denied: 'not persistent: the browser may evict the run under storage pressure', unsupported: 'persistence unsupported here' }[st.persistence];
+  const persisted = { granted: 'persistent (the browser will not evict it)', denied: 'not persistent: the browser may evict the run under storage pressure', unsupported: 'persistence unsupported here', unanswered: 'persistence asked, not answered yet (the browser may be showing a prompt): it may evict the run meanwhile' }[st.persistence];
   const quota = s.storageWait ? `; ${s.storageWait}` : s.quotaErrors ? `; ${s.quotaErrors} commit attempts refused by a full quota` : '';
   const log = `; merge log ${mb(s.logBytes)} MB stored of a ${mb(cfg.logBudgetBytes)} MB budget${s.prunedThrough ? `, pruned through commit ${s.prunedThrough}` : ''}` +
     (s.prunedDroppedThrough ? ` (commits through ${s.prunedDroppedThrough} were never downloaded and are no longer held)` : '');

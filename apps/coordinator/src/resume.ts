@@ -35,7 +35,8 @@ export async function resumeRun(store: DurableStore, cfg: CoordinatorConfig, lay
   const saved = await store.load();
   status.prunedThrough = await store.prunedThrough();
   status.logBytes = store.logBytes;
-  status.storage = await storageFacts(await askPersistence());
+  // A browser that asks the user may answer after the run started (storage.ts): the page then shows that answer.
+  status.storage = await storageFacts(await askPersistence((late) => void storageFacts(late).then((f) => { status.storage = f; })));
   const fragments = planFragments(layout, cfg.sync.P);
   const fromFile = !saved && cfg.init !== undefined ? stateFromModelFile(await fetchModel(cfg.init), layout, fragments) : undefined;
   const syncer = new Syncer({ ...cfg.sync, tokensPerStep }, layout, saved?.theta0 ?? fromFile?.theta ?? initial, epoch);

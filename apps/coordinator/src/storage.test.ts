@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { lostRunDatabase } from './storage';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { askPersistence, lostRunDatabase, type Persistence } from './storage';
 
 // The key database records the highest epoch each run started at in this profile; the run database counts
 // incarnations. A sequence of starts as driver.ts makes them (the check comes before the count goes up):
@@ -22,5 +22,34 @@ describe('evidence of a lost run database', () => {
     expect(incarnation).toBe(4);
     recorded = 0; incarnation = 0; // the origin evicted whole: no evidence, and a new key (learners refuse it)
     expect(start()).toBe(false);
+  });
+});
+
+// A browser that puts the question to the user (Firefox's prompt) leaves persist() pending until they answer,
+// or for good: the start must not wait on it, and a late answer still reaches the page.
+describe('asking for persistent storage', () => {
+  afterEach(() => { vi.useRealTimers(); vi.unstubAllGlobals(); });
+
+  it('gives up waiting after the deadline, and reports the answer when it comes', async () => {
+    vi.useFakeTimers();
+    let answer: (granted: boolean) => void = () => undefined;
+    vi.stubGlobal('navigator', { storage: { persisted: () => Promise.resolve(false), persist: () => new Promise<boolean>((r) => { answer = r; }) } });
+    const late: Persistence[] = [];
+    let got: Persistence | undefined;
+    void askPersistence((p) => late.push(p), 5000).then((p) => { got = p; });
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(got).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(got).toBe('unanswered');
+    answer(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(late).toEqual(['granted']);
+  });
+
+  it('passes on an answer within the deadline, and nothing later', async () => {
+    vi.stubGlobal('navigator', { storage: { persisted: () => Promise.resolve(false), persist: () => Promise.resolve(false) } });
+    const late: Persistence[] = [];
+    expect(await askPersistence((p) => late.push(p), 5000)).toBe('denied');
+    expect(late).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  * storage the browser may evict the run's database under storage pressure, and with it every acked
  * update, so the coordinator asks for it and shows the answer.
  */
-export type Persistence = 'granted' | 'denied' | 'unsupported';
+export type Persistence = 'granted' | 'denied' | 'unsupported' | 'unanswered';
 
 export interface StorageFacts {
   persistence: Persistence;
@@ -12,13 +12,33 @@ export interface StorageFacts {
   quota: number | null;
 }
 
-export async function askPersistence(): Promise<Persistence> {
+/**
+ * How long a start waits for the browser's answer (ms). A browser may put the question to the user
+ * (Firefox shows a prompt) and its promise then stays pending until they answer, or for good where a
+ * dismissed prompt answers nothing (the Storage Standard allows it); Chromium answers at once.
+ */
+export const PERSIST_DEADLINE_MS = 5000;
+
+/**
+ * The browser's answer, or 'unanswered' once `deadlineMs` has passed without one: the run starts
+ * anyway, and `onLate` gets the answer if it ever comes.
+ */
+export async function askPersistence(onLate: (p: Persistence) => void = () => undefined, deadlineMs = PERSIST_DEADLINE_MS): Promise<Persistence> {
   const s = (navigator as Partial<Navigator>).storage;
   if (!s?.persist) return 'unsupported';
+  let late = false, timer: ReturnType<typeof setTimeout> | undefined;
+  const answer = (async (): Promise<Persistence> => {
+    try {
+      return (await s.persisted()) || (await s.persist()) ? 'granted' : 'denied';
+    } catch {
+      return 'denied'; // e.g. a sandboxed frame: no promise was made
+    }
+  })().then((p) => { if (late) onLate(p); return p; });
+  const deadline = new Promise<Persistence>((resolve) => { timer = setTimeout(() => { late = true; resolve('unanswered'); }, deadlineMs); });
   try {
-    return (await s.persisted()) || (await s.persist()) ? 'granted' : 'denied';
-  } catch {
-    return 'denied'; // e.g. a sandboxed frame: no promise was made
+    return await Promise.race([answer, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
