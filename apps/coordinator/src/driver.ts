@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, makeLayout, Syncer, Timeline, waitsForCommit, type DurableState, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
+import { decodeMessage, encodeMessage, makeLayout, planFragments, Syncer, Timeline, waitsForCommit, type DurableState, type Fragment, type ParamLayout, type Reason, type SyncCommand, type SyncEvent } from '@tabswarm/core';
 import { coordinatorPeerId, hostCoordinator, type CoordinatorHost } from '@tabswarm/net';
 import type { SampleOptions } from '@tabswarm/worker';
 import { Chaos } from './chaos';
@@ -53,6 +53,9 @@ export class CoordinatorDriver {
   private readonly log: RunLog;
   /** The plots' history: a point every 2 s, coarser as the run grows (core's Timeline). */
   private readonly timeline = new Timeline(2000);
+  /** The model's layout and fragment plan, known before the store is opened: a file can be checked against them
+   * even when the run did not start (its database found gone). */
+  private plan: { layout: ParamLayout; fragments: readonly Fragment[] } | undefined;
 
   constructor(readonly cfg: CoordinatorConfig, private readonly onChange: () => void) {
     this.chaos = new Chaos(cfg.chaosSeed, () => performance.now());
@@ -69,6 +72,7 @@ export class CoordinatorDriver {
       Object.assign(this.status, { fingerprint: signer.fingerprint, keyMade: made });
       const { info, backend, theta0: initial } = await this.evaluator.boot();
       const layout = makeLayout(info.specs);
+      this.plan = { layout, fragments: planFragments(layout, this.cfg.sync.P) };
       const store = this.store = await openStore(this.cfg, layout);
       // The run's tokens per step from the model itself at the run's batch (batch × context, or batch for
       // digits): one source for the claims check, the snapshot every learner gets and the LR clock.
@@ -249,20 +253,22 @@ export class CoordinatorDriver {
    * merging, lets queued commits finish and rebases the store in one transaction. The caller reloads the
    * page, which resumes from the new state as a new incarnation, so learners reconnect and receive it in
    * their snapshots. A rebase that fails (a full disk, a refused request) leaves the store as it was: the
-   * events held meanwhile are handled and the run goes on.
+   * events held meanwhile are handled and the run goes on. A run whose database was found gone (resume.ts)
+   * takes the file as its base at an epoch above the one this profile recorded, as restartRun does.
    */
   async importModel(bytes: Uint8Array): Promise<void> {
-    await this.rebaseOn((s) => stateFromModelFile(bytes, s.layout, s.fragments));
+    await this.rebaseOn((layout, fragments) => stateFromModelFile(bytes, layout, fragments));
   }
 
   async loadState(bytes: Uint8Array): Promise<void> {
-    await this.rebaseOn((s) => stateFromStateFile(bytes, s.layout, s.fragments));
+    await this.rebaseOn((layout, fragments) => stateFromStateFile(bytes, layout, fragments));
   }
 
-  private async rebaseOn(decode: (s: Syncer) => DurableState): Promise<void> {
-    const s = this.syncer, store = this.store;
+  private async rebaseOn(decode: (layout: ParamLayout, fragments: readonly Fragment[]) => DurableState): Promise<void> {
+    const s = this.syncer, store = this.store, plan = this.plan, lost = this.status.lostEpoch;
+    if (lost !== null && store && plan) return store.rebase(decode(plan.layout, plan.fragments), lost); // nothing runs: no queue to drain
     if (!s || !store || this.status.state !== 'running' || this.rebasing) throw new Error('the coordinator is not running');
-    const state = decode(s);
+    const state = decode(s.layout, s.fragments);
     this.rebasing = true;
     try {
       await this.chain;

@@ -114,9 +114,12 @@ export class DurableStore {
    * A loaded state file or model file becomes the run's new base: θ₀ is replaced, the versions and outer
    * state it holds are kept beside it (the log replays from them), and the old log is cleared with it, all
    * in the one transaction: a rebase that fails (a full disk, a refused request) leaves the run as it was, log included.
+   * With `incarnation` (a database found gone: the epoch this profile recorded for the run) the next one is above it,
+   * as restartAbove makes it, so learners take the loaded state.
    */
-  async rebase(state: DurableState): Promise<void> {
+  async rebase(state: DurableState, incarnation?: number): Promise<void> {
     await this.replaceWith(state, true, (tx) => {
+      if (incarnation !== undefined) tx.objectStore('state').put(incarnation, 'incarnation');
       tx.objectStore('log').clear();
       tx.objectStore('state').delete('prunedThrough');
       tx.objectStore('state').put(0, 'logBytes');
