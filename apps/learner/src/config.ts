@@ -1,5 +1,5 @@
 import { ConfigError, parseByzantine } from '@tabswarm/core';
-import { isValidSessionSecret, parseLinkMbps, randomToken } from '@tabswarm/net';
+import { FINGERPRINT_PATTERN, isValidSessionSecret, parseLinkMbps, randomToken } from '@tabswarm/net';
 import { DIGITS_PRESET, parsePreset, TEXT_PRESETS, type BackendName, type ModelPreset } from '@tabswarm/worker';
 import { parseBackendList } from './backend-choice';
 
@@ -41,6 +41,13 @@ function parseSlowdown(v: string | null): number {
   const n = Number(v);
   if (!(v.trim() !== '' && Number.isFinite(n) && n >= 1)) throw new ConfigError(`slowdown=${JSON.stringify(v)}: want a number >= 1 (times slower than this device)`);
   return n;
+}
+
+/** `#coord=`: the run key's fingerprint (docs/security.md §2); a cut-short or edited one is refused, never ignored. */
+function parseCoordinator(hash: string): string | undefined {
+  const fp = new URLSearchParams(hash.slice(1)).get('coord');
+  if (fp !== null && !FINGERPRINT_PATTERN.test(fp)) throw new ConfigError(`#coord=${JSON.stringify(fp)}: want 43 base64url characters (the run key's fingerprint; copy the whole join URL)`);
+  return fp ?? undefined;
 }
 
 function preset(workload: 'text' | 'digits', name: string | null): ModelPreset {
@@ -121,7 +128,7 @@ export function readConfig(url = new URL(location.href)): LearnerConfig {
     backend: q.get('backend') ?? undefined,
     backends: parseBackendList(q.get('backends'), q.get('backend') ?? undefined),
     signal: { host: host ?? location.hostname, port: Number(port ?? 9000), path: '/signal', key: 'tabswarm', secure: location.protocol === 'https:' },
-    coordinator: new URLSearchParams(url.hash.slice(1)).get('coord') ?? undefined,
+    coordinator: parseCoordinator(url.hash),
     iceServers: q.get('ice') ? (JSON.parse(q.get('ice')!) as RTCIceServer[]) : [],
     autostart: q.get('autostart') === '1',
     solo: q.get('solo') === '1',

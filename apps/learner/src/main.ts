@@ -1,11 +1,22 @@
 import { roomCode } from '@tabswarm/core';
-import { readConfig } from './config';
+import { readConfig, type LearnerConfig } from './config';
 import { rawLink, type RawLink } from './raw-link';
 import { LearnerSession } from './session';
 import type { LearnerStatus } from './status';
 
-const cfg = readConfig();
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
+let cfg: LearnerConfig;
+try {
+  cfg = readConfig();
+} catch (e) {
+  // A join URL cut short or edited (a #coord= of 42 characters, a bad parameter): said where the volunteer
+  // looks; the console alone left a Start button that did nothing.
+  $('consent').hidden = true;
+  $('status').hidden = false;
+  $('s-state').textContent = 'failed';
+  $('s-error').textContent = `this join URL cannot be used: ${e instanceof Error ? e.message : String(e)}`;
+  throw e;
+}
 const fmt = (x: number | undefined, d = 3): string => (x === undefined ? '–' : x.toFixed(d));
 
 function render(s: LearnerStatus): void {
