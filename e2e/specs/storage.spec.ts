@@ -67,6 +67,37 @@ test('the database deleted between reloads: no silent restart from θ₀, and re
   await swarm.until<LearnerView & { epoch: number }>(learner, (l) => l.epoch === restarted.epoch, 'the learner on the new epoch', 30_000);
 });
 
+// Before, Load state on the lost-database page (the way back its message offers) threw "the coordinator
+// is not running"; and had the file been written, the incarnation would have stayed below the recorded
+// epoch, so the next reload would have refused again.
+test('the database deleted between reloads: a saved state file loaded there resumes the run above the recorded epoch, and the tab trains on it', async ({ swarm }) => {
+  test.setTimeout(400_000);
+  const coord = await swarm.coordinator(fast);
+  const { page: learner } = await swarm.learner({ workload: 'digits', backend: 'wasm' });
+  await swarm.until<CoordinatorView>(coord, (c) => c.commitSeq >= 3, 'three commits', 180_000);
+  const [download] = await Promise.all([coord.waitForEvent('download'), coord.click('#c-download')]);
+  const path = await download.path();
+  const l0 = await swarm.until<LearnerView & { epoch: number }>(learner, (l) => l.epoch > 0, 'the learner at the coordinator epoch', 30_000);
+
+  await deleteRunDatabase(coord, swarm.stack.baseUrl, swarm.run.run!);
+  const lost = await swarm.until<Stored>(coord, (c) => c.lostEpoch !== null || c.state === 'failed', 'the coordinator to notice its state is gone', 90_000);
+  expect([lost.state, lost.lostEpoch]).toEqual(['failed', l0.epoch]);
+
+  const reloaded = coord.waitForEvent('load', { timeout: 60_000 });
+  await coord.setInputFiles('#c-load', path);
+  await reloaded.catch(async () => expect((await swarm.status<Stored>(coord)).error, 'the page reloads after the load').toBe(''));
+  const resumed = await swarm.until<Stored>(coord, (c) => c.state !== 'starting' && c.storage !== null, 'the loaded run', 90_000);
+  expect([resumed.state, resumed.error, resumed.lostEpoch]).toEqual(['running', '', null]);
+  expect(resumed.epoch, 'above the epoch the learner holds, so it takes the loaded state').toBeGreaterThan(l0.epoch);
+  expect(resumed.resumedFrom, 'restored at the saved commit, not θ₀').toBeGreaterThanOrEqual(3);
+  const joined = await swarm.until<LearnerView & { epoch: number }>(learner, (l) => l.epoch === resumed.epoch, 'the tab on the loaded state', 60_000);
+  await swarm.until<LearnerView>(learner, (l) => l.merges >= joined.merges + 2, 'two merges of the tab on the loaded state', 120_000);
+  await coord.reload();
+  const again = await swarm.until<Stored>(coord, (c) => c.state !== 'starting' && c.storage !== null, 'the run after one more reload', 60_000);
+  expect([again.state, again.lostEpoch], 'a reload after the load resumes it, no longer refused').toEqual(['running', null]);
+  console.log(`lost database: recorded epoch ${l0.epoch}; the state file from commit ${resumed.resumedFrom} loaded as epoch ${resumed.epoch}, then ${again.epoch} after a reload`);
+});
+
 // Before, a fresh coordinator that had not committed stopped and asked on one push or META claiming a later
 // epoch or versions it never sent: anyone with the join URL could stop a new run. The evidence is now the
 // profile's own record of the run's epochs (identity.ts), so what a learner claims changes nothing.
