@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageOf } from '../protocol';
-import { bcast, joined, of, sent } from './engine-fixtures';
+import { bcast, joined, of, sent, snapshot } from './engine-fixtures';
 
 // A lossy link (the chaos panel's drop, docs/fault-tolerance.md §2): the syncer pulls again a learner whose
 // push did not come (syncer/repull.ts), and a hello whose snapshot did not come is said again.
@@ -42,5 +42,33 @@ describe('LearnerEngine on a lossy link', () => {
       return at;
     };
     expect(hellos(101, 30_000)).toEqual([2101, 6102, 14_103, 29_104]); // after 2, 4, 8 and then 15 s (the deadline)
+  });
+
+  it('a new incarnation\'s pull for a round number its dead one also pulled is answered from the new epoch, not with the old push', () => {
+    // Round 7 of fragment 1 was open when the coordinator reloaded (epoch 1 → 2); the new one numbers rounds
+    // from its last commit, so it opens a round 7 of fragment 1 too, and its pull overtakes its snapshot.
+    const overtaken = (acked: boolean): MessageOf<'push'> | undefined => {
+      const e = joined(2);
+      const [old] = sent(e.handle({ kind: 'message', msg: pull(1, 7), now: 10 }), 'push');
+      e.handle({ kind: 'connected', now: 20 }); // the old push is resent here, refused as stale-epoch
+      if (acked) { // the snapshot came, during a step, then that refusal
+        e.handle({ kind: 'message', msg: snapshot({ epoch: 2, versions: [5, 6], globalStep: 6 }), now: 21 });
+        e.handle({ kind: 'message', msg: { type: 'ack', fragment: 1, round: 7, seq: old!.seq, session: 3, outcome: 'rejected', reason: 'stale-epoch' }, now: 22 });
+      }
+      expect(e.handle({ kind: 'message', msg: pull(1, 7), now: 23 })).toEqual([]); // held: no epoch-1 push, and not dropped
+      if (!acked) e.handle({ kind: 'message', msg: snapshot({ epoch: 2, versions: [5, 6], globalStep: 6 }), now: 24 });
+      for (let t = 0; t < 2; t++) { // the snapshot is adopted at the first boundary, then one step on it
+        const out = e.handle({ kind: 'stepped', now: 30 + t, ms: 20 });
+        for (const r of of(out, 'read')) {
+          const [p] = sent(e.handle({ kind: 'read', tag: r.tag, values: Float32Array.from([3, 5]), now: 30 + t }), 'push');
+          if (p) return p;
+        }
+      }
+      return undefined;
+    };
+    for (const acked of [false, true]) {
+      const p = overtaken(acked);
+      expect(p && [p.epoch, p.round, p.baseVersion, p.cSteps], `acked ${acked}`).toEqual([2, 7, 6, 1]);
+    }
   });
 });

@@ -44,8 +44,8 @@ interface Stamp {
   cTokens: number;
 }
 interface HostCopy extends Stamp { values: Float32Array }
-/** A push in flight for eager re-application: its round and the values it was made from. */
-interface Pushed { round: number; epoch: number; values: Float32Array; t: number; tokens: number }
+/** A push in flight for eager re-application: its round, seq and the values it was made from. */
+interface Pushed { round: number; epoch: number; seq: number; values: Float32Array; t: number; tokens: number }
 
 /**
  * A joined, unpaused learner that has sent nothing for this long (ms) says 'heartbeat' on its next tick.
@@ -80,6 +80,9 @@ export class LearnerEngine {
   private readonly pushed = new Map<number, Pushed>();
   private readonly reads = new Map<number, Stamp>();
   private nextTag = 1;
+  /** The last push seq made before the current link came up: a pull on this link is never a repeat of an
+   * earlier one (pull()). */
+  private linkSeq = 0;
   /** Whether a hello is out, and when to say it again (hello.ts). */
   private readonly hellos: HelloClock;
   private out: EngineCommand[] = [];
@@ -107,7 +110,7 @@ export class LearnerEngine {
     this.out = [];
     this.now = ev.now;
     switch (ev.kind) {
-      case 'connected': this.pulls.clear(); this.hello(ev.now); for (const p of this.state.resendable()) this.send(p); break; // pulls held were the old link's
+      case 'connected': this.pulls.clear(); this.linkSeq = this.state.lastSeq; this.hello(ev.now); for (const p of this.state.resendable()) this.send(p); break; // pulls held were the old link's
       case 'message': this.message(ev.msg, ev.now); break;
       case 'stepped': this.stepped(ev.ms); break;
       case 'read': this.readDone(ev.tag, ev.values); break;
@@ -169,11 +172,14 @@ export class LearnerEngine {
    */
   private pull(m: MessageOf<'pull'>): void {
     // Pulled again for a round this tab answered: its push was lost on the way (syncer/repull.ts). The same
-    // push goes again, whatever the tab holds now; one whose ack came is not made twice.
+    // push goes again, whatever the tab holds now; one whose ack came is not made twice. Only a push made on
+    // this link: the syncer never pulls a rejoined learner again for a round it was pulled for before, and a
+    // reloaded coordinator numbers its rounds from its last commit, so its round 7 may be the dead one's
+    // round 7, pulled before its snapshot (a new epoch) is adopted here: that is a pull to answer, not a repeat.
     const sent = this.state.unackedFor(m.fragment, m.round);
-    if (sent) return this.send(sent);
+    if (sent && sent.seq > this.linkSeq) return this.send(sent);
     const mine = this.pushed.get(m.fragment);
-    if (mine && mine.round === m.round && mine.epoch === this.state.epoch) return;
+    if (mine && mine.round === m.round && mine.epoch === this.state.epoch && mine.seq > this.linkSeq) return;
     if (this.hellos.out || this.snapshot || !this.joined) { this.pulls.set(m.fragment, m); return; }
     if (!this.state.fragments[m.fragment] || m.round <= this.state.baseVersions[m.fragment]!) return; // a version is the round that made it: that round has closed
     const h = this.host.get(m.fragment);
@@ -190,7 +196,7 @@ export class LearnerEngine {
   private push(pull: MessageOf<'pull'>, h: HostCopy): void {
     const msg = this.state.makePush(pull, h.values, h);
     if (!msg) return;
-    this.pushed.set(pull.fragment, { round: pull.round, epoch: h.epoch, values: h.values, t: h.t, tokens: h.tokens });
+    this.pushed.set(pull.fragment, { round: pull.round, epoch: h.epoch, seq: msg.seq, values: h.values, t: h.t, tokens: h.tokens });
     this.send(msg);
   }
 
