@@ -93,6 +93,24 @@ describe('a push lost on the way', () => {
     expect(again.flatMap((c) => (c.kind === 'send' && c.msg.type === 'ack' ? [[c.msg.seq, c.msg.outcome]] : []))).toEqual([[1, 'merged']]);
     expect(s.rejections.get('duplicate')).toBe(1);
   });
+
+  it('is not asked for in the tick that closes its round (the grace deadline, or the round timeout)', () => {
+    // K = 1, 500 ms steps: x's push at 12 ms is the quorum, and the window waits for y up to its cap of
+    // 2 steps (y has no response time yet): until 1,012 ms. y's re-pull is due at 10 + 1,000 ms.
+    const s = new Syncer(makeSyncConfig({ runId: 'r', P: 2, H: 4, tau: 1, K: 1, uplinkCodec: 0, minStepMs: 1e-3, tokensPerStep: 10, stepBound: Number.MAX_VALUE }), layout, init);
+    const slow = (t: number): Msg<'meta'> => ({ ...meta(t), stepMs: 500 });
+    for (const id of ['x', 'y']) s.handle({ kind: 'join', id, now: 0, hello: hello(id) });
+    s.handle({ kind: 'message', id: 'x', now: 5, msg: slow(4) });
+    s.handle({ kind: 'message', id: 'y', now: 10, msg: slow(4) });
+    expect(s.handle({ kind: 'message', id: 'x', now: 12, msg: push(1, [1, 1]) }).some((c) => c.kind === 'commit')).toBe(false);
+    s.handle({ kind: 'message', id: 'y', now: 600, msg: slow(5) }); // y is alive, its push lost
+    const out = s.handle({ kind: 'tick', now: 1012 }); // the wake at the deadline: round 1 merges without y
+    expect([out.some((c) => c.kind === 'commit'), pulls(out), s.repulls]).toEqual([true, [], 0]);
+    const late = lostPush(); // no tick until round 1's 30 s timeout, both heard from meanwhile
+    for (const id of ['x', 'y']) late.handle({ kind: 'message', id, now: 29_000, msg: { type: 'heartbeat', t: 5, nowMs: 29_000 } });
+    const timedOut = late.handle({ kind: 'tick', now: 30_010 });
+    expect([timedOut.some((c) => c.kind === 'commit'), pulls(timedOut), late.repulls]).toEqual([true, [], 0]);
+  });
 });
 
 describe('repullAfterMs', () => {

@@ -347,8 +347,9 @@ export class Syncer {
       }
     }
     for (const r of [...this.rounds.values()]) {
-      for (const id of overdue(r, this.learners, this.cfg.grace.slackMs, now)) { this.repulls++; this.sendPull(r, id); }
       this.advance(r, now);
+      if (!this.rounds.has(r.round)) continue; // closed now (deadline, timeout): a re-pull would only cost a resend
+      for (const id of overdue(r, this.learners, this.cfg.grace.slackMs, now)) { this.repulls++; this.sendPull(r, id); }
     }
   }
 
