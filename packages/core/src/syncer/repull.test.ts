@@ -94,6 +94,22 @@ describe('a push lost on the way', () => {
     expect(s.rejections.get('duplicate')).toBe(1);
   });
 
+  it('times a learner once per round: a resend that finds its original waiting in the round is not a second answer', () => {
+    // x, y and z pulled at 10 ms (K = 3); y is pulled again at 1,010 ms, and its push was slow, not lost:
+    // the original comes at 2,010 ms (y's first answer, 2 s), the resend at 3,010 ms while z is still waited for.
+    const s = new Syncer(makeSyncConfig({ runId: 'r', P: 2, H: 4, tau: 1, K: 3, uplinkCodec: 0, minStepMs: 1e-3, tokensPerStep: 10, stepBound: Number.MAX_VALUE }), layout, init);
+    for (const id of ['x', 'y', 'z']) s.handle({ kind: 'join', id, now: 0, hello: hello(id) });
+    for (const id of ['x', 'z', 'y']) s.handle({ kind: 'message', id, now: id === 'y' ? 10 : 5, msg: meta(4) });
+    s.handle({ kind: 'message', id: 'x', now: 12, msg: push(1, [1, 1]) });
+    s.handle({ kind: 'message', id: 'y', now: 600, msg: meta(5) });
+    expect(pulls(s.handle({ kind: 'tick', now: 1010 })).map(([id]) => id)).toEqual(['y']);
+    s.handle({ kind: 'message', id: 'y', now: 2010, msg: push(1, [3, 3]) });
+    expect(s.learners.get('y')!.response.bound(5)).toBe(2000 + 4 * 1000);
+    const again = s.handle({ kind: 'message', id: 'y', now: 3010, msg: push(1, [3, 3]) });
+    expect([again.some((c) => c.kind === 'commit'), s.rejections.get('duplicate')]).toEqual([false, 1]);
+    expect(s.learners.get('y')!.response.bound(5)).toBe(2000 + 4 * 1000); // not srtt 2125 from a 3 s "answer"
+  });
+
   it('is not asked for in the tick that closes its round (the grace deadline, or the round timeout)', () => {
     // K = 1, 500 ms steps: x's push at 12 ms is the quorum, and the window waits for y up to its cap of
     // 2 steps (y has no response time yet): until 1,012 ms. y's re-pull is due at 10 + 1,000 ms.

@@ -188,9 +188,10 @@ export class Syncer {
     const ack = (o: Outcome, seq: number): void => {
       this.out.push({ kind: 'send', to: l.id, msg: { type: 'ack', fragment: o.fragment, round: o.round, seq, session: l.session, outcome: o.reason === null ? 'merged' : 'rejected', reason: o.reason } });
     };
-    // A round's first answer times its learner from the first pull, pulled again or not (repull.ts): leaving
-    // those out (Karn's rule) would never learn a link slower than the first re-pull, pulled again every round.
-    this.timing.pushed(l, m.round, now, m.epoch !== this.epoch || this.dedupe.get(l.id, l.session, m.seq) !== undefined);
+    // A round's first answer times its learner from the first pull, pulled again or not (repull.ts: Karn's rule
+    // never learned a link slower than the first re-pull); one that finds its push answered or waiting does not.
+    const answered = this.dedupe.get(l.id, l.session, m.seq) !== undefined || this.rounds.get(m.round)?.pushes.has(l.id) === true;
+    this.timing.pushed(l, m.round, now, m.epoch !== this.epoch || answered);
     const a = admitPush({
       cfg: this.cfg, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress, fragments: this.fragments, rounds: this.rounds, model: this.model,
       norms: this.norms, prior: this.dedupe.get(l.id, l.session, m.seq), now,
