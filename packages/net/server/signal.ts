@@ -142,9 +142,11 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
 
   /** The admission verdict for an upgrade request; undefined when PeerJS answers it itself (INVALID_KEY / parameters). */
   const verdictFor = (req: IncomingMessage): Verdict | undefined => {
-    const q = new URL(req.url ?? '', 'http://signal').searchParams;
-    const id = q.get('id'), token = q.get('token');
-    if (q.get('key') !== key || !id || !token) return undefined;
+    // Read exactly as peer 1.0.2 does (Object.fromEntries: the LAST of a repeated parameter wins). With
+    // searchParams.get (the first) `?id=learner-1&token=t&id=tabswarm-coord-x` was checked as the learner
+    // id and registered as the coordinator's.
+    const { id, token, key: k } = Object.fromEntries(new URL(req.url ?? '', 'https://peerjs').searchParams.entries());
+    if (k !== key || !id || !token) return undefined;
     return admission.check(id, token, clientIp(req));
   };
 

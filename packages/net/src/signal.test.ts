@@ -133,6 +133,24 @@ describe('signalling server with a coordinator token', () => {
     }
   });
 
+  it('checks the id PeerJS registers when the query repeats a parameter', async () => {
+    const s = await startSignalling({ port: 0, coordinatorToken: 'sekrit' });
+    try {
+      // Before: admission read the first id (a learner's), PeerJS registered the last: the coordinator's id, no secret needed.
+      const url = (q: string): string => `ws://127.0.0.1:${s.port}/signal/peerjs?${q}&version=1.5.5`;
+      const ws = new WebSocket(url('key=tabswarm&id=learner-1&token=guess&id=tabswarm-coord-x'), { headers: PAGE });
+      const first = await new Promise<Opened['first']>((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)) as Opened['first'])));
+      expect(first?.type).toBe('ERROR');
+      expect(s.stats().online).toBe(0);
+      const right = await register(s, 'tabswarm-coord-x', 'sekrit'); // the id stayed free for its operator
+      expect(right.first).toEqual({ type: 'OPEN' });
+      right.ws.close();
+      await closed(right.ws);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('limits connections per address, yet a coordinator with its pinned token always gets back in', async () => {
     const s = await startSignalling({ port: 0, connectRate: { burst: 5, perSecond: 0.001 }, concurrentLimit: 3 });
     try {
