@@ -4,7 +4,7 @@
  *    everything else 404. Origin required and checked (admission.ts originAllowed), CORS reflects only those.
  *  - WebSocket upgrade: Origin required and checked; a connection rate per address; per-address and
  *    total socket caps with max-min fairness when full (sockets.ts), which a coordinator presenting its
- *    pinned token is exempt from; 16 KiB max frame (ws maxPayload).
+ *    pinned token is exempt from (one socket per id: its newest); 16 KiB max frame (ws maxPayload).
  *  - Registration: id and token syntax; ids with the coordinator prefix are reserved (admission.ts),
  *    their pins optionally kept in a file across restarts (pins.ts). A refused socket gets PeerJS's ERROR
  *    message (the page sees `server-error` with our reason) and is closed before the PeerJS server ever
@@ -124,6 +124,10 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
   const budget = new SocketBudget<WebSocket>({ maxTotal: concurrentLimit, maxPerAddress: o.maxSocketsPerIp ?? 256 });
   const online = new Set<string>();
   const clientAddress = new WeakMap<WebSocket, string>(); // for pins: which address registered an id
+  // The newest socket of each reserved id. A coordinator socket skips every cap and the rate, and PeerJS
+  // moves the id to it leaving the old socket open, so without closing that one a pin's holder (anyone,
+  // on first use) opened as many uncounted sockets as it liked.
+  const reservedSocket = new Map<string, WebSocket>();
   const refused: Record<string, number> = {};
   const count = (reason: string): void => { refused[reason] = (refused[reason] ?? 0) + 1; };
   const clientIp = (req: IncomingMessage): string => clientAddressOf(req.headers['x-forwarded-for'], req.socket.remoteAddress, o.proxied ?? false);
@@ -140,14 +144,14 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
     setTimeout(() => socket.terminate(), 2000).unref(); // a client that never answers the close
   };
 
-  /** The admission verdict for an upgrade request; undefined when PeerJS answers it itself (INVALID_KEY / parameters). */
-  const verdictFor = (req: IncomingMessage): Verdict | undefined => {
+  /** The id an upgrade request registers and its admission verdict; undefined when PeerJS answers it itself (INVALID_KEY / parameters). */
+  const verdictFor = (req: IncomingMessage): (Verdict & { id: string }) | undefined => {
     // Read exactly as peer 1.0.2 does (Object.fromEntries: the LAST of a repeated parameter wins). With
     // searchParams.get (the first) `?id=learner-1&token=t&id=tabswarm-coord-x` was checked as the learner
     // id and registered as the coordinator's.
     const { id, token, key: k } = Object.fromEntries(new URL(req.url ?? '', 'https://peerjs').searchParams.entries());
     if (k !== key || !id || !token) return undefined;
-    return admission.check(id, token, clientIp(req));
+    return { ...admission.check(id, token, clientIp(req)), id };
   };
 
   /** Before the upgrade: origin, then (unless a coordinator comes back with its token) rate and socket caps. */
@@ -176,6 +180,11 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
     budget.add(ip, socket, verdict.coordinator);
     clientAddress.set(socket, ip);
     socket.once('close', () => budget.remove(ip, socket));
+    if (admission.isReserved(verdict.id)) {
+      if (verdict.coordinator) reservedSocket.get(verdict.id)?.terminate();
+      reservedSocket.set(verdict.id, socket);
+      socket.once('close', () => { if (reservedSocket.get(verdict.id) === socket) reservedSocket.delete(verdict.id); });
+    }
     const bucket = new TokenBucket(rate.burst, rate.perSecond, now);
     const bytes = new TokenBucket(byteRate.burst, byteRate.perSecond, now);
     const emit = socket.emit.bind(socket);

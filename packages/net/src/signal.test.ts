@@ -171,6 +171,30 @@ describe('signalling server with a coordinator token', () => {
     }
   });
 
+  it('holds one exempt socket per coordinator id: its pin is no licence for unlimited sockets', async () => {
+    const s = await startSignalling({ port: 0, connectRate: { burst: 3, perSecond: 0.001 }, concurrentLimit: 3, maxSocketsPerIp: 3 });
+    try {
+      const owner = await register(s, 'tabswarm-coord-own', 'mytoken'); // anyone may pin an id of its own
+      expect(owner.first).toEqual({ type: 'OPEN' });
+      // Before: each reconnect with the pinned token skipped rate and caps, and PeerJS left the
+      // replaced socket open, so one address held as many sockets as it opened.
+      const url = `ws://127.0.0.1:${s.port}/signal/peerjs?key=tabswarm&id=tabswarm-coord-own&token=mytoken&version=1.5.5`;
+      const more: Ws[] = [];
+      for (let i = 0; i < 20; i++) {
+        const ws = new WebSocket(url, { headers: PAGE });
+        await new Promise((r) => ws.once('open', r));
+        more.push(ws);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      expect(s.stats().sockets).toBe(1); // the newest: PeerJS relays for the id through it alone
+      expect(more.at(-1)!.readyState).toBe(WebSocket.OPEN);
+      expect(s.stats().online).toBe(1); // still registered: closing the replaced sockets did not unregister the id
+      for (const ws of [owner.ws, ...more]) ws.close();
+    } finally {
+      await s.close();
+    }
+  });
+
   it('keeps pins in a file across a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pins-'));
     const pinsFile = join(dir, 'pins.json');
