@@ -158,6 +158,10 @@ export function gateMessage(raw: string, o: MessageGateOptions): GateVerdict {
   if (typeof msg !== 'object' || msg === null) return 'drop';
   const { type, dst } = msg as { type?: unknown; dst?: unknown };
   if (typeof type !== 'string' || !CLIENT_MESSAGE_TYPES.has(type)) return 'drop';
+  // peer 1.0.2 takes a LEAVE without dst as "unregister me" yet keeps the socket, so the sender's id is
+  // free to take while it is connected and its frames skip the offline-queue caps (the id counts as
+  // online here until the socket closes). PeerJS 1.5.5 never sends one.
+  if (type === 'LEAVE' && !dst) return 'drop';
   if (QUEUED_TYPES.has(type)) {
     if (typeof dst !== 'string' || dst.length === 0 || dst.length > 128) return 'drop';
     if (!o.routes.take(`${o.address} ${dst}`, raw.length)) return 'drop';

@@ -188,6 +188,17 @@ describe('message gate', () => {
     expect(gateMessage('{"type":"HEARTBEAT"}', o)).toBe('abuse');
   });
 
+  it('drops a LEAVE without a destination (PeerJS would unregister the sender, its socket still open)', () => {
+    const now = (): number => 0;
+    const o = {
+      bucket: new TokenBucket(10, 1, now), bytes: new TokenBucket(400, 100, now), routes: new KeyedBuckets(1000, 100, 10, now), address: IP,
+      queue: new OfflineQueueLimiter({ maxPerDestination: 1, maxTotalBytes: 1000, windowMs: 5000, maxDestinations: 10 }, now), isOnline: () => true,
+    };
+    expect(gateMessage('{"type":"LEAVE"}', o)).toBe('drop');
+    expect(gateMessage('{"type":"LEAVE","dst":""}', o)).toBe('drop');
+    expect(gateMessage('{"type":"LEAVE","dst":"peer-1"}', o)).toBe('pass'); // relayed: the peer drops its links to the sender
+  });
+
   it('bounds the bytes one address sends one destination, over all its sockets; other routes are untouched', () => {
     const clock = new FakeClock();
     const now = (): number => clock.now();

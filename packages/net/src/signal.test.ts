@@ -116,6 +116,21 @@ describe('signalling server', () => {
     a.ws.send('x'.repeat(17 * 1024));
     expect(await closed(a.ws)).toBe(1009); // ws maxPayload (16 KiB): message too big
   });
+
+  it('ignores a LEAVE without a destination: the sender stays registered while its socket is open', async () => {
+    const a = await register(s, 'leaver-0123abcd', 'tok1');
+    expect(a.first).toEqual({ type: 'OPEN' });
+    const before = s.stats().refused['message-drop'] ?? 0;
+    // Before: PeerJS unregistered the sender but kept its socket; the gate still counted the id online,
+    // so frames for it skipped the offline-queue caps while PeerJS queued them, and the id was free to take.
+    a.ws.send(JSON.stringify({ type: 'LEAVE' }));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.stats().refused['message-drop']).toBe(before + 1);
+    const other = await register(s, 'leaver-0123abcd', 'tok2');
+    expect(other.first?.type).toBe('ID-TAKEN');
+    a.ws.close();
+    await closed(a.ws);
+  });
 });
 
 describe('signalling server with a coordinator token', () => {
