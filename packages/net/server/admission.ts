@@ -46,8 +46,10 @@ export class Admission {
   private readonly pins = new Map<string, Pin>();
 
   constructor(private readonly policy: ReservedIdPolicy, private readonly now: () => number, saved: Iterable<[string, Pin]> = []) {
-    // A restarted server's pins all start offline: their holders must reconnect to be online again.
-    for (const [id, pin] of saved) if (this.isReserved(id) && isValidPeerId(id)) this.pins.set(id, { ...pin, online: false });
+    // A restarted server's pins all start offline: their holders must reconnect to be online again. One
+    // online when saved was last seen at this restart, not at its connect (`lastSeen`): else a coordinator
+    // connected for longer than pinIdleMs lost its id to anyone the moment the server came back.
+    for (const [id, pin] of saved) if (this.isReserved(id) && isValidPeerId(id)) this.pins.set(id, { ...pin, online: false, lastSeen: pin.online ? now() : pin.lastSeen });
   }
 
   isReserved(id: string): boolean {

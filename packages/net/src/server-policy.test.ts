@@ -80,6 +80,20 @@ describe('Admission', () => {
     expect(restarted.check('tabswarm-coord-x', 'thief', '10.9.9.9')).toMatchObject({ ok: false, reason: 'reserved-id' });
     expect(restarted.check('tabswarm-coord-x', 'owner', IP)).toEqual({ ok: true, coordinator: true });
   });
+
+  it('a pin online when saved gets its full pinIdleMs from the restart, however long ago its holder connected', () => {
+    const clock = new FakeClock();
+    const a = new Admission(policy, () => clock.now());
+    a.connected('tabswarm-coord-long', 'owner', IP);
+    clock.advance(2 * 60_000); // a run longer than pinIdleMs, its coordinator online throughout
+    const restarted = new Admission(policy, () => clock.now(), a.snapshot());
+    // Before: the saved lastSeen was the connect time, so the restored (offline) pin had expired at once.
+    expect(restarted.check('tabswarm-coord-long', 'thief', '10.9.9.9')).toMatchObject({ ok: false, reason: 'reserved-id' });
+    clock.advance(59_999);
+    expect(restarted.check('tabswarm-coord-long', 'thief', '10.9.9.9').ok).toBe(false);
+    clock.advance(1);
+    expect(restarted.check('tabswarm-coord-long', 'thief', '10.9.9.9').ok).toBe(true); // never came back
+  });
 });
 
 describe('SocketBudget', () => {
