@@ -105,8 +105,8 @@ test('with the operator secret (npm start), only the coordinator holding it regi
 
 test('20,000 CANDIDATE frames of 60 KB for unknown connections: the coordinator holds none of them and keeps committing', async ({ swarm }) => {
   test.setTimeout(600_000);
-  // A lax server (no frame, rate or byte bounds) stands for any signalling server: the bound is in the page.
-  const lax = await ownSignalling({ maxPayloadBytes: 1 << 20, rate: { burst: 1e9, perSecond: 1e9 }, byteRate: { burst: 1e12, perSecond: 1e12 }, routeRate: { burst: 1e12, perSecond: 1e12 } });
+  // A lax server (no frame, rate, byte or send-buffer bounds) stands for any signalling server: the bound is in the page.
+  const lax = await ownSignalling({ maxPayloadBytes: 1 << 20, rate: { burst: 1e9, perSecond: 1e9 }, byteRate: { burst: 1e12, perSecond: 1e12 }, routeRate: { burst: 1e12, perSecond: 1e12 }, maxSendBufferBytes: 1e12 });
   const strict = await ownSignalling();
   try {
     const target = targetOf(swarm, lax);

@@ -10,7 +10,8 @@
  *    message (the page sees `server-error` with our reason) and is closed before the PeerJS server ever
  *    registers it.
  *  - Messages: client message types only, a per-socket message rate (abusers are disconnected) and byte
- *    rate (excess dropped), and caps on what is queued for offline ids (gate.ts).
+ *    rate (excess dropped), and caps on what is queued for offline ids (gate.ts); a socket holding more
+ *    than 2 MiB unsent (its client stopped reading) is closed (send-buffer.ts).
  *  - peer settings: allow_discovery false, concurrent_limit, alive_timeout, expire_timeout, key, path.
  * What it cannot enforce: that the coordinator behind a reserved id is the real one beyond its token
  * (learners must authenticate it above signalling, docs/fault-tolerance.md §3); `key` is not a secret.
@@ -26,6 +27,7 @@ import { COORDINATOR_ID_PREFIX } from '../src/ids';
 import { Admission, clientAddressOf, originAllowed, type Verdict } from './admission';
 import { gateMessage, KeyedBuckets, OfflineQueueLimiter, TokenBucket } from './gate';
 import { loadPins, PinWriter } from './pins';
+import { capSendBuffer, MAX_SEND_BUFFER_BYTES } from './send-buffer';
 import { SocketBudget } from './sockets';
 
 // express and ws exactly as `peer` resolves them (its own dependencies; not ours to pin).
@@ -68,6 +70,8 @@ export interface SignallingOptions {
   maxPayloadBytes?: number;
   /** Per-socket message rate: `burst` at once, refilled at `perSecond` (default 2000 / 500). */
   rate?: { burst: number; perSecond: number };
+  /** Unsent bytes the server holds for one socket before closing it (default 2 MiB; send-buffer.ts). */
+  maxSendBufferBytes?: number;
   /** Per-socket byte rate (default 1 MiB at once, 256 KiB/s: a coordinator answering ~500 joins at once). */
   byteRate?: { burst: number; perSecond: number };
   /** Bytes per second (and at once) from one address to one destination, its sockets together. */
@@ -118,6 +122,7 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
   // one address's 256 sockets can no longer pour 256 × 256 KiB/s into the coordinator's socket.
   const routeRate = o.routeRate ?? { burst: 4 << 20, perSecond: 1 << 20 };
   const routes = new KeyedBuckets(routeRate.burst, routeRate.perSecond, 100_000, now);
+  const maxSendBuffer = o.maxSendBufferBytes ?? MAX_SEND_BUFFER_BYTES;
   const connectRate = o.connectRate ?? { burst: 128, perSecond: 8 };
   const attempts = new KeyedBuckets(connectRate.burst, connectRate.perSecond, 100_000, now);
   const concurrentLimit = o.concurrentLimit ?? 1000;
@@ -180,6 +185,7 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
     budget.add(ip, socket, verdict.coordinator);
     clientAddress.set(socket, ip);
     socket.once('close', () => budget.remove(ip, socket));
+    capSendBuffer(socket, maxSendBuffer, () => count('slow-reader'));
     if (admission.isReserved(verdict.id)) {
       if (verdict.coordinator) reservedSocket.get(verdict.id)?.terminate();
       reservedSocket.set(verdict.id, socket);

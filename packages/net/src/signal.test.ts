@@ -131,6 +131,28 @@ describe('signalling server', () => {
     a.ws.close();
     await closed(a.ws);
   });
+
+  it('closes a socket whose client stopped reading once the server holds its cap for it', async () => {
+    const lax = { burst: 1e9, perSecond: 1e9 }; // so only the send-buffer cap applies
+    const t = await startSignalling({ port: 0, maxSendBufferBytes: 64 << 10, byteRate: lax, routeRate: lax });
+    try {
+      const sink = await register(t, 'sink-0123abcd', 'tok1');
+      const sender = await register(t, 'sender-0123abcd', 'tok2');
+      sink.ws.pause(); // reads nothing more: the kernel buffers fill, then the server's
+      const frame = JSON.stringify({ type: 'CANDIDATE', dst: 'sink-0123abcd', payload: { candidate: 'a'.repeat(15_000) } });
+      // Before: every frame stayed in the server's memory for as long as the sink held its socket open.
+      for (let i = 0; i < 1800 && t.stats().online > 1; i++) {
+        sender.ws.send(frame);
+        if (i % 64 === 63) await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(t.stats().refused['slow-reader']).toBe(1);
+      expect(t.stats().online).toBe(1); // the sink is gone, the sender is not
+      sender.ws.close();
+    } finally {
+      await t.close();
+    }
+  });
 });
 
 describe('signalling server with a coordinator token', () => {
