@@ -4,7 +4,8 @@
  *    everything else 404. Origin required and checked (admission.ts originAllowed), CORS reflects only those.
  *  - WebSocket upgrade: Origin required and checked; a connection rate per address; per-address and
  *    total socket caps with max-min fairness when full (sockets.ts), which a coordinator presenting its
- *    pinned token is exempt from (one socket per id: its newest); 16 KiB max frame (ws maxPayload).
+ *    pinned token is exempt from (one socket per id: its newest; 10 connects at once, then one per 5 s,
+ *    per id); 16 KiB max frame (ws maxPayload).
  *  - Registration: id and token syntax; ids with the coordinator prefix are reserved (admission.ts),
  *    their pins optionally kept in a file across restarts (pins.ts). A refused socket gets PeerJS's ERROR
  *    message (the page sees `server-error` with our reason) and is closed before the PeerJS server ever
@@ -62,6 +63,8 @@ export interface SignallingOptions {
   maxSocketsPerIp?: number;
   /** New connections and HTTP requests per client IP: `burst` at once, refilled at `perSecond` (default 128 / 8). */
   connectRate?: { burst: number; perSecond: number };
+  /** Connections per reserved id presenting its pinned token or the operator secret, whatever the address (default 10 / 0.2). */
+  coordinatorConnectRate?: { burst: number; perSecond: number };
   /** Drop a client silent for this long, in ms (default 60 s; PeerJS pings every 5 s). */
   aliveTimeoutMs?: number;
   /** Keep messages for an offline id this long, in ms (default 5 s). */
@@ -125,6 +128,11 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
   const maxSendBuffer = o.maxSendBufferBytes ?? MAX_SEND_BUFFER_BYTES;
   const connectRate = o.connectRate ?? { burst: 128, perSecond: 8 };
   const attempts = new KeyedBuckets(connectRate.burst, connectRate.perSecond, 100_000, now);
+  // A reload is one connect, and the host's own retries (coordinator-host.ts: 500 ms doubling to 10 s,
+  // equal jitter) make 5 in their first 8 s and then one per 5 s at the fastest: 10 at once, then one per
+  // 5 s covers both, and a refused attempt spends nothing, so the next retry gets in.
+  const coordinatorRate = o.coordinatorConnectRate ?? { burst: 10, perSecond: 0.2 };
+  const coordinatorAttempts = new KeyedBuckets(coordinatorRate.burst, coordinatorRate.perSecond, maxPins, now);
   const concurrentLimit = o.concurrentLimit ?? 1000;
   const budget = new SocketBudget<WebSocket>({ maxTotal: concurrentLimit, maxPerAddress: o.maxSocketsPerIp ?? 256 });
   const online = new Set<string>();
@@ -159,11 +167,16 @@ export async function startSignalling(o: SignallingOptions = {}): Promise<Signal
     return { ...admission.check(id, token, clientIp(req)), id };
   };
 
-  /** Before the upgrade: origin, then (unless a coordinator comes back with its token) rate and socket caps. */
+  /** Before the upgrade: origin, then rate and socket caps (a coordinator back with its token: its id's rate only). */
   const verifyUpgrade = (req: IncomingMessage): { ok: true } | { ok: false; reason: string; status: number; message: string } => {
     if (!originAllowed(req.headers.origin, req.headers.host, o.origins)) return { ok: false, reason: 'origin', status: 403, message: 'origin missing or not allowed' };
     const verdict = verdictFor(req);
-    if (verdict?.ok && verdict.coordinator) return { ok: true }; // never locked out by anyone else's sockets
+    if (verdict?.ok && verdict.coordinator) {
+      // Never locked out by anyone else's sockets: a bucket per id, spent only once its token matched, so
+      // junk without the token (refused by the pin, and charged to its address below) never touches it.
+      if (coordinatorAttempts.take(verdict.id)) return { ok: true };
+      return { ok: false, reason: 'coordinator-rate', status: 429, message: 'this coordinator id reconnects too often' };
+    }
     const ip = clientIp(req);
     if (!attempts.take(ip)) return { ok: false, reason: 'connect-rate', status: 429, message: 'too many connections from this address' };
     const room = budget.admit(ip);

@@ -209,7 +209,8 @@ describe('signalling server with a coordinator token', () => {
   });
 
   it('holds one exempt socket per coordinator id: its pin is no licence for unlimited sockets', async () => {
-    const s = await startSignalling({ port: 0, connectRate: { burst: 3, perSecond: 0.001 }, concurrentLimit: 3, maxSocketsPerIp: 3 });
+    // The id's own connect rate lets all 20 reconnects in: this is about the sockets they leave open.
+    const s = await startSignalling({ port: 0, connectRate: { burst: 3, perSecond: 0.001 }, coordinatorConnectRate: { burst: 20, perSecond: 0.001 }, concurrentLimit: 3, maxSocketsPerIp: 3 });
     try {
       const owner = await register(s, 'tabswarm-coord-own', 'mytoken'); // anyone may pin an id of its own
       expect(owner.first).toEqual({ type: 'OPEN' });
@@ -227,6 +228,31 @@ describe('signalling server with a coordinator token', () => {
       expect(more.at(-1)!.readyState).toBe(WebSocket.OPEN);
       expect(s.stats().online).toBe(1); // still registered: closing the replaced sockets did not unregister the id
       for (const ws of [owner.ws, ...more]) ws.close();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('rate-limits reconnects per coordinator id, in a bucket that only its token spends', async () => {
+    const s = await startSignalling({ port: 0, coordinatorConnectRate: { burst: 3, perSecond: 0.001 } });
+    const reconnect = async (id: string, token: string): Promise<string | number | undefined> => {
+      const r = await register(s, id, token);
+      r.ws.close();
+      await closed(r.ws);
+      return r.status ?? r.first?.type;
+    };
+    try {
+      expect(await reconnect('tabswarm-coord-churn', 'mytoken')).toBe('OPEN'); // pins it: the address's rate, not the id's
+      // A stranger without the token is refused by the pin and spends nothing of the id's bucket.
+      for (let i = 0; i < 10; i++) expect(await reconnect('tabswarm-coord-churn', 'guess')).toBe('ERROR');
+      // Before: every reconnect with the pinned token skipped every rate: handshakes at any rate.
+      const back: Array<string | number | undefined> = [];
+      for (let i = 0; i < 4; i++) back.push(await reconnect('tabswarm-coord-churn', 'mytoken'));
+      expect(back).toEqual(['OPEN', 'OPEN', 'OPEN', 429]);
+      expect(s.stats().refused['coordinator-rate']).toBe(1);
+      // Another id's bucket is its own, from the same address.
+      expect(await reconnect('tabswarm-coord-calm', 'other')).toBe('OPEN');
+      expect(await reconnect('tabswarm-coord-calm', 'other')).toBe('OPEN');
     } finally {
       await s.close();
     }
