@@ -12,8 +12,19 @@ import { modelFile, modelFileName } from './model-file';
 import { takeOperatorSecret } from './operator';
 import { saveState } from './state-file';
 
-const cfg = { ...readConfig(), operatorSecret: takeOperatorSecret() };
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
+/** The URL's settings, or the page says why it cannot start (before, a teacher's mistyped `K=1` with
+ * `merge=centered-clip`, or a cut-short `#op=`, left "starting" on the page and the reason in the console). */
+function startConfig(): ReturnType<typeof readConfig> & { operatorSecret: string | undefined } {
+  try {
+    return { ...readConfig(), operatorSecret: takeOperatorSecret() };
+  } catch (e) {
+    $('c-state').textContent = 'failed';
+    $('c-error').textContent = `this coordinator URL cannot be used: ${e instanceof Error ? e.message : String(e)}`;
+    throw e;
+  }
+}
+const cfg = startConfig();
 const driver = new CoordinatorDriver(cfg, () => scheduleRender());
 const w = window as unknown as { __tabswarm: CoordinatorStatus; __syncerTheta: () => Float32Array; __coordinator: CoordinatorDriver };
 w.__tabswarm = driver.status;
