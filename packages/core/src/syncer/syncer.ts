@@ -190,11 +190,11 @@ export class Syncer {
     };
     // A round's first answer times its learner from the first pull, pulled again or not (repull.ts: Karn's rule
     // never learned a link slower than the first re-pull); one that finds its push answered or waiting does not.
-    const answered = this.dedupe.get(l.id, l.session, m.seq) !== undefined || this.rounds.get(m.round)?.pushes.has(l.id) === true;
-    this.timing.pushed(l, m.round, now, m.epoch !== this.epoch || answered);
+    const prior = this.dedupe.get(l.id, l.session, m.seq);
+    this.timing.pushed(l, m.round, now, m.epoch !== this.epoch || prior !== undefined || this.rounds.get(m.round)?.pushes.has(l.id) === true);
     const a = admitPush({
       cfg: this.cfg, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress, fragments: this.fragments, rounds: this.rounds, model: this.model,
-      norms: this.norms, prior: this.dedupe.get(l.id, l.session, m.seq), now,
+      norms: this.norms, prior, now,
     }, l, m);
     switch (a.kind) {
       case 'answered': this.duplicate(l.id, m); return ack(a.outcome, m.seq);
