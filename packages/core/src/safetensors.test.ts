@@ -86,7 +86,12 @@ describe('decodeSafetensors refuses what the format forbids', () => {
     ['offsets that disagree with the shape', raw('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', f32(1)), 'length-mismatch'],
     ['a hole between tensors', raw('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', f32(2)), 'length-mismatch'],
     ['overlapping tensors', raw('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', f32(2)), 'length-mismatch'],
-    ['a duplicate key (its lost twin leaves a hole)', raw('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', f32(2)), 'length-mismatch'],
+    ['a duplicate key (its lost twin leaves a hole)', raw('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', f32(2)), 'bad-field'],
+    // JSON.parse keeps the last "a": [4, 8] and "b": [0, 4] then cover the data, and the first "a" (shape [2]) is lost unseen.
+    ['a duplicate key whose lost twin leaves no hole', raw('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', f32(2)), 'bad-field'],
+    ['a duplicate key spelled with an escape', raw('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\\u0061":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32(1)), 'bad-field'],
+    ['a duplicate field inside a tensor', raw('{"a":{"dtype":"F16","dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32(1)), 'bad-field'],
+    ['a duplicate metadata key', raw('{"__metadata__":{"tabswarm.layout_hash":"0123456789abcdef","tabswarm.layout_hash":"fedcba9876543210"}}'), 'bad-field'],
     ['bytes after the last tensor', raw('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32(2)), 'trailing-bytes'],
     ['data shorter than the tensors', raw('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', f32(1)), 'truncated'],
     ['a NaN', raw('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', Uint8Array.of(0, 0, 0xc0, 0x7f)), 'non-finite'],
@@ -94,6 +99,14 @@ describe('decodeSafetensors refuses what the format forbids', () => {
   it.each(cases)('%s', (_what, bytes, reason) => {
     const r = decodeSafetensors(bytes);
     expect(r.ok ? 'accepted' : r.reason).toBe(reason);
+  });
+});
+
+describe('duplicate keys', () => {
+  it('are keys twice in one object, not names shared by two objects or text inside a value', () => {
+    const header = '{"__metadata__":{"note":"{\\"a\\":1,\\"a\\":2}","a":"[\\"a\\"]"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}';
+    const r = decodeSafetensors(raw(header, new Uint8Array(8)));
+    expect(r.ok && [r.value.metadata, r.value.tensors.map((t) => t.name)]).toEqual([{ note: '{"a":1,"a":2}', a: '["a"]' }, ['a', 'b']]);
   });
 });
 

@@ -9,6 +9,7 @@
  * reader refuses anything the format forbids, with a reason code, before a single value is used.
  */
 import type { ParamLayout } from './layout';
+import { firstDuplicateKey } from './json-keys';
 import { fail, ok, type Result } from './result';
 import { utf8Decode, utf8Encode } from './utf8';
 
@@ -107,8 +108,11 @@ export function decodeSafetensors(bytes: Uint8Array): Result<SafetensorsFile> {
     if (!e.ok) return e;
     entries.push(e.value);
   }
-  // The data must be indexed entirely, without holes or overlaps. JSON.parse keeps the last of two equal
-  // keys, which the format forbids; the lost entry's bytes then show up here as a hole.
+  // The format forbids duplicate keys, and JSON.parse keeps the last of two silently. Looked for once every
+  // entry has passed, so the header holds no objects but the tensors' and the metadata's.
+  const twice = firstDuplicateKey(text);
+  if (twice !== undefined) return fail('bad-field', `the header has the key ${JSON.stringify(twice.slice(0, 64))} twice in one object`);
+  // The data must be indexed entirely, without holes or overlaps.
   const data = bytes.subarray(8 + n);
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let at = 0;
