@@ -34,6 +34,12 @@ export interface CalibrationOptions {
   /** Timed steps. */
   steps?: number;
   now?: () => number;
+  /** Checked before every step: true once the caller has given up on this calibration (its deadline passed). */
+  stop?: () => boolean;
+}
+
+function checkStop(stop: (() => boolean) | undefined): void {
+  if (stop?.()) throw new Error('calibration stopped');
 }
 
 /** Deterministic fill in [−scale, scale): no RNG kernel needed, so every backend times the same numbers. */
@@ -49,7 +55,7 @@ function fill(n: number, seed: number, scale: number): Float32Array {
 
 /** Mean ms per synthetic MLP step on the active backend. Leaves no tensors behind. */
 export async function calibrateSynthetic(tf: typeof TF, shape: SyntheticShape, opts: CalibrationOptions = {}): Promise<number> {
-  const { warmup = 1, steps = 3, now = () => performance.now() } = opts;
+  const { warmup = 1, steps = 3, now = () => performance.now(), stop } = opts;
   const { batch, inputs, hidden, outputs } = shape;
   const x = tf.tensor2d(fill(batch * inputs, 1, 1), [batch, inputs]);
   const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from({ length: batch }, (_, i) => i % outputs), 'int32'), outputs).toFloat());
@@ -59,6 +65,7 @@ export async function calibrateSynthetic(tf: typeof TF, shape: SyntheticShape, o
   const w2 = tf.tidy(() => tf.variable(tf.tensor2d(fill(hidden * outputs, 3, Math.sqrt(2 / hidden)), [hidden, outputs])));
   const opt = tf.train.adam(1e-3);
   const step = async (): Promise<number> => {
+    checkStop(stop);
     const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(labels, tf.matMul(tf.relu(tf.matMul(x, w1)), w2)) as TF.Scalar, true);
     if (!loss) throw new Error('calibration step returned no loss');
     try {
@@ -82,9 +89,10 @@ export async function calibrateSynthetic(tf: typeof TF, shape: SyntheticShape, o
 
 /** Mean ms per real training step of `model` (which the caller built on the active backend and will dispose). */
 export async function calibrateModel(model: TrainModel, opts: CalibrationOptions = {}): Promise<number> {
-  const { warmup = 1, steps = 3, now = () => performance.now() } = opts;
+  const { warmup = 1, steps = 3, now = () => performance.now(), stop } = opts;
   const lr = 1e-4; // small: the model is thrown away, but NaNs would abort the timing
   const step = async (): Promise<void> => {
+    checkStop(stop);
     const { loss } = await model.step(lr);
     if (!Number.isFinite(loss)) throw new Error(`calibration step gave loss ${loss}`);
   };

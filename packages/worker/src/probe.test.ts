@@ -80,6 +80,29 @@ describe('probeBackends', () => {
     expect(disposed).toBe(1);
   });
 
+  const passes = async () => ({ ok: true, error: 0 });
+
+  it('a model built after the calibration deadline is disposed and never stepped', async () => {
+    let steps = 0, disposed = 0;
+    const model = { step: async () => (steps++, { loss: 2.3 }), dispose: () => void disposed++ } as unknown as TrainModel;
+    const makeModel = () => new Promise<TrainModel>((resolve) => setTimeout(() => resolve(model), 150));
+    // A fixed clock keeps the budget at 100 ms, so the calibration deadline is 100 ms of real time
+    // (99 after the fake init's 1 ms); an instant self-test keeps a loaded machine from spending it.
+    const err = await probeBackends({ candidates: ['wasm'], budgetMs: 100 }, { init: fakeInit(), now: () => 0, selfTest: passes, makeModel }).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/wasm failed: calibration: wasm calibration timed out after 99 ms/);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the model arrives, late
+    expect({ steps, disposed }).toEqual({ steps: 0, disposed: 1 });
+  });
+
+  it('a calibration past its deadline takes no step after the one in flight', async () => {
+    let steps = 0, disposed = 0;
+    const slowStep = async () => { steps++; await new Promise((resolve) => setTimeout(resolve, 150)); return { loss: 2.3 }; };
+    const model = { step: slowStep, dispose: () => void disposed++ } as unknown as TrainModel;
+    await probeBackends({ candidates: ['wasm'], budgetMs: 100 }, { init: fakeInit(), now: () => 0, selfTest: passes, makeModel: async () => model }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect({ steps, disposed }).toEqual({ steps: 1, disposed: 1 });
+  });
+
   it('a calibration that produces NaN disqualifies the backend', async () => {
     const model = { step: async () => ({ loss: NaN }), dispose: () => undefined } as unknown as TrainModel;
     await expect(probeBackends({ candidates: ['wasm'] }, { init: fakeInit(), makeModel: async () => model })).rejects.toThrow(/wasm failed: calibration: calibration step gave loss NaN/);
@@ -134,6 +157,14 @@ describe('calibrateSynthetic', () => {
     const before = tf.memory().numTensors;
     const ms = await calibrateSynthetic(tf, { batch: 8, inputs: 16, hidden: 8, outputs: 4 }, { warmup: 1, steps: 2 });
     expect(ms).toBeGreaterThanOrEqual(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('stops before its next step once told to, and still leaks no tensors', async () => {
+    const before = tf.memory().numTensors;
+    let checks = 0;
+    await expect(calibrateSynthetic(tf, { batch: 8, inputs: 16, hidden: 8, outputs: 4 }, { warmup: 1, steps: 2, stop: () => ++checks > 2 })).rejects.toThrow(/^calibration stopped$/);
+    expect(checks).toBe(3);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -66,11 +66,20 @@ async function probeOne(name: BackendName, opts: ProbeOptions, deps: ProbeDeps, 
   if (opts.mode === 'first') return { result: { ...result, ok: true, detail: 'first to pass the self-test, not timed' }, init: ready };
   const steps = opts.calibrationSteps ?? 3;
   let model: TrainModel | undefined;
+  // Set once the calibration is over (timed, failed or past its deadline): the timing cut loose by the
+  // deadline keeps running, and must neither step on nor leave behind what the probe has moved past.
+  let over = false;
+  const stop = (): boolean => over;
   try {
     const timing = async (): Promise<number> => {
-      if (!deps.makeModel) return calibrateSynthetic(tf, SYNTHETIC_SHAPES[opts.workload ?? 'digits'], { steps, now });
-      model = await deps.makeModel();
-      return calibrateModel(model, { steps, now });
+      if (!deps.makeModel) return calibrateSynthetic(tf, SYNTHETIC_SHAPES[opts.workload ?? 'digits'], { steps, now, stop });
+      const built = await deps.makeModel();
+      if (over) {
+        built.dispose();
+        throw new Error('model built after the calibration deadline');
+      }
+      model = built;
+      return calibrateModel(model, { steps, now, stop });
     };
     result.msPerStep = await withDeadline(timing(), cap(CALIBRATION_TIMEOUT_MS), `${name} calibration`);
     result.ok = true;
@@ -78,6 +87,7 @@ async function probeOne(name: BackendName, opts: ProbeOptions, deps: ProbeDeps, 
   } catch (e) {
     return { result: { ...result, reason: `calibration: ${describeError(e)}` }, init: ready };
   } finally {
+    over = true;
     try {
       (model as TrainModel | undefined)?.dispose();
     } catch {
