@@ -41,6 +41,17 @@ describe('TrainerCore.switchBackend', () => {
     await expect(core.switchBackend('tpu')).rejects.toMatchObject({ code: 'bad-argument' });
   });
 
+  it('a switch whose rollback fails too rejects with state-invalid, which the tab recovers from, not backend-failed', async () => {
+    let wasmStarts = 0;
+    const init = async (backend: BackendName): Promise<BackendInit> =>
+      backend === 'wasm' && ++wasmStarts === 1 ? { ok: true, backend, initMs: 1 } : { ok: false, backend, initMs: 1, reason: 'no' };
+    const core = new TrainerCore({ loadDataset: async () => ({}), createTrainModel: () => new FakeModel() }, init);
+    await core.init({ workload: 'digits', dataBaseUrl: 'x', batch: 4, seed: 1, backend: 'wasm' });
+    await expect(core.switchBackend('webgpu')).rejects.toMatchObject({
+      code: 'state-invalid', message: 'state-invalid: switch to webgpu: backend-failed: webgpu: no; rebuilding on wasm failed too: backend-failed: wasm: no',
+    });
+  });
+
   it('after switching off WebGPU, the device left behind is no longer watched', async () => {
     let lose!: (i: { reason: string }) => void;
     const gpu: GpuDeviceLike = { lost: new Promise((r) => (lose = r)), destroy: () => undefined };

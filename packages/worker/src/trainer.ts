@@ -128,7 +128,8 @@ export class TrainerCore {
    * Moves the model to `name` through the worker's own state: parameters and AdamW moments are read back,
    * the model is rebuilt on the new backend and both written in, so nothing trained is lost (fp32 values
    * move exactly). The data stream continues from a new seed rather than repeat its batches. If the new
-   * backend fails, the model is rebuilt where it was and the call rejects with 'backend-failed'.
+   * backend fails, the model is rebuilt where it was and the call rejects with 'backend-failed'; if that
+   * rebuild fails too, with 'state-invalid'.
    */
   switchBackend(name: string): Promise<InitInfo> {
     return this.run('switchBackend', async () => {
@@ -149,7 +150,13 @@ export class TrainerCore {
         restore();
         return info;
       } catch (e) {
-        await this.build(seeded, from);
+        try {
+          await this.build(seeded, from);
+        } catch (back) {
+          // No model on either backend: 'state-invalid' has the tab rebuild its worker from the global weights
+          // (apps/learner recovery.ts); 'backend-failed' would tell it that it is still training on `from`.
+          throw new TrainerError('state-invalid', `switch to ${to}: ${describeError(e)}; rebuilding on ${from} failed too: ${describeError(back)}`);
+        }
         restore();
         throw new TrainerError('backend-failed', `switch to ${to}: ${describeError(e)}; still on ${from}`);
       }
