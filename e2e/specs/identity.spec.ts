@@ -66,7 +66,7 @@ test('a duplicated tab (the same id and secret) and its original both go on cont
 
 type Impostor = { syncer: { epoch: number }; feed(ev: { kind: string; msg?: { type: string } }): void; seen: Record<string, number> };
 
-test('an impostor coordinator with its own key, on a second stack, is refused: 0 pushes, its epoch 2^32-1 changes nothing, and the same tab then trains with the real one', async ({ swarm, browser }) => {
+test('an impostor coordinator with its own key, on a second stack, is refused: 0 pushes, its epoch 2^32-1 changes nothing, the same tab then trains with the real one and keeps its key across loads', async ({ swarm, browser }) => {
   test.setTimeout(400_000);
   const coord = await swarm.coordinator(fast);
   const real = await swarm.status<CoordinatorView>(coord);
@@ -109,6 +109,17 @@ test('an impostor coordinator with its own key, on a second stack, is refused: 0
     const c = await swarm.status<CoordinatorView>(coord);
     expect(c.state).toBe('running');
     expect(c.learners.map((l) => l.id)).toContain(id);
+    expect((await imp.evaluate(() => (window as unknown as { __coordinator: Impostor }).__coordinator.seen)).push ?? 0).toBe(0);
+
+    // Then a join URL without #coord= that leads to the impostor: the tab still trusts only the key it trusted
+    // for this run before the load (before, a load without #coord= trusted whichever key signed first).
+    await page.goto(`${swarm.stack.baseUrl}/learner/?${new URLSearchParams({ ...swarm.run, workload: 'digits', backend: 'wasm', autostart: '1', signal: evil.signal })}`);
+    const kept = await swarm.until<LearnerView>(page, (s) => (s.identityRefusals['wrong-key'] ?? 0) >= 2, 'the reloaded tab refuses the impostor', 120_000);
+    expect(kept.pinnedBy).toBe('earlier load');
+    expect(kept.error).toMatch(/wrong-key .*this tab trusted another key for this run before/);
+    expect(kept.coordinator).toBe(real.fingerprint);
+    expect(kept.epoch).toBe(0);
+    expect(kept.pushes).toBe(0);
     expect((await imp.evaluate(() => (window as unknown as { __coordinator: Impostor }).__coordinator.seen)).push ?? 0).toBe(0);
   } finally {
     await ctx.close();

@@ -19,6 +19,12 @@ try {
 }
 const fmt = (x: number | undefined, d = 3): string => (x === undefined ? '–' : x.toFixed(d));
 
+const PINNED_BY: Record<LearnerStatus['pinnedBy'], string> = {
+  'join URL': 'the join URL',
+  'earlier load': 'an earlier load of this tab: the join URL carried no #coord=',
+  'first use': 'first use: the join URL carried no #coord=',
+};
+
 function render(s: LearnerStatus): void {
   $('s-state').textContent = s.state;
   $('s-link').textContent = s.link || '–';
@@ -34,7 +40,7 @@ function render(s: LearnerStatus): void {
   $('s-global').textContent = s.globalLoss === undefined ? `step ${s.globalStep}` : `${fmt(s.globalLoss)} at step ${s.globalStep}`;
   $('s-loss').textContent = fmt(s.loss);
   const refused = Object.entries(s.identityRefusals).map(([k, v]) => `${k}: ${v}`).join(', ');
-  $('s-coordinator').textContent = `${s.coordinator || 'not seen yet'} (pinned by ${s.pinnedBy}${s.pinnedBy === 'first use' ? ': the join URL carried no #coord=' : ''})${refused ? `; frames refused: ${refused}` : ''}`;
+  $('s-coordinator').textContent = `${s.coordinator || 'not seen yet'} (pinned by ${PINNED_BY[s.pinnedBy]})${refused ? `; frames refused: ${refused}` : ''}`;
   $('s-share').textContent = s.share === null ? '–' : `${(100 * s.share).toFixed(1)}% of the merged tokens (${s.yourTokens.toLocaleString('en', { maximumFractionDigits: 0 })} of ${s.learnerTokens.toLocaleString('en', { maximumFractionDigits: 0 })})`;
   $('s-error').textContent = s.error;
   $('pause').textContent = s.state === 'paused' ? 'Resume' : 'Pause';

@@ -27,7 +27,7 @@ vi.mock('@tabswarm/net', () => ({
   },
   coordinatorPeerId: (runId: string) => `coord-${runId}`,
   pageClock: () => ({ now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined }),
-  pinCoordinator: () => ({ fingerprint: 'pinned-fingerprint' }),
+  pinCoordinator: () => ({ fingerprint: 'pinned-fingerprint', source: 'join URL' }),
 }));
 
 vi.mock('@tabswarm/core', async (importActual) => {
@@ -66,7 +66,7 @@ vi.mock('./backend-choice', () => ({
   choiceKey: () => 'key',
   remember: () => undefined,
 }));
-vi.mock('./tab', () => ({ dataUrl: () => 'data/', hashSeed: () => 1, HELLO_DEADLINE_MS: 15_000, nextSession: () => 1, storage: () => undefined }));
+vi.mock('./tab', () => ({ dataUrl: () => 'data/', hashSeed: () => 1, HELLO_DEADLINE_MS: 15_000, nextSession: () => 1, pinMemory: () => undefined, storage: () => undefined }));
 vi.mock('./config', () => ({ burnSecret: () => void h.burnt++, forgetIdentity: () => undefined }));
 
 const cfg = {

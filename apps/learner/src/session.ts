@@ -3,7 +3,7 @@ import { connectLearner, coordinatorPeerId, pageClock, pinCoordinator, type Lear
 import { describePreset, startTrainer, TrainerError, type BackendName, type InitInfo, type Trainer } from '@tabswarm/worker';
 import { calibrate, choiceKey, pickBackend, remember, type ChoiceStore } from './backend-choice';
 import { HANG_DEADLINE_MS, isRecoverable, RecoveryBudget, trainDeadlineMs } from './recovery';
-import { dataUrl, hashSeed, HELLO_DEADLINE_MS, nextSession, storage } from './tab';
+import { dataUrl, hashSeed, HELLO_DEADLINE_MS, nextSession, pinMemory, storage } from './tab';
 import { burnSecret, forgetIdentity, type LearnerConfig } from './config';
 import { initialStatus, type LearnerStatus } from './status';
 
@@ -46,7 +46,9 @@ export class LearnerSession {
 
   constructor(readonly cfg: LearnerConfig, private readonly onChange: () => void) {
     this.status = initialStatus(cfg);
-    this.pin = pinCoordinator(cfg.coordinator);
+    this.pin = pinCoordinator(cfg.coordinator, pinMemory(cfg.runId));
+    this.status.coordinator = this.pin.fingerprint ?? '';
+    this.status.pinnedBy = this.pin.source;
   }
 
   async start(): Promise<void> {
@@ -244,7 +246,9 @@ export class LearnerSession {
       refusals[d.reason] = (refusals[d.reason] ?? 0) + 1;
       burnSecret();
       if (!current) return;
-      this.showError('link', `coordinator identity refused: ${d.reason} (${d.detail})`);
+      // A key kept from an earlier load is refused by a later one without #coord=: say how to move on honestly.
+      const hint = d.reason === 'wrong-key' && this.pin.source === 'earlier load' ? '; this tab trusted another key for this run before: open the join URL from the coordinator page, whose #coord= names the key' : '';
+      this.showError('link', `coordinator identity refused: ${d.reason} (${d.detail}${hint})`);
       this.link?.restart('untrusted-coordinator');
     }).catch((e: unknown) => this.fail(e));
   }

@@ -57,9 +57,10 @@ export interface LearnerStatus {
   slowdown: number;
   /** The `byzantine` URL parameter (the classroom demo of a hostile tab), null for an honest tab. */
   byzantine: number | null;
-  /** The coordinator key this tab trusts (fingerprint), and whether the join URL pinned it or the first frame did. */
+  /** The coordinator key this tab trusts (fingerprint), and what pinned it: the join URL, an earlier load of this
+   * tab, or the first frame (net identity.ts pinCoordinator). */
   coordinator: string;
-  pinnedBy: 'join URL' | 'first use';
+  pinnedBy: 'join URL' | 'earlier load' | 'first use';
   /** Frames refused because the pinned coordinator key did not sign them, by reason (wrong-key, bad-signature, unsigned). */
   identityRefusals: Record<string, number>;
   error: string;

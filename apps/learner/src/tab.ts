@@ -1,4 +1,5 @@
 /** What a learner tab keeps about itself across reloads (sessionStorage, localStorage), and its data seed. */
+import type { PinMemory } from '@tabswarm/net';
 import type { ChoiceStore } from './backend-choice';
 
 export function storage(): ChoiceStore | undefined {
@@ -7,6 +8,29 @@ export function storage(): ChoiceStore | undefined {
   } catch {
     return undefined; // storage disabled: every start probes
   }
+}
+
+/** The coordinator key this tab trusted for a run, kept across its reloads (docs/security.md §2). Keyed by run
+ * id alone: a run has one key whichever signalling server leads to it, so a join URL with another `signal=`
+ * does not get a fresh trust on first use. */
+export function pinMemory(runId: string): PinMemory {
+  const key = `tabswarm.coordinatorKey.${runId}`;
+  let known: string | undefined;
+  try {
+    known = sessionStorage.getItem(key) ?? undefined;
+  } catch {
+    known = undefined; // storage disabled: each load trusts on first use, as the page says
+  }
+  return {
+    known,
+    remember(fp) {
+      try {
+        sessionStorage.setItem(key, fp);
+      } catch {
+        // storage disabled: see above
+      }
+    },
+  };
 }
 
 export function nextSession(): number {

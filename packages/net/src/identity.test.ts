@@ -28,10 +28,44 @@ describe('coordinator identity', () => {
     const first = await coordinatorSigner(await generateCoordinatorKey());
     const later = await coordinatorSigner(await generateCoordinatorKey());
     const pin = pinCoordinator(undefined);
-    expect(pin.fromUrl).toBe(false);
+    expect(pin.source).toBe('first use');
     expect(await openSigned(await first.seal(encodeMessage(ack)), pin)).toMatchObject({ ok: true });
     expect(pin.fingerprint).toBe(first.fingerprint);
     expect(await openSigned(await later.seal(encodeMessage(snapshot(2 ** 32 - 1))), pin)).toMatchObject({ ok: false, reason: 'wrong-key' });
+  });
+
+  it('a key trusted on an earlier load of the tab stays pinned: a later key is refused before any is trusted', async () => {
+    const first = await coordinatorSigner(await generateCoordinatorKey());
+    const later = await coordinatorSigner(await generateCoordinatorKey());
+    const kept: string[] = [];
+    const memory = { known: undefined as string | undefined, remember: (fp: string) => kept.push(fp) };
+    const load1 = pinCoordinator(undefined, memory);
+    expect(await openSigned(await first.seal(encodeMessage(ack)), load1)).toMatchObject({ ok: true });
+    expect(await openSigned(await first.seal(encodeMessage(ack)), load1)).toMatchObject({ ok: true });
+    expect(kept).toEqual([first.fingerprint]); // once per load
+
+    // The reload: the first frame comes from another key (an impostor on the coordinator's id, or another signal=).
+    const load2 = pinCoordinator(undefined, { known: kept[0], remember: (fp) => kept.push(fp) });
+    expect(load2.source).toBe('earlier load');
+    expect(load2.fingerprint).toBe(first.fingerprint);
+    expect(await openSigned(await later.seal(encodeMessage(snapshot(2 ** 32 - 1))), load2)).toMatchObject({ ok: false, reason: 'wrong-key' });
+    expect(await openSigned(await first.seal(encodeMessage(ack)), load2)).toEqual({ ok: true, value: ack });
+    expect(kept).toEqual([first.fingerprint, first.fingerprint]);
+  });
+
+  it('a join URL pin wins over the remembered key, and a remembered value that is not a fingerprint is ignored', async () => {
+    const old = await coordinatorSigner(await generateCoordinatorKey());
+    const fresh = await coordinatorSigner(await generateCoordinatorKey());
+    const kept: string[] = [];
+    const byUrl = pinCoordinator(fresh.fingerprint, { known: old.fingerprint, remember: (fp) => kept.push(fp) });
+    expect(byUrl.source).toBe('join URL');
+    expect(await openSigned(await old.seal(encodeMessage(ack)), byUrl)).toMatchObject({ ok: false, reason: 'wrong-key' });
+    expect(await openSigned(await fresh.seal(encodeMessage(ack)), byUrl)).toMatchObject({ ok: true });
+    expect(kept).toEqual([fresh.fingerprint]);
+
+    const junk = pinCoordinator(undefined, { known: 'not-a-fingerprint', remember: () => undefined });
+    expect(junk.source).toBe('first use');
+    expect(await openSigned(await old.seal(encodeMessage(ack)), junk)).toMatchObject({ ok: true });
   });
 
   it('refuses a malformed fingerprint in the join URL', () => {

@@ -56,28 +56,40 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/** Where a tab keeps the key it trusts for a run, so that a reload does not trust on first use again. */
+export interface PinMemory {
+  /** The fingerprint this tab trusted for the run on an earlier load; undefined: none (or unreadable). */
+  readonly known: string | undefined;
+  /** Called once per load, when the pinned key first signs a valid frame. */
+  remember(fingerprint: string): void;
+}
+
 export interface LearnerPin extends CoordinatorPin {
-  /** The fingerprint the join URL pinned, or the first key's when it pinned none (trust on first use). */
+  /** The fingerprint pinned (join URL, or an earlier load of this tab), or the first key's (trust on first use). */
   readonly fingerprint: string | undefined;
-  /** True when the join URL carried the fingerprint; false while trusting on first use. */
-  readonly fromUrl: boolean;
+  /** What pinned it: the join URL's `#coord=`, a key this tab trusted on an earlier load, or the first frame. */
+  readonly source: 'join URL' | 'earlier load' | 'first use';
 }
 
 /**
- * A learner's pin: the join URL's fingerprint, or, without one, the first key that signs a valid frame
- * (trust on first use, shown on the page): a later key is refused for the life of the tab either way.
+ * A learner's pin: the join URL's fingerprint; without one, the key this tab trusted for the run before a
+ * reload (`memory`); without either, the first key that signs a valid frame (trust on first use, shown on
+ * the page). A later key is refused for the life of the tab, across reloads, either way; a join URL's pin
+ * wins over the remembered one (the operator's word, e.g. after the coordinator lost its key).
  */
-export function pinCoordinator(urlFingerprint: string | undefined): LearnerPin {
+export function pinCoordinator(urlFingerprint: string | undefined, memory?: PinMemory): LearnerPin {
   if (urlFingerprint !== undefined && !FINGERPRINT_PATTERN.test(urlFingerprint)) throw new RangeError(`coord=${JSON.stringify(urlFingerprint)}: want 43 base64url characters`);
-  let fp = urlFingerprint;
+  const known = memory?.known !== undefined && FINGERPRINT_PATTERN.test(memory.known) ? memory.known : undefined;
+  let fp = urlFingerprint ?? known;
+  const source = urlFingerprint !== undefined ? 'join URL' : known !== undefined ? 'earlier load' : 'first use';
   let trusted: { raw: Uint8Array; key: CryptoKey } | undefined;
   return {
     get fingerprint() { return fp; },
-    fromUrl: urlFingerprint !== undefined,
+    source,
     digest: sha256,
     async trusts(publicKey) {
       if (trusted) return equal(trusted.raw, publicKey);
-      // Frames are opened one at a time, so without a URL pin the first key whose signature checks is the one.
+      // Frames are opened one at a time, so without a pin the first key whose signature checks is the one.
       return fp === undefined || (await fingerprint(publicKey)) === fp;
     },
     async verify(publicKey, data, signature) {
@@ -86,6 +98,7 @@ export function pinCoordinator(urlFingerprint: string | undefined): LearnerPin {
       if (good && !trusted) {
         trusted = { raw: Uint8Array.from(publicKey), key };
         fp ??= await fingerprint(publicKey);
+        memory?.remember(fp);
       }
       return good;
     },

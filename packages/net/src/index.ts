@@ -27,6 +27,6 @@ export { NET_ERROR_CODES, NetError } from './errors';
 export type { NetErrorCode } from './errors';
 export { COORDINATOR_ID_PREFIX, LEARNER_ID_PATTERN, SESSION_SECRET_PATTERN, coordinatorPeerId, isValidLearnerId, isValidPeerId, isValidSessionSecret, learnerPeerId, randomToken } from './ids';
 export { coordinatorSigner, FINGERPRINT_PATTERN, fingerprint, generateCoordinatorKey, pinCoordinator } from './identity';
-export type { CoordinatorSigner, LearnerPin } from './identity';
+export type { CoordinatorSigner, LearnerPin, PinMemory } from './identity';
 export { createPeerJs } from './peerjs-adapter';
 export type { ConnectionHandle, DataChannelLike, PeerFactory, PeerHandle, PeerInit, RawConnection, SignalConfig } from './transport';
