@@ -131,9 +131,11 @@ export function connectLearner(o: LearnerLinkOptions): LearnerLink {
   };
 
   const scheduleRetry = (why: string): void => {
+    if (state === 'closed') return; // close() ran in the onClose that reported this close
     const delay = backoffDelay(failures + quickCloses, random, backoff);
-    setState('waiting', `${why}; retrying in ${Math.round(delay)} ms`);
+    // Armed before onState hears 'waiting', so that a close() from there cancels it.
     retry = clock.setTimeout(() => { retry = undefined; void attempt(); }, delay);
+    setState('waiting', `${why}; retrying in ${Math.round(delay)} ms`);
   };
 
   const attempt = async (): Promise<void> => {

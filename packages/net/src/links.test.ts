@@ -289,6 +289,42 @@ describe('coordinator host and learner link', () => {
     expect(w.net.created.filter((p) => p.id.startsWith('fay-'))).toHaveLength(1);
   });
 
+  it('close() called from its own onClose or onState stops the learner for good: no retry follows', async () => {
+    const w = (current = world());
+    const h = await w.host();
+    const states: string[] = [];
+    let closeOn = '';
+    const link = connectLearner({
+      coordinatorId: COORD, learnerId: 'hal', secret: 'session-of-hal'.padEnd(22, '0'), signal, iceServers: [], clock: w.clock, random: () => 0.5, createPeer: w.net.factory, lifecycle: null,
+      onMessage: () => undefined,
+      onClose: () => { if (closeOn === 'close') link.close(); },
+      onState: (s) => { states.push(s); if (s === closeOn) link.close(); },
+    });
+    w.cleanup.push(link);
+    await settle();
+    expect(link.state).toBe('open');
+    closeOn = 'close'; // the app gives up as soon as the link closes
+    h.drop('hal', 'evicted');
+    await w.clock.advanceAsync(30_000);
+    expect(link.state).toBe('closed');
+    expect(states.slice(-1)).toEqual(['closed']);
+    expect(w.net.created.filter((p) => p.id.startsWith('hal-'))).toHaveLength(1); // no second attempt
+    expect(w.events).toEqual([['join', 'hal', false]]);
+
+    // the same from onState, when the link starts waiting before its next attempt
+    const link2 = connectLearner({
+      coordinatorId: COORD, learnerId: 'ida', secret: 'session-of-ida'.padEnd(22, '0'), signal, iceServers: [], clock: w.clock, random: () => 0.5, createPeer: w.net.factory, lifecycle: null,
+      onMessage: () => undefined,
+      onState: (s) => { if (s === 'waiting') link2.close(); },
+    });
+    w.cleanup.push(link2);
+    await settle();
+    h.drop('ida', 'evicted');
+    await w.clock.advanceAsync(30_000);
+    expect(link2.state).toBe('closed');
+    expect(w.net.created.filter((p) => p.id.startsWith('ida-'))).toHaveLength(1);
+  });
+
   it('hostCoordinator fails with open-timeout when the signalling server never answers', async () => {
     const w = (current = world());
     w.net.signallingUp = false;
