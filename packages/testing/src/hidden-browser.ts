@@ -16,10 +16,11 @@
  * this (an older Playwright, a change of meaning), the launch checks it and fails with a reason rather
  * than let a hidden-tab spec measure a visible tab.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { chromium, type Browser, type BrowserContext } from '@playwright/test';
 import { baseChromiumArgs, executablePath } from './browser';
 
@@ -44,22 +45,29 @@ export async function launchThrottledBrowser({ timeoutMs = 30_000, intensiveAfte
   args.push('about:blank');
   if (process.getuid?.() === 0) args.push('--no-sandbox'); // Chromium refuses to run as root with its sandbox
   const proc = spawn(executablePath ?? chromium.executablePath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`Chromium printed no DevTools endpoint within ${timeoutMs} ms: ${err.slice(-500)}`)), timeoutMs);
-    proc.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /DevTools listening on (ws:\S+)/.exec(err);
-      if (m) { clearTimeout(timer); resolve(m[1]!); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`Chromium exited (${code}) before it listened: ${err.slice(-500)}`)); });
-  });
-  const browser = await chromium.connectOverCDP(endpoint, { noDefaults: true, timeout: timeoutMs });
   const exited = (ms: number): Promise<boolean> => new Promise((resolve) => {
     if (proc.exitCode !== null || proc.signalCode !== null) return resolve(true);
     const timer = setTimeout(() => resolve(false), ms);
     proc.once('exit', () => { clearTimeout(timer); resolve(true); });
   });
+  const removeProfile = (): void => {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    } catch (e) {
+      // A leftover temporary profile is litter, not a failure of what the spec measured.
+      console.warn(`launchThrottledBrowser: could not remove ${dir}: ${(e as Error).message}`);
+    }
+  };
+  let browser: Browser;
+  try {
+    browser = await chromium.connectOverCDP(await devToolsEndpoint(proc, timeoutMs), { noDefaults: true, timeout: timeoutMs });
+  } catch (e) {
+    // Not attached, so nothing can ask it to close: without this it outlived the run, profile and all.
+    proc.kill('SIGKILL');
+    await exited(10_000);
+    removeProfile();
+    throw e;
+  }
   const close = async (): Promise<void> => {
     // Ask Chromium to shut down (CDP Browser.close): its renderer, GPU and utility processes go with it.
     // A SIGKILL of the browser process alone left them writing the profile, and removing it failed with
@@ -68,12 +76,7 @@ export async function launchThrottledBrowser({ timeoutMs = 30_000, intensiveAfte
     await cdp?.send('Browser.close').catch(() => undefined);
     if (!(await exited(10_000))) { proc.kill('SIGKILL'); await exited(10_000); }
     await browser.close().catch(() => undefined);
-    try {
-      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
-    } catch (e) {
-      // A leftover temporary profile is litter, not a failure of what the spec measured.
-      console.warn(`launchThrottledBrowser: could not remove ${dir}: ${(e as Error).message}`);
-    }
+    removeProfile();
   };
   const context = browser.contexts()[0];
   try {
@@ -84,6 +87,20 @@ export async function launchThrottledBrowser({ timeoutMs = 30_000, intensiveAfte
     throw e;
   }
   return { browser, context, close };
+}
+
+/** The DevTools endpoint a just-spawned Chromium prints on stderr; rejects at the deadline or when it exits first. */
+function devToolsEndpoint(proc: ChildProcessByStdio<null, null, Readable>, timeoutMs: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`Chromium printed no DevTools endpoint within ${timeoutMs} ms: ${err.slice(-500)}`)), timeoutMs);
+    proc.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /DevTools listening on (ws:\S+)/.exec(err);
+      if (m) { clearTimeout(timer); resolve(m[1]!); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`Chromium exited (${code}) before it listened: ${err.slice(-500)}`)); });
+  });
 }
 
 /** A tab behind another must read 'hidden' (focus emulation off), or the launch fails saying why. */
