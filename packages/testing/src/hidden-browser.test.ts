@@ -8,7 +8,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tabswarm-fake-chromium-'));
 const fake = join(dir, 'chromium');
 writeFileSync(fake, `#!/bin/sh\necho $$ > "${dir}/pid"\nprintf '%s\\n' "$@" > "${dir}/args"\nexec sleep 30\n`);
 chmodSync(fake, 0o755);
-vi.mock('./browser', () => ({ baseChromiumArgs: [], executablePath: fake }));
+let executable = fake;
+vi.mock('./browser', () => ({ baseChromiumArgs: [], get executablePath() { return executable; } }));
 const { launchThrottledBrowser } = await import('./hidden-browser');
 
 const alive = (pid: number): boolean => {
@@ -34,5 +35,11 @@ describe('launchThrottledBrowser', () => {
     expect(pid).toBeGreaterThan(0);
     expect(alive(pid)).toBe(false);
     expect(existsSync(profile)).toBe(false);
+  });
+
+  it('a browser that cannot be started is a launch error, not an uncaught one', async () => {
+    executable = join(dir, 'no-such-chromium');
+    await expect(launchThrottledBrowser({ timeoutMs: 500 })).rejects.toThrow(/ENOENT/);
+    executable = fake;
   });
 });

@@ -100,6 +100,8 @@ function devToolsEndpoint(proc: ChildProcessByStdio<null, null, Readable>, timeo
       if (m) { clearTimeout(timer); resolve(m[1]!); }
     });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`Chromium exited (${code}) before it listened: ${err.slice(-500)}`)); });
+    // Without a listener a spawn failure (no such executable) is an uncaught exception that ends the run.
+    proc.on('error', (e) => { clearTimeout(timer); reject(new Error(`Chromium could not be started: ${e.message}`)); });
   });
 }
 
