@@ -84,12 +84,19 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   });
   const joinUrls = new Map<string, string>();
   const reports = o.operatorSecret ? [joinReportPlugin(o.operatorSecret, (url, runId) => { joinUrls.set(runId, url); o.onJoinUrl?.(url, runId); })] : [];
-  const server = await preview({
-    configFile: resolve(ROOT, 'vite.config.ts'),
-    logLevel: 'error',
-    plugins: reports,
-    preview: { host, port: o.port ?? 0, strictPort: o.port !== undefined, open: false, ...(tls ? { https: { key: readText(tls.key), cert: readText(tls.cert) } } : {}) },
-  });
+  let server: Awaited<ReturnType<typeof preview>>;
+  try {
+    server = await preview({
+      configFile: resolve(ROOT, 'vite.config.ts'),
+      logLevel: 'error',
+      plugins: reports,
+      preview: { host, port: o.port ?? 0, strictPort: o.port !== undefined, open: false, ...(tls ? { https: { key: readText(tls.key), cert: readText(tls.cert) } } : {}) },
+    });
+  } catch (e) {
+    // The caller gets no Stack to close, so the signalling server it started goes here (a taken --port).
+    await signalling.close();
+    throw e;
+  }
   const addr = server.httpServer.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port ?? 0;
   const shown = o.lan ? lanAddress() : '127.0.0.1';
