@@ -1,5 +1,5 @@
 import {
-  decodeSafetensors, encodeSafetensors, FILE_FORMAT, layoutTensors, META, outerFromFile, outerTensors, PROTOCOL_VERSION, thetaFromFile,
+  decodeSafetensors, encodeSafetensors, FILE_FORMAT, layoutTensors, META, outerFromFile, outerTensors, PROTOCOL_VERSION, thetaFromFile, U32_MAX,
   type DurableState, type Fragment, type ParamLayout, type Reason, type Syncer,
 } from '@tabswarm/core';
 import type { CoordinatorConfig } from './config';
@@ -41,9 +41,13 @@ export function stateFromModelFile(bytes: Uint8Array, layout: ParamLayout, fragm
   const outer = outerFromFile(layout, fragments, file.value);
   if (!outer.ok) throw refused(outer.reason, outer.detail);
   const meta = file.value.metadata;
+  // The global step goes out in u32 fields (snapshot, broadcast, status; core protocol/encode.ts), and the
+  // writer puts it in decimal digits: Number() alone would read '' as 0, '0x10' as 16 and ' 7' as 7.
   const count = (k: string): number => {
-    const v = meta[k] === undefined ? 0 : Number(meta[k]);
-    if (!Number.isSafeInteger(v) || v < 0) throw refused('bad-field', `metadata ${k} is ${JSON.stringify(meta[k])}, want an integer >= 0`);
+    const s = meta[k];
+    if (s === undefined) return 0;
+    const v = /^[0-9]+$/.test(s) ? Number(s) : NaN;
+    if (!(v <= U32_MAX)) throw refused('bad-field', `metadata ${k} is ${JSON.stringify(s)}, want decimal digits from 0 to ${U32_MAX}`);
     return v;
   };
   const globalStep = count(META.globalStep);

@@ -285,5 +285,7 @@ export function typeFromCode(code: number): MessageType | null {
 export const ID_MAX = 64;
 export const BACKEND_MAX = 32;
 export const DETAIL_MAX = 200;
+/** The largest value a u32 field carries (counters: epoch, global step, rounds, versions, seq, session). */
+export const U32_MAX = 0xffffffff;
 /** Reason byte meaning "no reason" (ack with outcome 'merged'). */
 export const NO_REASON = 255;

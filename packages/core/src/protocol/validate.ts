@@ -9,10 +9,10 @@ import { REASONS, fail, ok } from '../result';
 import type { Reason, Result } from '../result';
 import { LR_FIELDS, lrScheduleError } from '../schedule';
 import type { Limits } from './limits';
-import { BACKEND_MAX, DETAIL_MAX, ID_MAX } from './messages';
+import { BACKEND_MAX, DETAIL_MAX, ID_MAX, U32_MAX } from './messages';
 import type { Message, SnapshotConfig } from './messages';
 
-const isU32 = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+const isU32 = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= U32_MAX;
 const isU8 = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 0xff;
 
 /** [A-Za-z0-9_-], 1..max characters. */
