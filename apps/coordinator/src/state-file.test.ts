@@ -1,4 +1,4 @@
-import { getCodec, makeLayout, makeSyncConfig, Syncer, type DurableState } from '@tabswarm/core';
+import { encodeMessage, getCodec, makeLayout, makeSyncConfig, Syncer, type DurableState } from '@tabswarm/core';
 import { describe, expect, it } from 'vitest';
 import { saveState, stateFromStateFile } from './state-file';
 
@@ -96,5 +96,22 @@ describe('the state file', () => {
     const junk = Uint8Array.from(good);
     junk.fill(0x7b, 8, 12); // '{{{{' : not JSON
     expect(refusal(junk, s)).toMatch(/\(bad-field\): the header is not UTF-8 JSON/);
+  });
+
+  it('takes counters up to 2^32 - 1, the largest the protocol\'s u32 fields carry, and refuses one above, naming it', async () => {
+    const s = trained();
+    const good = await bytesOf(s);
+    const counters = (edit: (c: Record<string, unknown>) => void) => withHeader(good, (h) => edit(h.counters as Record<string, unknown>));
+    const row = (edit: (r: Record<string, unknown>) => void) => counters((c) => edit((c.dedupe as Array<Record<string, unknown>>)[0]!));
+    const top = stateFromStateFile(counters((c) => { c.globalStep = 2 ** 32 - 1; (c.dedupe as Array<Record<string, unknown>>)[0]!.round = 2 ** 32 - 1; }), s.layout, s.fragments);
+    expect([top.globalStep, top.dedupe[0]!.round]).toEqual([4294967295, 4294967295]);
+    const again = new Syncer(cfg, layout, new Float32Array(layout.totalSize), 2);
+    again.restore(top);
+    expect(encodeMessage(again.snapshotFor()).length).toBeGreaterThan(4 * layout.totalSize);
+    expect(refusal(counters((c) => { c.globalStep = 2 ** 32; }), s)).toBe('state file refused (bad-field): counters: global step 4294967296 is above 4294967295, the largest a u32 field carries');
+    for (const v of ['', '0x10', '1e3', '-1', ' 7']) expect(refusal(counters((c) => { c.globalStep = v; }), s), JSON.stringify(v)).toMatch(/\(bad-field\): counters/);
+    for (const k of ['session', 'seq', 'round']) {
+      expect(refusal(row((r) => { r[k] = 2 ** 32; }), s), k).toBe('state file refused (bad-field): dedupe rows: want id, session, seq and round from 0 to 4294967295, fragment in range and a reason code or null');
+    }
   });
 });

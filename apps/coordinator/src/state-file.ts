@@ -1,4 +1,4 @@
-import { REASONS, type DurableState, type Fragment, type ParamLayout, type Reason, type Syncer } from '@tabswarm/core';
+import { REASONS, U32_MAX, type DurableState, type Fragment, type ParamLayout, type Reason, type Syncer } from '@tabswarm/core';
 
 /**
  * The coordinator's state as one binary file: "TSST", a u32 header length, a JSON header (counters,
@@ -33,6 +33,9 @@ export function saveState(s: Syncer): Blob {
 const refused = (reason: Reason, detail: string): Error => Object.assign(new Error(`state file refused (${reason}): ${detail}`), { reason });
 
 const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+/** A counter the protocol carries in u32 fields (global step, rounds, seq, session; core protocol/encode.ts):
+ * one above U32_MAX never came from the wire and cannot go back out on it. */
+const u32 = (v: unknown): v is number => count(v) && v <= U32_MAX;
 
 /**
  * The durable state a saved state file holds, checked against this run's model and fragment plan before
@@ -61,11 +64,12 @@ export function stateFromStateFile(bytes: Uint8Array, layout: ParamLayout, fragm
   if (8 + len + 4 * want.reduce((a, b) => a + b, 0) !== bytes.byteLength) throw refused('length-mismatch', 'the file\'s length does not match its header');
   const c = h.counters as Partial<Header['counters']> | undefined;
   if (!c || ![c.commitSeq, c.globalStep, c.nextFragment].every(count) || !(Number.isFinite(c.mergedTokens) && c.mergedTokens! >= 0)) throw refused('bad-field', 'counters: want integers >= 0 and finite merged tokens >= 0');
+  if (c.globalStep! > U32_MAX) throw refused('bad-field', `counters: global step ${c.globalStep} is above ${U32_MAX}, the largest a u32 field carries`);
   if (c.nextFragment! >= P) throw refused('bad-field', `next fragment ${c.nextFragment} is outside [0, ${P})`);
   if (!Array.isArray(c.versions) || c.versions.length !== P || !c.versions.every((v) => count(v) && v <= c.globalStep!)) throw refused('bad-field', `versions: want ${P} integers from 0 to the global step ${c.globalStep}`);
   if (!Array.isArray(h.counts) || h.counts.length !== P || !h.counts.every((n) => count(n) && (n === 0 || h.hasAcc === true))) throw refused('bad-field', 'Delayed Nesterov counts: want one integer >= 0 per fragment, 0 without accumulators');
   const dedupe = c.dedupe;
-  if (!Array.isArray(dedupe) || !dedupe.every((r) => typeof r?.id === 'string' && [r.session, r.seq, r.round].every(count) && count(r.fragment) && r.fragment < P && (r.reason === null || REASONS.includes(r.reason)))) throw refused('bad-field', 'dedupe rows: want id, session, seq, round, fragment in range and a reason code or null');
+  if (!Array.isArray(dedupe) || !dedupe.every((r) => typeof r?.id === 'string' && [r.session, r.seq, r.round].every(u32) && count(r.fragment) && r.fragment < P && (r.reason === null || REASONS.includes(r.reason)))) throw refused('bad-field', `dedupe rows: want id, session, seq and round from 0 to ${U32_MAX}, fragment in range and a reason code or null`);
   const norms = c.norms;
   if (norms !== undefined && !(Array.isArray(norms) && norms.length === P && norms.every((w) => Array.isArray(w) && w.every((x) => typeof x === 'number')))) throw refused('bad-field', `norm windows: want ${P} lists of numbers`);
   let off = bytes.byteOffset + 8 + len;
