@@ -1,5 +1,6 @@
 import { scatter, type Fragment } from '../fragments';
 import type { OuterState } from '../outer';
+import { U32_MAX } from '../protocol/messages';
 import { DedupeTable, type DedupeRow } from './dedupe';
 import type { MergeLogEntry } from './events';
 
@@ -45,6 +46,24 @@ export interface DurableState {
 
 export function initialDurable(theta: Float32Array, outer: OuterState[], epoch: number): DurableState {
   return { epoch, commitSeq: 0, theta: Float32Array.from(theta), outer: outer.map(copyOuter), versions: outer.map(() => 0), globalStep: 0, mergedTokens: 0, nextFragment: 0, dedupe: [], norms: outer.map(() => []) };
+}
+
+/**
+ * Why the wire could not carry a state's counters, or undefined when it can: the global step, the versions
+ * and a dedupe row's round, seq and session go out in u32 fields (snapshot, broadcast, ack; protocol/encode.ts),
+ * a row's fragment in an ack, merged tokens as the finite progress of every snapshot and broadcast.
+ */
+export function unsendable(d: DurableState, P: number): string | undefined {
+  const u32 = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= U32_MAX;
+  if (!u32(d.globalStep)) return `global step ${d.globalStep} is not an integer from 0 to ${U32_MAX}`;
+  const p = d.versions.findIndex((v) => !(Number.isInteger(v) && v >= 0 && v <= d.globalStep));
+  if (p >= 0) return `fragment ${p} is at version ${d.versions[p]}, not an integer from 0 to the global step ${d.globalStep}`;
+  if (!(Number.isFinite(d.mergedTokens) && d.mergedTokens >= 0)) return `merged tokens ${d.mergedTokens}, not a finite number >= 0 (the progress clock)`;
+  for (const r of d.dedupe) {
+    if (![r.round, r.seq, r.session].every(u32)) return `dedupe row of ${r.id}: round ${r.round}, seq ${r.seq}, session ${r.session}, want integers from 0 to ${U32_MAX}`;
+    if (!(Number.isInteger(r.fragment) && r.fragment >= 0 && r.fragment < P)) return `dedupe row of ${r.id}: fragment ${r.fragment} is outside [0, ${P})`;
+  }
+  return undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { FullBroadcastMsg, Message } from '../protocol';
+import { encodeMessage, type FullBroadcastMsg, type Message } from '../protocol';
 import { DEFAULT_GRACE } from '../grace';
+import type { DurableState } from './commit';
 import { makeSyncConfig, type SyncConfig } from './config';
 import type { Msg, SyncCommand } from './events';
 import { Syncer } from './syncer';
@@ -246,5 +247,26 @@ describe('Syncer state export and restore', () => {
     for (const s of [a, b]) s.handle({ kind: 'message', id: 'y', now: 12, msg: push(r.round, r.fragment, [0.05, 0.05], { baseVersion: s.model.versions[r.fragment]!, epoch: s.epoch }) });
     expect([...b.model.theta]).toEqual([...a.model.theta]);
     expect(b.model.versions).toEqual(a.model.versions);
+  });
+
+  it('restores counters up to 2^32 - 1 (its snapshot encodes) and refuses, changing nothing, a state the wire cannot carry', () => {
+    const base = setup().durable();
+    const top = setup({}, 2);
+    const row = { id: 'x', session: 2 ** 32 - 1, seq: 2 ** 32 - 1, round: 2 ** 32 - 1, fragment: 1, reason: null };
+    top.restore({ ...base, globalStep: 2 ** 32 - 1, versions: [2 ** 32 - 1, 0], dedupe: [row] });
+    expect(encodeMessage(top.snapshotFor()).length).toBeGreaterThan(0);
+    const cases: Array<[Partial<DurableState>, string]> = [
+      [{ globalStep: 2 ** 32 }, 'restoring a state the wire cannot carry: global step 4294967296 is not an integer from 0 to 4294967295'],
+      [{ versions: [-1, 0] }, 'restoring a state the wire cannot carry: fragment 0 is at version -1, not an integer from 0 to the global step 0'],
+      [{ mergedTokens: NaN }, 'restoring a state the wire cannot carry: merged tokens NaN, not a finite number >= 0 (the progress clock)'],
+      [{ dedupe: [{ ...row, round: 2 ** 32 }] }, 'restoring a state the wire cannot carry: dedupe row of x: round 4294967296, seq 4294967295, session 4294967295, want integers from 0 to 4294967295'],
+      [{ dedupe: [{ ...row, fragment: 2 }] }, 'restoring a state the wire cannot carry: dedupe row of x: fragment 2 is outside [0, 2)'],
+    ];
+    const fresh = setup({}, 2).durable();
+    for (const [edit, want] of cases) {
+      const s = setup({}, 2);
+      expect(() => s.restore({ ...base, ...edit }), want).toThrow(want);
+      expect(s.durable(), want).toEqual(fresh);
+    }
   });
 });

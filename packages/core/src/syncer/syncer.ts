@@ -6,7 +6,7 @@ import type { Reason } from '../result';
 import { admitPush } from './admit';
 import { BanList } from './bans';
 import { commitBroadcasts } from './broadcast';
-import { copyOuter, type Commit, type DurableState } from './commit';
+import { copyOuter, unsendable, type Commit, type DurableState } from './commit';
 import { quorumOf, type SyncConfig } from './config';
 import { DedupeTable, type DedupeRow, type Outcome } from './dedupe';
 import type { Msg, SyncCommand, SyncEvent } from './events';
@@ -105,6 +105,9 @@ export class Syncer {
     if (d.epoch >= this.epoch) throw new RangeError(`restoring epoch ${d.epoch} into incarnation ${this.epoch}: a reload must raise the epoch`);
     if (d.globalStep < Math.max(...d.versions)) throw new RangeError(`global step ${d.globalStep} is behind a fragment version`);
     if (!Number.isInteger(d.nextFragment) || d.nextFragment < 0 || d.nextFragment >= this.cfg.P) throw new RangeError(`next fragment ${d.nextFragment} is outside [0, ${this.cfg.P})`);
+    // Refused, not clamped: restored, such a state could not send a single snapshot (commit.ts unsendable).
+    const why = unsendable(d, this.cfg.P);
+    if (why !== undefined) throw new RangeError(`restoring a state the wire cannot carry: ${why}`);
     this.model.restore(d);
     this.turn.restore(d.nextFragment);
     this.globalStep = d.globalStep;
