@@ -5,7 +5,11 @@ import { describe, expect, it, vi } from 'vitest';
 vi.mock('node:child_process', () => ({ execFileSync: vi.fn() }));
 vi.mock('vite', () => ({
   build: vi.fn(async () => undefined),
-  preview: vi.fn(async ({ preview }: { preview: { port: number } }) => { throw new Error(`Port ${preview.port} is already in use`); }),
+  // Port 5173: taken. Any other: a page server that starts but whose close() fails (a wedged connection).
+  preview: vi.fn(async ({ preview }: { preview: { port: number } }) => {
+    if (preview.port === 5173) throw new Error(`Port ${preview.port} is already in use`);
+    return { httpServer: { address: () => ({ port: preview.port }) }, close: async () => { throw new Error('close failed'); } };
+  }),
 }));
 const { startStack } = await import('./stack');
 
@@ -26,6 +30,14 @@ describe('startStack', () => {
   it('a page server that cannot start (its port is taken) leaves no signalling server behind', async () => {
     const signalPort = await freePort();
     await expect(startStack({ quiet: true, port: 5173, signalPort })).rejects.toThrow('Port 5173 is already in use');
+    expect(await listening(signalPort)).toBe(false);
+  });
+
+  it('a stack whose page server fails to close still closes its signalling server, and says why', async () => {
+    const signalPort = await freePort();
+    const stack = await startStack({ quiet: true, port: 5174, signalPort });
+    expect(await listening(signalPort)).toBe(true);
+    await expect(stack.close()).rejects.toThrow('close failed');
     expect(await listening(signalPort)).toBe(false);
   });
 });

@@ -106,7 +106,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     signalling,
     ...(o.operatorSecret ? { operatorSecret: o.operatorSecret } : {}),
     joinUrls,
-    close: async () => { await server.close(); await signalling.close(); },
+    close: async () => {
+      try {
+        await server.close();
+      } finally {
+        await signalling.close(); // even if the page server's close failed: its port must not outlive the stack
+      }
+    },
   };
 }
 
