@@ -34,3 +34,16 @@ describe('a model file\'s global step', () => {
     for (const v of ['', '0x10', '1e3', '-1', ' 7', '7 ', '+7', '7.0']) expect(refusal(v), JSON.stringify(v)).toMatch(/^bad-field: .*want decimal digits from 0 to 4294967295$/);
   });
 });
+
+describe('a model file\'s merged tokens', () => {
+  const withTokens = (v: string): Uint8Array => encodeSafetensors(layoutTensors(layout, theta), { [META.globalStep]: '3', [META.mergedTokens]: v });
+  it('reads what the writer writes (String of a number >= 0), exponent included', () => {
+    for (const n of [0, 7, 1234.5, 1.5e21, Number.MAX_VALUE]) expect(read(withTokens(String(n))).mergedTokens, String(n)).toBe(n);
+  });
+
+  it('refuses anything else with the reason and the field, where Number() read \'\' as 0 and \'0x10\' as 16', () => {
+    for (const v of ['', '0x10', ' 7', '-1', '1e3', 'Infinity', 'NaN', '1e+400', '.5']) {
+      expect(() => read(withTokens(v)), JSON.stringify(v)).toThrow(`metadata tabswarm.merged_tokens is ${JSON.stringify(v)}, want a finite decimal number >= 0`);
+    }
+  });
+});

@@ -51,8 +51,10 @@ export function stateFromModelFile(bytes: Uint8Array, layout: ParamLayout, fragm
     return v;
   };
   const globalStep = count(META.globalStep);
-  const mergedTokens = Number(meta[META.mergedTokens] ?? 0);
-  if (!(Number.isFinite(mergedTokens) && mergedTokens >= 0)) throw refused('bad-field', `metadata ${META.mergedTokens} is ${JSON.stringify(meta[META.mergedTokens])}`);
+  // Merged tokens are written with String(): digits, a fraction, and past 1e21 an exponent ('1.5e+21').
+  const tokensText = meta[META.mergedTokens] ?? '0';
+  const mergedTokens = /^[0-9]+(\.[0-9]+)?(e\+[0-9]+)?$/.test(tokensText) ? Number(tokensText) : NaN;
+  if (!Number.isFinite(mergedTokens)) throw refused('bad-field', `metadata ${META.mergedTokens} is ${JSON.stringify(tokensText)}, want a finite decimal number >= 0`);
   const saved = parseVersions(meta[META.versions]);
   // Another P plans other fragments: their versions mean nothing here, and every fragment starts at the global step.
   const versions = saved?.length === P && saved.every((v) => v <= globalStep) ? saved : Array.from({ length: P }, () => globalStep);
