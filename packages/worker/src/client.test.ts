@@ -104,6 +104,14 @@ describe('startTrainer / Trainer', () => {
     expect(trainer.dead).toBeUndefined(); // a refused call does not kill the worker
   });
 
+  it('a call with a deadline it cannot keep (NaN, 0, past 2^31 - 1 ms) is refused before it reaches the worker', async () => {
+    const { trainer, seen } = await connect({ train: async (n: number) => { seen.push(n); return { steps: n, meanLoss: 1, msPerStep: 2, optimizerSteps: n }; } });
+    for (const ms of [NaN, 0, 2 ** 31]) await expect(trainer.train(1, 0.1, ms), String(ms)).rejects.toThrow(`worker train: deadline ${ms} ms is not in (0, 2147483647]`);
+    expect(await trainer.train(2, 0.1)).toMatchObject({ steps: 2 });
+    expect(seen).toEqual([2]); // only the call with a good deadline ran
+    expect(trainer.dead).toBeUndefined();
+  });
+
   it('uses per-method deadlines: init/probe 60 s, train 30 s (+5 s per extra step), others 10 s', async () => {
     const { trainer, timers } = await connect({ init: never, probe: never, train: never, getParams: never, evaluate: never }, { terminateOnTimeout: false });
     const calls = [trainer.init({ workload: 'digits', dataBaseUrl: 'x', batch: 1, seed: 1 }), trainer.probe(), trainer.train(1, 0.1), trainer.train(3, 0.1), trainer.getParams(), trainer.evaluate()];

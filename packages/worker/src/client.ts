@@ -13,7 +13,7 @@
 import type { Fragment } from '@tabswarm/core';
 import * as Comlink from 'comlink';
 import type { InitInfo, InitOptions, MemoryInfo, ProbeOptions, ProbeReport, SampleOptions, TrainerApi, TrainResult } from './api';
-import { PendingSet, withDeadline, type Timers } from './deadline';
+import { badDeadline, PendingSet, withDeadline, type Timers } from './deadline';
 import { reviveError, WorkerCrashedError, WorkerTerminatedError, WorkerTimeoutError } from './errors';
 
 export interface Trainer {
@@ -115,6 +115,10 @@ class WorkerTrainer implements Trainer {
   private call<T>(method: keyof TrainerApi, ms: number, invoke: () => Promise<T>): Promise<T> {
     const closed = this.pending.closed;
     if (closed) return Promise.reject(closed);
+    // Refused before the call is sent: a call that runs in the worker while its caller was told it failed
+    // (a training step taken, parameters changed) is worse than no call.
+    const bad = badDeadline(ms, `worker ${method}`);
+    if (bad) return Promise.reject(bad);
     const deadline = withDeadline(invoke(), ms, `worker ${method}`, this.opts.timers, (label, m) => new WorkerTimeoutError(label, m));
     return this.pending.track(deadline).catch((e: unknown) => {
       if (e instanceof WorkerTimeoutError && (this.opts.terminateOnTimeout ?? true)) {

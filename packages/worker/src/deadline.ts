@@ -21,6 +21,11 @@ const globalTimers: Timers = {
 /** Largest delay setTimeout honours (2^31 − 1 ms ≈ 24.8 days); longer ones fire immediately. */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** Why `ms` cannot be a deadline (not in (0, 2^31 − 1] ms), or undefined when it can. */
+export function badDeadline(ms: number, label: string): RangeError | undefined {
+  return ms > 0 && ms <= MAX_TIMER_MS ? undefined : new RangeError(`${label}: deadline ${ms} ms is not in (0, ${MAX_TIMER_MS}]`);
+}
+
 export class DeadlineError extends Error {
   override name = 'DeadlineError';
   constructor(readonly label: string, readonly ms: number) {
@@ -40,9 +45,8 @@ export function withDeadline<T>(
   timers: Timers = globalTimers,
   makeError: (label: string, ms: number) => Error = (l, m) => new DeadlineError(l, m),
 ): Promise<T> {
-  if (!(ms > 0 && ms <= MAX_TIMER_MS)) {
-    return Promise.reject(new RangeError(`${label}: deadline ${ms} ms is not in (0, ${MAX_TIMER_MS}]`));
-  }
+  const bad = badDeadline(ms, label);
+  if (bad) return Promise.reject(bad);
   return new Promise<T>((resolve, reject) => {
     let done = false;
     const handle = timers.setTimeout(() => {
