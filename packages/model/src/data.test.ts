@@ -108,7 +108,8 @@ describe('loadDataset', () => {
   });
 });
 
-// Checks the files scripts/build-data.ts writes; they are build outputs, so absent files skip this.
+// Checks the files scripts/build-data.ts writes. `npm test` and `npm run test:unit` build them first (in a
+// second or two; nothing when up to date); only a bare `npx vitest` on a fresh checkout skips this.
 const DATA = resolve(import.meta.dirname, '../../../public/data');
 const built = DATA_FILES.text.every((n) => existsSync(resolve(DATA, 'text', n))) && DATA_FILES.digits.every((n) => existsSync(resolve(DATA, 'digits', n)));
 
