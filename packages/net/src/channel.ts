@@ -13,6 +13,7 @@ import { NetError } from './errors';
 import { HEARTBEAT_MAGIC, Heartbeat } from './heartbeat';
 import { mbpsToBytesPerMs, takeTokens, TokenBucket } from './rate-limit';
 import { Reassembler, makeLimits } from './reassembler';
+import type { ReassemblyPool } from './reassembly-pool';
 import type { RawConnection } from './transport';
 import { pageClock } from './worker-clock';
 
@@ -41,6 +42,8 @@ export interface ChannelOptions {
   onRefused?(reason: FrameRefusal, detail: string): void;
   clock?: Clock;
   tuning?: Partial<ChannelTuning>;
+  /** Bytes of incomplete incoming messages shared with other links (the coordinator's; reassembly-pool.ts). */
+  pool?: ReassemblyPool;
 }
 
 
@@ -70,6 +73,9 @@ export class Channel {
       makeLimits(this.maxMessageBytes, { chunkBytes: t.chunkBytes, maxPartials: t.maxPartials, maxBufferedBytes: t.maxBufferedBytes, idleTimeoutMs: t.partialIdleMs }),
       // Idle time on the heartbeat's live clock: after a stall of our thread the next chunks may be queued behind it.
       () => this.heartbeat.liveNow(),
+      // An evicted message closes the link like any 'buffer-full': its next chunk would be refused as
+      // out-of-order anyway, and the link held more than its fair share while another link needed room.
+      o.pool && { pool: o.pool, onEvicted: (r) => this.refuse(r.reason, r.detail) },
     );
     this.heartbeat = new Heartbeat({
       intervalMs: t.heartbeatIntervalMs, timeoutMs: t.heartbeatTimeoutMs, clock: this.clock,

@@ -23,6 +23,7 @@ import { NetError } from './errors';
 import { claimFromMetadata, durableToken, sameSecret } from './ids';
 import { openPeer } from './open-peer';
 import { createPeerJs } from './peerjs-adapter';
+import { ReassemblyPool } from './reassembly-pool';
 import type { ConnectionHandle, PeerFactory, PeerHandle, SignalConfig } from './transport';
 import { pageClock } from './worker-clock';
 
@@ -52,6 +53,8 @@ export interface CoordinatorOptions {
   token?: string;
   /** Distinct learners connected at once (default 256). */
   maxLearners?: number;
+  /** Bytes all learner links' incomplete messages may reserve together (default DEFAULT_MAX_BUFFERED_TOTAL_BYTES). */
+  maxBufferedTotalBytes?: number;
   /** How long a learner id stays bound to its session's secret after its link closes, in ms (default 60 s). */
   sessionHoldMs?: number;
   /** Deadline to register peerId with the signalling server, in ms (default 10 s). */
@@ -82,6 +85,8 @@ export interface CoordinatorStats {
   refusedConnections: Record<string, number>;
   /** Frames refused on learner links, by reason (summed over all links ever seen). */
   refusedFrames: Partial<Record<FrameRefusal, number>>;
+  /** Bytes reserved for incomplete incoming messages on all links now (≤ maxBufferedTotalBytes). */
+  reassemblyBytes: number;
 }
 
 export interface CoordinatorHost {
@@ -107,12 +112,21 @@ interface Entry {
 
 const MAX_PENDING = 64; // incoming connections still negotiating; bounds what an offer flood can hold
 
+/**
+ * 512 MiB: 256 links each hold at least 2 MiB when all want room at once (max-min fair, reassembly-pool.ts),
+ * above an honest push of the largest preset's fragment at the default codec (text `large`, 10.8 M params
+ * over P = 4, int4 at 0.53 bytes a param: ≈ 1.4 MB). Without it 256 links × 2 × maxMessageBytes is 44.8 GB
+ * for `large`. An fp32 push of that fragment (≈ 10.8 MB) still fits while at most 49 links contend.
+ */
+export const DEFAULT_MAX_BUFFERED_TOTAL_BYTES = 512 << 20;
+
 export async function hostCoordinator(o: CoordinatorOptions): Promise<CoordinatorHost> {
   const clock = o.clock ?? pageClock();
   const random = o.random ?? Math.random;
   const backoff: BackoffOptions = { baseMs: 500, capMs: 10_000, factor: 2, ...o.reconnect };
   const maxLearners = o.maxLearners ?? 256;
   const holdMs = o.sessionHoldMs ?? 60_000;
+  const pool = new ReassemblyPool(o.maxBufferedTotalBytes ?? DEFAULT_MAX_BUFFERED_TOTAL_BYTES);
   const links = new Map<string, Entry>();
   /** Secrets of closed links, held until `until` (clock ms); insertion order is expiry order. */
   const held = new Map<string, { secret: string; until: number }>();
@@ -208,7 +222,7 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
     const entry = { info, secret } as Entry;
     links.set(learnerId, entry); // first, so the old channel's close below is seen as stale
     entry.channel = new Channel(conn, {
-      maxMessageBytes: o.maxMessageBytes, tuning: o.tuning, clock,
+      maxMessageBytes: o.maxMessageBytes, tuning: o.tuning, clock, pool,
       onMessage: (bytes) => { if (links.get(learnerId) === entry) o.onMessage(learnerId, bytes); },
       onClose: (reason) => {
         if (links.get(learnerId) !== entry) return;
@@ -281,7 +295,7 @@ export async function hostCoordinator(o: CoordinatorOptions): Promise<Coordinato
     stats: () => ({
       peerId: o.peerId, signalling, signallingReconnects: reconnects, pending: pending.size,
       learners: [...links.values()].map((e) => ({ ...e.info, ...e.channel.stats() })),
-      refusedConnections: { ...refusedConnections }, refusedFrames: { ...refusedFrames },
+      refusedConnections: { ...refusedConnections }, refusedFrames: { ...refusedFrames }, reassemblyBytes: pool.reservedBytes,
     }),
     close() {
       if (closed) return;

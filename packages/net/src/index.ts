@@ -3,7 +3,7 @@
  * peerjs-adapter.ts). Pages use hostCoordinator / connectLearner; the rest is exported for tests,
  * tools and diagnostics. The Node signalling server lives in ../server (not exported here).
  */
-export { hostCoordinator } from './coordinator-host';
+export { DEFAULT_MAX_BUFFERED_TOTAL_BYTES, hostCoordinator } from './coordinator-host';
 export type { BroadcastResult, CoordinatorHost, CoordinatorOptions, CoordinatorStats, LearnerConnection, SignallingState } from './coordinator-host';
 export { connectLearner } from './learner-link';
 export type { LearnerLink, LearnerLinkOptions, LearnerLinkState, LearnerLinkStats, LifecycleTarget } from './learner-link';
@@ -15,7 +15,9 @@ export { CHUNK_HEADER_BYTES, CHUNK_MAGIC, DEFAULT_CHUNK_BYTES, MAX_FRAME_BYTES, 
 export type { ChunkHeader, FrameRefusal, Refusal } from './chunk';
 export { mbpsToBytesPerMs, parseLinkMbps, TokenBucket } from './rate-limit';
 export { Reassembler, makeLimits } from './reassembler';
-export type { PushResult, ReassemblerLimits } from './reassembler';
+export type { PushResult, ReassemblerLimits, SharedPool } from './reassembler';
+export { ReassemblyPool, fairShare } from './reassembly-pool';
+export type { PoolHolder } from './reassembly-pool';
 export { DEFAULT_HEARTBEAT, HEARTBEAT_MAGIC, Heartbeat, heartbeatFrame } from './heartbeat';
 export type { HeartbeatOptions } from './heartbeat';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff';

@@ -7,10 +7,13 @@
  *    also rules out duplicates and holes;
  *  - any refusal that concerns an incomplete message drops that message, so refused input leaves
  *    nothing behind;
- *  - an incomplete message that receives no chunk for `idleTimeoutMs` is dropped by sweep().
+ *  - an incomplete message that receives no chunk for `idleTimeoutMs` is dropped by sweep();
+ *  - with a shared pool (reassembly-pool.ts: the coordinator's links together), a reservation the pool
+ *    refuses is 'buffer-full', and a message the pool evicts for another link is reported to `onEvicted`.
  * Pure: time comes from the injected `now()`.
  */
 import { CHUNK_HEADER_BYTES, DEFAULT_CHUNK_BYTES, checkChunkBytes, readChunkHeader, refuse, type Refusal } from './chunk';
+import type { PoolHolder, ReassemblyPool } from './reassembly-pool';
 
 export interface ReassemblerLimits {
   /** Largest message accepted, in bytes (checked against the header's totalBytes). */
@@ -46,6 +49,12 @@ export type PushResult =
   | { kind: 'partial'; msgId: number }
   | (Refusal & { kind: 'refused'; msgId: number | undefined });
 
+export interface SharedPool {
+  pool: ReassemblyPool;
+  /** An incomplete message was dropped to make room for another link (reason 'buffer-full'). */
+  onEvicted(refusal: Refusal & { msgId: number }): void;
+}
+
 interface Incomplete {
   count: number;
   totalBytes: number;
@@ -57,8 +66,9 @@ interface Incomplete {
 export class Reassembler {
   private readonly partials = new Map<number, Incomplete>();
   private reserved = 0;
+  private readonly holder: PoolHolder = { evictLargest: () => this.evictLargest() };
 
-  constructor(readonly limits: ReassemblerLimits, private readonly now: () => number) {}
+  constructor(readonly limits: ReassemblerLimits, private readonly now: () => number, private readonly shared?: SharedPool) {}
 
   /** Incomplete messages held now. */
   get partialCount(): number {
@@ -99,6 +109,10 @@ export class Reassembler {
       if (this.reserved + totalBytes > this.limits.maxBufferedBytes) {
         return this.refused(msgId, 'buffer-full', `${this.reserved} + ${totalBytes} bytes would exceed ${this.limits.maxBufferedBytes}`);
       }
+      if (this.shared && !this.shared.pool.reserve(this.holder, totalBytes)) {
+        const { pool } = this.shared;
+        return this.refused(msgId, 'buffer-full', `${this.reserved} + ${totalBytes} bytes is above this link's fair share of the shared ${pool.capacityBytes} bytes (${pool.reservedBytes} reserved)`);
+      }
       // Zero-filled pages are mapped lazily by the OS, so an abandoned reservation costs little RSS.
       const buf = new Uint8Array(totalBytes);
       buf.set(payload, 0);
@@ -123,8 +137,7 @@ export class Reassembler {
     p.next++;
     p.lastAt = now;
     if (p.next < p.count) return { kind: 'partial', msgId };
-    this.partials.delete(msgId);
-    this.reserved -= p.totalBytes;
+    this.drop(msgId);
     return { kind: 'complete', msgId, bytes: p.buf };
   }
 
@@ -144,6 +157,7 @@ export class Reassembler {
   /** Forgets everything (the link closed). */
   clear(): void {
     this.partials.clear();
+    this.shared?.pool.release(this.holder, this.reserved);
     this.reserved = 0;
   }
 
@@ -152,6 +166,18 @@ export class Reassembler {
     if (!p) return;
     this.partials.delete(msgId);
     this.reserved -= p.totalBytes;
+    this.shared?.pool.release(this.holder, p.totalBytes);
+  }
+
+  /** The pool's call: drops the largest incomplete message (the earliest on a tie) and reports it. */
+  private evictLargest(): void {
+    let largest: [number, Incomplete] | undefined;
+    for (const e of this.partials) if (!largest || e[1].totalBytes > largest[1].totalBytes) largest = e;
+    if (!largest) return;
+    const [msgId, p] = largest;
+    const held = this.reserved;
+    this.drop(msgId);
+    this.shared?.onEvicted({ ...refuse('buffer-full', `message ${msgId} (${p.totalBytes} bytes, ${p.next}/${p.count} chunks) evicted: this link held ${held} bytes, above its fair share of the shared pool, while another link needed room`), msgId });
   }
 
   private refused(msgId: number, reason: Refusal['reason'], detail: string): PushResult {
