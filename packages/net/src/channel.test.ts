@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Channel, type ChannelOptions } from './channel';
 import { CHUNK_HEADER_BYTES, chunkFrames, writeChunkHeader } from './chunk';
 import { NetError } from './errors';
+import { ReassemblyPool } from './reassembly-pool';
 import { FakeClock, settle } from '../test/fake-clock';
 import { FakeConn } from '../test/fake-peer';
 
@@ -96,6 +97,34 @@ describe('Channel', () => {
     expect(z.cb.closed).toBe(false);
     await z.clock.advanceAsync(100);
     expect(z.cb.closed).toBe(true);
+  });
+
+  // The evicted message is broken (its next chunk would be out-of-order) and its link held more than its
+  // fair share while another needed room: the link closes, with the reason, and gives back all it held.
+  it('a message evicted from a shared pool closes its link with buffer-full; the other link is served', async () => {
+    const clock = new FakeClock();
+    const pool = new ReassemblyPool(5 << 19); // 2.5 MiB
+    const mk = () => {
+      const conn = new FakeConn('x', undefined, { serialization: 'raw', reliable: true });
+      conn.markOpen();
+      const got: Uint8Array[] = [], closes: string[] = [];
+      const ch = new Channel(conn, { maxMessageBytes: 1 << 20, clock, pool, onMessage: (m) => got.push(m), onClose: (r, d) => closes.push(`${r}: ${d}`) });
+      return { conn, ch, got, closes };
+    };
+    const hog = mk(), other = mk();
+    const hogFrames = (msgId: number) => [...chunkFrames(msgId, new Uint8Array(1 << 20))].map((f) => f.slice().buffer);
+    hog.conn.deliver(hogFrames(1)[0]);
+    hog.conn.deliver(hogFrames(2)[0]);
+    expect(pool.reservedBytes).toBe(2 << 20);
+    const msg = [...chunkFrames(1, new Uint8Array(600_000))].map((f) => f.slice().buffer); // 2 + 0.57 MiB > 2.5 MiB; level 1.93 MiB
+    for (const f of msg) other.conn.deliver(f);
+    await settle();
+    expect(other.got.map((m) => m.length)).toEqual([600_000]);
+    expect(hog.closes).toHaveLength(1);
+    expect(hog.closes[0]).toMatch(/^protocol-error: buffer-full: message 1 \(1048576 bytes, 1\/16 chunks\) evicted/);
+    expect(hog.ch.stats().refused).toEqual({ 'buffer-full': 1 });
+    expect(other.closes).toEqual([]);
+    expect(pool.reservedBytes).toBe(0); // the hog's other message went with its link
   });
 
   it('refuses text on the binary channel', async () => {
