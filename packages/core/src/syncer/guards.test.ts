@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getCodec } from '../codecs';
 import { makeLayout } from '../layout';
+import { makeRng } from '../rng';
 import { capShares, RunningMedian } from './guards';
 import { lrShape, makeSyncConfig, type SyncConfig } from './config';
 import type { Msg, SyncCommand } from './events';
@@ -31,6 +32,34 @@ describe('capShares', () => {
       if (w.every((x) => x === 0)) continue;
       const equal = c.every((x) => x === 1);
       c.forEach((x, i) => { expect(x / total).toBeLessThanOrEqual(s + 1e-12); if (!equal) expect(x).toBeLessThanOrEqual(w[i]! + 1e-12); });
+    }
+  });
+  it('meets a cap of 1/k exactly met by k equal weights, without NaN (hand-worked)', () => {
+    // Three positive weights at s = 1/3: all three must sit at one level. Capping 3 then 2 leaves the 1
+    // at the level c = s·1/(1 − 2s) = 1, which rounds to a hair below 1; a 1 "over" it used to be capped
+    // too, with k·s = 1 and c = 0/0.
+    capShares([1, 0, 2, 0, 3], 1 / 3).forEach((x, i) => expect(x).toBeCloseTo([1, 0, 1, 0, 1][i]!, 12));
+  });
+
+  it('water-fills exactly: finite, shares within the cap, uncapped weights unchanged, capped ones at one level (seeded)', () => {
+    const rng = makeRng(7);
+    for (let k = 0; k < 5000; k++) {
+      const n = 2 + rng.int(14);
+      const s = rng.next() < 0.5 ? 1 / (1 + rng.int(n)) : 0.05 + rng.next() * 0.95;
+      const w = Array.from({ length: n }, () => (rng.next() < 0.3 ? 0 : rng.next() < 0.5 ? 1 + rng.int(3) : rng.next() * 10));
+      const c = capShares(w, s);
+      const where = `capShares([${w.join(', ')}], ${s}) = [${c.join(', ')}]`;
+      expect(c.every((x) => Number.isFinite(x)), where).toBe(true);
+      if (w.every((x) => x === 0)) continue;
+      if (c.every((x) => x === 1) && (n * s <= 1 || w.filter((x) => x > 0).length * s < 1 - 1e-9)) continue; // the documented fallback
+      const total = c.reduce((a, b) => a + b, 0);
+      expect(Math.max(...c) / total, where).toBeLessThanOrEqual(s * (1 + 1e-9));
+      const capped = c.filter((x, i) => x !== w[i]);
+      const level = capped[0] ?? Infinity;
+      c.forEach((x, i) => {
+        if (x !== w[i]) { expect(x, where).toBe(level); expect(w[i]!, where).toBeGreaterThan(level); }
+        else expect(x, where).toBeLessThanOrEqual(level * (1 + 1e-9));
+      });
     }
   });
 });

@@ -68,9 +68,12 @@ export function l2(v: Float32Array): number {
   return Math.sqrt(s);
 }
 
+/** Relative tolerance of capShares' level: far above float64 rounding, far below any weight that matters. */
+const LEVEL_ROUNDING = 1e-9;
+
 /**
  * Cap every weight's share of the total at `maxShare` by lowering only the capped ones (water-filling):
- * the result has max wᵢ/Σw ≤ maxShare and keeps the order and ratios of the uncapped weights. When the cap
+ * the result has max wᵢ/Σw ≤ maxShare (up to LEVEL_ROUNDING) and keeps the order and ratios of the uncapped weights. When the cap
  * cannot be met (n·maxShare ≤ 1, or the rest of the weights are 0), all weights become equal.
  */
 export function capShares(weights: readonly number[], maxShare: number): number[] {
@@ -85,7 +88,9 @@ export function capShares(weights: readonly number[], maxShare: number): number[
     const R = w.reduce((a, x, i) => (capped.has(i) ? a : a + x), 0);
     const c = (maxShare * R) / (1 - capped.size * maxShare);
     if (c === 0) return weights.map(() => 1); // only zero weights are left to balance the capped ones
-    const over = w.findIndex((x, i) => !capped.has(i) && x > c);
+    // A weight within rounding of the level is at it, not over: once (k + 1)·maxShare = 1 the exact level
+    // is ≥ R, but its rounding can fall a hair below the last weight, and capping that gave c = 0/0.
+    const over = w.findIndex((x, i) => !capped.has(i) && x > c * (1 + LEVEL_ROUNDING));
     if (over < 0) return w.map((x, i) => (capped.has(i) ? c : x));
     // Cap the largest uncapped weight first, so the result does not depend on input order.
     let big = over;
