@@ -56,17 +56,20 @@ export function fragmentDue(cfg: Pick<SyncConfig, 'H' | 'P' | 'K' | 'merge'>, ve
 
 /**
  * A META's counters into l; false (and nothing changed) when it does not carry one entry per fragment.
- * Steps count only toward a fragment the learner holds at the model's current `versions`: a META sent
- * before a broadcast arrived would otherwise make that fragment look due again at once. Its tokens
- * (pending, then superseded badput if a merge closes without it) are unchecked claims: credited at most
- * like a push's (merge-round.ts creditedTokens).
+ * Steps and tokens count only toward a fragment the learner holds at the model's current `versions`: a
+ * META sent before a broadcast arrived would otherwise make that fragment look due again at once, and
+ * its tokens, already merged or superseded when that broadcast's round closed (or trained while it was on
+ * its way, so killed or lost), would be counted again as pending and as superseded
+ * (docs/fault-tolerance.md §1). Its tokens (pending, then superseded badput if a merge closes without it)
+ * are unchecked claims: credited at most like a push's (merge-round.ts creditedTokens).
  */
 export function applyMeta(l: LearnerRecord, m: Msg<'meta'>, versions: readonly number[], cfg: SyncConfig): boolean {
   if (m.cSteps.length !== cfg.P || m.cTokens.length !== cfg.P || m.versions.length !== cfg.P) return false;
   l.t = m.t; l.stepMs = m.stepMs; l.versions = [...m.versions];
   m.cSteps.forEach((s, p) => {
-    l.cSteps[p] = m.versions[p] === versions[p] ? s : 0;
-    l.cTokens[p] = creditedTokens({ cSteps: s, cTokens: m.cTokens[p] ?? 0 }, cfg);
+    const held = m.versions[p] === versions[p];
+    l.cSteps[p] = held ? s : 0;
+    l.cTokens[p] = held ? creditedTokens({ cSteps: s, cTokens: m.cTokens[p] ?? 0 }, cfg) : 0;
   });
   return true;
 }
