@@ -19,6 +19,7 @@ export function formatQualityTable(rows: readonly QualityRow[], o: QualityOption
     );
   }
   lines.push('excess loss = held-out cross-entropy − the teacher\'s Bayes-optimal cross-entropy; merged/trained = tokens merged into the global model / ' +
-    'tokens trained; bytes/step = all bytes on the wire per learner step');
+    'tokens trained; bytes/step = encoded message bytes per learner step, both directions, join snapshots included ' +
+    '(frame signatures and transport chunk headers are not modelled)');
   return lines.join('\n');
 }
