@@ -23,7 +23,7 @@ export interface Commit {
   /** The fragment's norm-cap window after this merge (guards.ts RunningMedian), oldest first. */
   norms: number[];
   /** The dedupe rows this merge adds: its contributors', less those of a session its learner has since
-   * left for a new one (syncer.ts ownSession), whose rows they would erase. */
+   * left for a new one (close-round.ts ownSession), whose rows they would erase. */
   dedupe: DedupeRow[];
   /** The merge-log line, with the contributions' payloads so that the log alone replays the run. */
   entry: MergeLogEntry;

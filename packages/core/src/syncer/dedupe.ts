@@ -22,7 +22,7 @@ export interface DedupeRow extends Outcome {
  * Bounded: a learner has at most a few pushes unacked (one per round in flight, τ ≤ P), so the last
  * PER_LEARNER outcomes of its current session are enough; an older session can no longer resend (its
  * tab is gone with its memory), so a new session replaces it, and the syncer writes no row for a session
- * its learner has left (syncer.ts ownSession); at most MAX_LEARNERS learners are kept.
+ * its learner has left (close-round.ts ownSession); at most MAX_LEARNERS learners are kept.
  */
 export class DedupeTable {
   static readonly PER_LEARNER = 64;

@@ -60,6 +60,11 @@ export function creditedTokens(c: { cSteps: number; cTokens: number }, cfg: Sync
   return Math.min(c.cTokens, Math.min(c.cSteps, cfg.stepsCapFactor * cfg.H) * cfg.tokensPerStep);
 }
 
+/** The global progress clock at `mergedTokens` merged (SyncConfig.plannedTokens), at most 1. */
+export function progressOf(cfg: Pick<SyncConfig, 'plannedTokens'>, mergedTokens: number): number {
+  return Math.min(1, mergedTokens / cfg.plannedTokens);
+}
+
 /**
  * Votes a 'centered-clip' round counts as "no change" (Δ = 0): K minus its pushes, when it closes with
  * fewer than K because pulled learners left, were refused or timed out. The median and the clipping

@@ -1,21 +1,20 @@
-import { quantizationOf } from '../downlink';
 import { planFragments, type Fragment } from '../fragments';
 import type { ParamLayout } from '../layout';
 import type { Message } from '../protocol';
 import type { Reason } from '../result';
-import { admitPush } from './admit';
+import { answerPush } from './answer-push';
 import { BanList } from './bans';
-import { commitBroadcasts } from './broadcast';
-import { copyOuter, unsendable, type Commit, type DurableState } from './commit';
+import { closeRound } from './close-round';
+import { copyOuter, unsendable, type DurableState } from './commit';
 import { quorumOf, type SyncConfig } from './config';
-import { DedupeTable, type DedupeRow, type Outcome } from './dedupe';
+import { DedupeTable } from './dedupe';
 import type { Msg, SyncCommand, SyncEvent } from './events';
 import { GlobalModel } from './global-model';
-import { badputCause, RunningMedian } from './guards';
+import { RunningMedian } from './guards';
 import { applyMeta, forgetDisconnected, fragmentDue, newLearner, silenceLimitMs, type LearnerRecord } from './learners';
-import { absentVotes, creditedTokens, mergeRound, mergeWeights } from './merge-round';
+import { progressOf } from './merge-round';
 import { overdue } from './repull';
-import { openRound, pulledLate, type Contribution, type Round } from './round';
+import { openRound, pulledLate, type Round } from './round';
 import { RoundTiming } from './round-timing';
 import { FragmentTurn } from './turn';
 import { OuterPolicy } from '../outer-policy';
@@ -74,7 +73,7 @@ export class Syncer {
   }
 
   get progress(): number {
-    return Math.min(1, this.mergedTokens / this.cfg.plannedTokens);
+    return progressOf(this.cfg, this.mergedTokens);
   }
 
   connectedIds(): string[] {
@@ -187,52 +186,14 @@ export class Syncer {
     }
   }
 
+  /** Answer a push (answer-push.ts), then advance the round it changed and strike its learner if it must. */
   private push(l: LearnerRecord, m: Msg<'push'>, now: number): void {
-    const ack = (o: Outcome, seq: number): void => {
-      this.out.push({ kind: 'send', to: l.id, msg: { type: 'ack', fragment: o.fragment, round: o.round, seq, session: l.session, outcome: o.reason === null ? 'merged' : 'rejected', reason: o.reason } });
-    };
-    // A round's first answer times its learner from the first pull, pulled again or not (repull.ts: Karn's rule
-    // never learned a link slower than the first re-pull); one that finds its push answered or waiting does not.
-    const prior = this.dedupe.get(l.id, l.session, m.seq);
-    this.timing.pushed(l, m.round, now, m.epoch !== this.epoch || prior !== undefined || this.rounds.get(m.round)?.pushes.has(l.id) === true);
-    const a = admitPush({
+    const { round, strike } = answerPush({
       cfg: this.cfg, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress, fragments: this.fragments, rounds: this.rounds, model: this.model,
-      norms: this.norms, prior, now,
-    }, l, m);
-    switch (a.kind) {
-      case 'answered': this.duplicate(l.id, m); return ack(a.outcome, m.seq);
-      case 'pending': return this.duplicate(l.id, m);
-      case 'refuse': {
-        this.count(a.reason);
-        if (a.norm !== undefined) this.norms[m.fragment]!.push(a.norm); // see SyncConfig.normCapFactor
-        // Credit at most what the learner's batch allows: a forged claim must not inflate the badput.
-        const cause = badputCause(a.reason);
-        if (cause) this.badput[cause] += creditedTokens(m, this.cfg) / this.cfg.P;
-        this.out.push({ kind: 'rejected', from: l.id, reason: a.reason, detail: a.detail });
-        const o: Outcome = { round: m.round, fragment: m.fragment, reason: a.reason };
-        // A refusal is remembered too (in memory) so a resend gets the same answer; a duplicate refusal
-        // must not overwrite the outcome of the push it duplicates.
-        if (a.reason !== 'duplicate') this.dedupe.set({ id: l.id, session: l.session, seq: m.seq, ...o });
-        ack(o, m.seq);
-        // A refused learner will not answer this round again: stop waiting for it.
-        const r = this.rounds.get(m.round);
-        if (r?.waitingFor.delete(l.id)) this.advance(r, now);
-        if (a.strike) this.strike(l.id, now);
-        return;
-      }
-      case 'accept':
-        this.norms[m.fragment]!.push(a.norm);
-        l.claimedSteps[m.fragment] = (l.claimedSteps[m.fragment] ?? 0) + m.cSteps;
-        a.round.pushes.set(l.id, a.contribution);
-        a.round.waitingFor.delete(l.id);
-        return this.advance(a.round, now);
-    }
-  }
-
-  /** A resend (or a replay) of a push already answered or waiting: counted, never merged again. */
-  private duplicate(id: string, m: Msg<'push'>): void {
-    this.count('duplicate');
-    this.out.push({ kind: 'rejected', from: id, reason: 'duplicate', detail: `push seq ${m.seq} was already received` });
+      norms: this.norms, dedupe: this.dedupe, timing: this.timing, badput: this.badput, out: this.out, count: (reason) => this.count(reason),
+    }, l, m, now);
+    if (round) this.advance(round, now);
+    if (strike) this.strike(l.id, now);
   }
 
   /** One strike for an invalid message; past maxStrikes the connection is dropped and the id banned. */
@@ -262,85 +223,19 @@ export class Syncer {
     if (everyoneAnswered || (r.deadline !== undefined && now >= r.deadline)) this.close(r, now);
   }
 
-  /** Merge, outer step, commit; the broadcast and acks follow the commit (events.ts: 'commit'). */
+  /** Merge, outer step, commit (close-round.ts); a refused merge leaves the fragment free to open out of turn (turn.ts). */
   private close(r: Round, now: number): void {
     this.rounds.delete(r.round);
-    const p = r.fragment;
-    const pushes = [...r.pushes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // deterministic order
-    const weights = mergeWeights(pushes, this.cfg);
-    const q = quantizationOf(this.cfg.downlink, this.cfg.blockSize);
-    const outer = this.outerPolicy.decide(p, pushes.length, this.connectedIds().length);
-    const absent = absentVotes(this.cfg, pushes.length);
-    const merged = mergeRound(this.model, p, pushes, weights, r.round, this.cfg, q, outer, absent);
-    if (!merged.ok) return this.refuseRound(r, pushes, merged.reason, merged.detail);
-    const { values, update } = merged.value;
+    const commit = closeRound({
+      cfg: this.cfg, epoch: this.epoch, globalStep: this.globalStep, nextFragment: this.nextFragment, commitSeq: this.commitSeq, mergedTokens: this.mergedTokens,
+      model: this.model, outerPolicy: this.outerPolicy, learners: this.learners, connected: this.connectedIds(), dedupe: this.dedupe, norms: this.norms,
+      badput: this.badput, out: this.out, count: (reason) => this.count(reason),
+    }, r, now);
+    if (!commit) return this.turn.mergedNothing(r.fragment);
     this.merges++;
-    // A push carries one fragment, 1/P of the model: it credits cTokens/P merged tokens, so the progress
-    // clock counts each trained token once when all P fragments of it have been merged.
-    const rows: DedupeRow[] = [];
-    for (const c of pushes) {
-      const credited = creditedTokens(c, this.cfg) / this.cfg.P;
-      this.mergedTokens += credited;
-      const l = this.learners.get(c.id);
-      if (l) { l.merges++; l.tokensMerged += credited; }
-      if (this.ownSession(c)) rows.push({ id: c.id, session: c.session, seq: c.seq, round: r.round, fragment: p, reason: null });
-    }
-    for (const row of rows) this.dedupe.set(row);
-    const commit: Commit = {
-      seq: ++this.commitSeq, epoch: this.epoch, fragment: p, version: r.round, values: Float32Array.from(values), outer: copyOuter(this.model.outer[p]!),
-      globalStep: this.globalStep, mergedTokens: this.mergedTokens, nextFragment: this.nextFragment, norms: this.norms[p]!.window, dedupe: rows,
-      entry: {
-        round: r.round, fragment: p, version: r.round, openedAt: r.openedAt, closedAt: now, graceMs: r.graceMs ?? 0, ...(q ? { quantized: q } : {}), outer, ...(absent > 0 ? { absent } : {}),
-        contributors: pushes.map((c, i) => ({ id: c.id, session: c.session, seq: c.seq, baseVersion: c.baseVersion, cSteps: c.cSteps, cTokens: c.cTokens, weight: weights[i]!, codec: c.codec, payload: c.payload })),
-      },
-    };
-    this.out.push({ kind: 'commit', commit });
-    const to = this.connectedIds();
-    const head = { type: 'broadcast', fragment: p, version: r.round, epoch: this.epoch, globalStep: this.globalStep, progress: this.progress } as const;
-    this.out.push(...commitBroadcasts(head, to, (id) => this.learners.get(id)!.versions[p]!, values, update, this.cfg.downlink));
-    for (const c of pushes) {
-      if (this.learners.get(c.id)?.connected) {
-        this.out.push({ kind: 'send', to: c.id, msg: { type: 'ack', fragment: p, round: r.round, seq: c.seq, session: c.session, outcome: 'merged', reason: null } });
-      }
-    }
-    for (const id of to) {
-      const l = this.learners.get(id)!;
-      // A learner that did not contribute overwrites its own work on fragment p with the broadcast (α = 0):
-      // those tokens were trained and are now superseded (badput by design of K < M, not a fault).
-      if (!r.pushes.has(id)) this.badput.superseded += (l.cTokens[p] ?? 0) / this.cfg.P;
-      l.cSteps[p] = 0; // they reset on receipt
-      l.cTokens[p] = 0;
-    }
+    this.commitSeq = commit.seq;
+    this.mergedTokens = commit.mergedTokens;
     this.timing.closed(r.round, now);
-  }
-
-  /**
-   * A merge that cannot be committed (its outer step would leave fp32's range): nothing changes, every
-   * push of the round is refused with the reason, and the run goes on from the last commit. Whether the
-   * pushes were hostile or honest, the model stays finite and the next round starts from it.
-   */
-  private refuseRound(r: Round, pushes: readonly Contribution[], reason: Reason, detail: string): void {
-    this.turn.mergedNothing(r.fragment);
-    for (const c of pushes) {
-      this.count(reason);
-      this.badput.invalid += creditedTokens(c, this.cfg) / this.cfg.P; // at most a merge's credit, as in push()
-      this.out.push({ kind: 'rejected', from: c.id, reason, detail: `round ${r.round}: ${detail}` });
-      if (this.ownSession(c)) this.dedupe.set({ id: c.id, session: c.session, seq: c.seq, round: r.round, fragment: r.fragment, reason });
-      if (this.learners.get(c.id)?.connected) {
-        this.out.push({ kind: 'send', to: c.id, msg: { type: 'ack', fragment: r.fragment, round: r.round, seq: c.seq, session: c.session, outcome: 'rejected', reason } });
-      }
-    }
-  }
-
-  /**
-   * Whether a push's session is still its learner's: a tab that reloaded since it pushed is a new session,
-   * and the old one can never resend (its memory went with it). A round that closes after the reload must
-   * not write the old session's row: the table keeps one session per learner (dedupe.ts), so that row
-   * would erase the new session's, and a resend of a merged push would be answered round-closed.
-   */
-  private ownSession(c: Contribution): boolean {
-    const l = this.learners.get(c.id);
-    return l === undefined || l.session === c.session;
   }
 
   private tick(now: number): void {
