@@ -8,6 +8,8 @@ type Demo = { sample: string; sampleStep: number; prediction: number[] | null; p
 type ClassView = CoordinatorView & { demo: Demo; timeline: unknown[] };
 type ShareView = LearnerView & { share: number | null };
 const DATA = resolve(import.meta.dirname, '../../public/data');
+/** Held-out digits painted into the demo box, one after another. */
+const DRAWINGS = 40;
 
 // Digits keeps these fast on a 2-core CPU machine; small H and P make merges come within seconds.
 const fast = { workload: 'digits', P: '2', H: '8', evalMs: '2000', tokens: '200000' };
@@ -92,20 +94,24 @@ test('classroom view: one room code on both pages, a QR code of the join URL, a 
   }, { message: 'the learner pages\' shares summing to 100%', timeout: 30_000 }).toBeLessThan(0.05);
   await expect(tabs[0]!.page.locator('#s-share')).toContainText('% of the merged tokens');
 
-  // Held-out digits painted into the box: the prediction is a distribution, and mostly the right digit
-  // (at a held-out loss of 0.5 nats the MLP classifies ≈ 85% of held-out digits right; 12 of 20 is the bar).
+  // Held-out digits painted into the box: the prediction is a distribution, and mostly the right digit.
+  // Painted and re-fitted to 20×20 as a pen stroke is, they come out ≈ 74% right at a held-out loss below
+  // 0.5 nats (14–18 of the first 20 in four runs alone, 11 under a loaded machine, when 12 of 20 was the
+  // bar). Half of 40 is the bar: a run at 74% misses it 0.03% of the time, at 65% 1.7%; chance (10%) or a
+  // half-broken input (30%, e.g. transposed) passes it < 1% of the time.
   await swarm.until<ClassView>(coord, (c) => (c.loss.at(-1)?.loss ?? 9) < 0.5, 'loss < 0.5', 180_000);
   const val = readFileSync(resolve(DATA, 'digits/val.bin'));
   let right = 0;
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < DRAWINGS; i++) {
     const rec = [...val.subarray(785 * i, 785 * i + 784)], label = val[785 * i + 784]!;
     await paintDigit(coord, rec);
     const d = (await swarm.until<ClassView>(coord, (c) => c.demo.drawing === i + 1, `the prediction of drawing ${i + 1}`, 30_000)).demo;
     expect(d.prediction!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     if (d.prediction!.indexOf(Math.max(...d.prediction!)) === label) right++;
   }
-  test.info().annotations.push({ type: 'held-out digits predicted right', description: `${right}/20` });
-  expect(right).toBeGreaterThanOrEqual(12);
+  test.info().annotations.push({ type: 'held-out digits predicted right', description: `${right}/${DRAWINGS}` });
+  console.log(`classroom: ${right} of ${DRAWINGS} painted held-out digits predicted right`);
+  expect(right).toBeGreaterThanOrEqual(DRAWINGS / 2);
 
   // A stroke drawn with the mouse reaches the model too, and the page shows its guess.
   await coord.locator('#d-clear').click();
@@ -114,7 +120,7 @@ test('classroom view: one room code on both pages, a QR code of the join URL, a 
   await coord.mouse.down();
   await coord.mouse.move(b.x + b.width / 2, b.y + b.height - 40, { steps: 10 });
   await coord.mouse.up();
-  await swarm.until<ClassView>(coord, (c) => c.demo.drawing === 21 && c.demo.prediction !== null, 'the prediction of a mouse stroke', 30_000);
+  await swarm.until<ClassView>(coord, (c) => c.demo.drawing === DRAWINGS + 1 && c.demo.prediction !== null, 'the prediction of a mouse stroke', 30_000);
   await expect(coord.locator('#d-prediction .guess')).toHaveText(/^\d \(\d+%\)$/);
 });
 
