@@ -246,7 +246,7 @@ export class LearnerSession {
       refusals[d.reason] = (refusals[d.reason] ?? 0) + 1;
       burnSecret();
       if (!current) return;
-      // A key kept from an earlier load is refused by a later one without #coord=: say how to move on honestly.
+      // A tab that trusted another key on an earlier load refuses this one: say how to move on.
       const hint = d.reason === 'wrong-key' && this.pin.source === 'earlier load' ? '; this tab trusted another key for this run before: open the join URL from the coordinator page, whose #coord= names the key' : '';
       this.showError('link', `coordinator identity refused: ${d.reason} (${d.detail}${hint})`);
       this.link?.restart('untrusted-coordinator');
