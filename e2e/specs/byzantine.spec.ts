@@ -20,9 +20,9 @@ const shape = { workload: 'digits', P: '2', H: '8', evalMs: '2000', tokens: '200
 const STEPS = 3000;
 /** centered-clip: every push weighs 1, so the attackers hold exactly their share of each merge's learners. */
 const EQUAL = 1 + 1e-9;
-/** rda keeps token weights under the lighter-half cap: measured worst 1.09–1.198× their share over 20 runs (bound 1.3×). */
+/** rda keeps token weights under the lighter-half cap: measured worst 1.09–1.198× their share over 22 runs (bound 1.3×). */
 const RDA_MAX_EXCESS = 1.3;
-/** The robust merge: held-out loss at most this far above the honest run's (measured −47.8% to +54.2% over 20
+/** The robust merge: held-out loss at most this far above the honest run's (measured −47.8% to +54.2% over 22
  * runs; bound +100%, against +59.8% to +110,243% for rda in the same runs and +8882% for centered-clip before). */
 const ROBUST_MAX_GAP = 1.0;
 
